@@ -1,0 +1,21 @@
+# sp_add_test(NAME name SOURCES a_test.cc ... LIBS sp_x ... [LABELS unit|integration|soak] [TIMEOUT s])
+# One gtest executable per call, registered with CTest. Tests read SP_FIXTURES_DIR and SP_BIN_DIR
+# from the environment so they find the shared fixtures and the built binaries.
+function(sp_add_test)
+  if(NOT SP_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "SP_FIXTURES_DIR=${SP_FIXTURES_DIR};SP_BIN_DIR=${CMAKE_BINARY_DIR}/bin;SP_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,91 @@
+// The daemon's configuration: one TOML file, every key optional. Load() resolves relative paths
+// against the file's folder, rejects unknown keys and bad values with "file:line: reason", and
+// treats a missing file as all defaults. Key names are a contract (ARCHITECTURE.md, "Contract
+// details"): add keys, never rename them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sp {
+
+//! An MQTT connection, shared by the daemon's [mqtt] and the agent's.
+struct MqttConfig {
+  std::string url = "mqtt://127.0.0.1:1883";  // mqtt://host:port; mqtts:// comes with TLS
+  std::vector<std::string> topics = {"sensor/#"};
+  std::string client_id;  // empty: "sensorpipe-<hostname>" for the daemon, the device id for the agent
+  std::string username;
+  std::string password;
+  std::string protocol = "auto";  // auto | 3.1.1 | 5
+  int keepalive_s = 30;
+};
+
+//! "mqtt://host:port" split up; port defaults to 1883.
+struct MqttUrl {
+  std::string host;
+  int port = 1883;
+  bool tls = false;
+};
+Result<MqttUrl> ParseMqttUrl(const std::string& url);
+
+//! When an append counts as durable (see docs/format/log.md).
+struct FsyncPolicy {
+  enum class Kind { kBatch, kInterval, kNone } kind = Kind::kBatch;
+  int interval_ms = 0;  // for kInterval
+};
+Result<FsyncPolicy> ParseFsyncPolicy(const std::string& text);
+
+struct Config {
+  std::string path;  // the file it came from; empty for defaults
+  std::string data_dir = "./data";
+
+  MqttConfig mqtt;
+
+  struct Ingest {
+    std::string device_time_zone = "UTC";  // IANA zone for timestamps without an offset
+    int64_t max_payload_bytes = 131072;
+    int64_t max_future_skew_s = 300;
+    int max_depth = 16;
+    bool client_id_fallback = false;  // empty client_id in the payload: use the MQTT client id
+  } ingest;
+
+  struct Log {
+    int shards = 4;
+    std::string fsync = "batch";  // batch | interval:<ms> | none
+    FsyncPolicy fsync_policy;
+    int64_t segment_bytes = 64 << 20;
+  } log;
+
+  struct Delivery {
+    int64_t size_hint_bytes = 5 << 20;
+    int interval_s = 60;
+    std::string compression = "zstd";
+  } delivery;
+
+  struct Http {
+    std::string listen = "127.0.0.1:8080";
+  } http;
+
+  struct Query {
+    int64_t row_limit = 10000;
+    int64_t timeout_ms = 10000;
+  } query;
+
+  //! Folders below data_dir.
+  std::string LogDir() const;
+  std::string LakeDir() const;
+};
+
+//! Reads path. A missing file gives the defaults (with paths relative to the current folder);
+//! anything else wrong is an InvalidArgument whose message starts with "path:line:".
+Result<Config> LoadConfig(const std::string& path);
+//! Parses TOML text as if it came from path (for tests).
+Result<Config> ParseConfig(const std::string& text, const std::string& path);
+
+//! "host:port" split up, for [http] listen.
+Result<std::pair<std::string, int>> ParseHostPort(const std::string& text);
+
+}  // namespace sp

@@ -1,0 +1,57 @@
+// Test helpers shared by every stage's tests: Status assertions and a temporary folder.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "common/status.h"
+
+#define ASSERT_OK(expr)                                \
+  do {                                                 \
+    const ::sp::Status& sp_s_ = (expr);                \
+    ASSERT_TRUE(sp_s_.ok()) << sp_s_.ToString();       \
+  } while (0)
+#define EXPECT_OK(expr)                                \
+  do {                                                 \
+    const ::sp::Status& sp_s_ = (expr);                \
+    EXPECT_TRUE(sp_s_.ok()) << sp_s_.ToString();       \
+  } while (0)
+//! `ASSERT_OK_AND_ASSIGN(auto x, MakeX());`
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) ASSERT_OK_AND_ASSIGN_IMPL(SP_CONCAT(sp_r_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
+  lhs = std::move(tmp).value()
+
+namespace sp::testing {
+
+//! A fresh folder under $TMPDIR, removed with its contents when the object goes.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sensorpipe-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+//! $SP_FIXTURES_DIR (../shared/fixtures), set by CTest.
+inline std::string FixturesDir() {
+  const char* d = std::getenv("SP_FIXTURES_DIR");
+  return d ? d : "../shared/fixtures";
+}
+
+}  // namespace sp::testing

@@ -1,0 +1,66 @@
+#include "common/time.h"
+
+#include <cstdio>
+
+namespace sp {
+
+// Howard Hinnant's days_from_civil / civil_from_days algorithms (public-domain descriptions of
+// the proleptic Gregorian calendar in 400-year eras).
+int64_t DaysFromCivil(int year, int month, int day) {
+  int64_t y = year - (month <= 2 ? 1 : 0);
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+CivilTime ToCivil(int64_t unix_micros) {
+  constexpr int64_t kMicrosPerDay = 86'400'000'000;
+  int64_t days = unix_micros / kMicrosPerDay;
+  int64_t rem = unix_micros % kMicrosPerDay;
+  if (rem < 0) {
+    rem += kMicrosPerDay;
+    --days;
+  }
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  CivilTime c;
+  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  c.year = static_cast<int>(yoe + era * 400 + (c.month <= 2 ? 1 : 0));
+  int64_t secs = rem / 1'000'000;
+  c.micros = static_cast<int>(rem % 1'000'000);
+  c.hour = static_cast<int>(secs / 3600);
+  c.minute = static_cast<int>(secs / 60 % 60);
+  c.second = static_cast<int>(secs % 60);
+  return c;
+}
+
+int64_t FromCivil(const CivilTime& c) {
+  int64_t secs = DaysFromCivil(c.year, c.month, c.day) * 86400 + c.hour * 3600 + c.minute * 60 + c.second;
+  return secs * 1'000'000 + c.micros;
+}
+
+std::string FormatTimestamp(int64_t unix_micros) {
+  CivilTime c = ToCivil(unix_micros);
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", c.year, c.month, c.day, c.hour, c.minute,
+                        c.second);
+  if (c.micros != 0) std::snprintf(buf + n, sizeof buf - n, ".%06d", c.micros);
+  return buf;
+}
+
+std::string FormatRfc3339(int64_t unix_micros) {
+  CivilTime c = ToCivil(unix_micros);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month, c.day, c.hour, c.minute,
+                c.second, c.micros);
+  return buf;
+}
+
+}  // namespace sp

@@ -1,0 +1,26 @@
+// UTC calendar arithmetic on microseconds since the Unix epoch, without time-zone databases:
+// partition names, log and lake timestamps are all UTC. Zone conversions live in rules/timestamp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sp {
+
+struct CivilTime {
+  int year, month, day, hour, minute, second, micros;
+};
+
+//! Breaks a UTC instant into calendar fields (proleptic Gregorian, any sign).
+CivilTime ToCivil(int64_t unix_micros);
+//! The UTC instant of calendar fields; fields are not range-checked.
+int64_t FromCivil(const CivilTime& c);
+//! Days since 1970-01-01 for a proleptic Gregorian date.
+int64_t DaysFromCivil(int year, int month, int day);
+//! "YYYY-MM-DD HH:MM:SS" and ".ffffff" when the instant has a fraction: the lake's and the
+//! query output's timestamp form, which DuckDB, Spark and Trino all read as a TIMESTAMP.
+std::string FormatTimestamp(int64_t unix_micros);
+//! "YYYY-MM-DDTHH:MM:SS.ffffffZ" (RFC 3339), for logs and HTTP.
+std::string FormatRfc3339(int64_t unix_micros);
+
+}  // namespace sp
