@@ -1,0 +1,93 @@
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+#include "common/testing.h"
+
+namespace sp {
+namespace {
+
+Status ErrorOf(const std::string& toml) { return ParseConfig(toml, "/etc/sp/sensorpipe.toml").status(); }
+
+TEST(Config, DefaultsWhenEmpty) {
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("", "/etc/sp/sensorpipe.toml"));
+  EXPECT_EQ(c.data_dir, "/etc/sp/./data");
+  EXPECT_EQ(c.mqtt.url, "mqtt://127.0.0.1:1883");
+  EXPECT_EQ(c.mqtt.topics, std::vector<std::string>{"sensor/#"});
+  EXPECT_EQ(c.ingest.device_time_zone, "UTC");
+  EXPECT_EQ(c.ingest.max_payload_bytes, 131072);
+  EXPECT_EQ(c.log.shards, 4);
+  EXPECT_EQ(c.log.fsync_policy.kind, FsyncPolicy::Kind::kBatch);
+  EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
+}
+
+TEST(Config, MissingFileMeansDefaults) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(dir.Sub("absent.toml")));
+  EXPECT_EQ(c.data_dir, "./data");
+}
+
+TEST(Config, ReadsTheSkeletonKeys) {
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(
+data_dir = "/var/lib/sensorpipe"
+[mqtt]
+url = "mqtt://10.0.0.5:1884"
+topics = ["sensor/#", "other/+/data"]
+[ingest]
+device_time_zone = "Asia/Seoul"
+[log]
+fsync = "interval:20"
+[http]
+listen = "0.0.0.0:9090"
+)",
+                                             "x.toml"));
+  EXPECT_EQ(c.data_dir, "/var/lib/sensorpipe");
+  EXPECT_EQ(c.mqtt.topics.size(), 2u);
+  EXPECT_EQ(c.ingest.device_time_zone, "Asia/Seoul");
+  EXPECT_EQ(c.log.fsync_policy.kind, FsyncPolicy::Kind::kInterval);
+  EXPECT_EQ(c.log.fsync_policy.interval_ms, 20);
+  ASSERT_OK_AND_ASSIGN(MqttUrl u, ParseMqttUrl(c.mqtt.url));
+  EXPECT_EQ(u.host, "10.0.0.5");
+  EXPECT_EQ(u.port, 1884);
+}
+
+TEST(Config, ErrorsNameFileLineAndReason) {
+  Status s = ErrorOf("data_dir = \"d\"\n[mqtt]\nurl = \"mqtt://h:1\"\nbogus = 1\n");
+  EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:4: [mqtt] bogus: unknown key");
+  s = ErrorOf("\n[nope]\nx = 1\n");
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("unknown table"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[ingest]\n\ndevice_time_zone = \"Mars/Olympus\"\n");
+  EXPECT_NE(s.message().find("sensorpipe.toml:3: [ingest] device_time_zone: unknown time zone"), std::string_view::npos)
+      << s.ToString();
+  s = ErrorOf("[log]\nshards = 0\n");
+  EXPECT_NE(s.message().find(":2: [log] shards: 0 is out of range"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[log]\nfsync = \"sometimes\"\n");
+  EXPECT_NE(s.message().find(":2: [log] fsync: expected"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[mqtt]\nurl = \"http://x\"\n");
+  EXPECT_NE(s.message().find(":2: [mqtt] url: expected mqtt://"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[http]\nlisten = 8080\n");
+  EXPECT_NE(s.message().find(":2: [http] listen: expected a string"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("unknown_top = true\n");
+  EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:1: unknown_top: unknown key");
+}
+
+TEST(Config, SyntaxErrorHasLine) {
+  Status s = ErrorOf("data_dir = \"ok\"\n[mqtt\n");
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("/etc/sp/sensorpipe.toml:2:", 0), 0u) << s.ToString();
+}
+
+TEST(Config, HostPortAndFsync) {
+  ASSERT_OK_AND_ASSIGN(auto hp, ParseHostPort("127.0.0.1:8080"));
+  EXPECT_EQ(hp.first, "127.0.0.1");
+  EXPECT_EQ(hp.second, 8080);
+  EXPECT_FALSE(ParseHostPort("127.0.0.1").ok());
+  EXPECT_FALSE(ParseHostPort("h:99999").ok());
+  EXPECT_TRUE(ParseFsyncPolicy("none").ok());
+  EXPECT_FALSE(ParseFsyncPolicy("interval:").ok());
+  EXPECT_FALSE(ParseFsyncPolicy("interval:0").ok());
+}
+
+}  // namespace
+}  // namespace sp
