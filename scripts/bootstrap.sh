@@ -33,4 +33,3 @@ if ((${#missing[@]})); then
 fi
 
 scripts/fetch-duckdb.sh
-scripts/fetch-web-deps.sh
