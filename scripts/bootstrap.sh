@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   libcurl4-openssl-dev librdkafka-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
-  curl prometheus chromium
+  curl bc prometheus chromium
 )
 
 missing=()

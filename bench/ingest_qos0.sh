@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# P1 / B-MQ0: QoS 0 messages through the broker, to a plain subscriber (baseline) and into
+# sensorpipe's durable log (fsync = "batch"), alternating A B A B ... ROUNDS times.
+# Usage: bench/ingest_qos0.sh [MESSAGES_PER_ROUND=300000] [ROUNDS=5]
+source "$(dirname "$0")/lib.sh"
+N=${1:-300000}
+ROUNDS=${2:-5}
+bench_build
+WORK=$(mktemp -d /tmp/sp-bench-XXXXXX)
+cleanup() { kill "${SP_PID:-}" "${BROKER_PID:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+gen_lines "$N" > "$WORK/lines"
+echo "ingest_qos0: $N lines of $(( $(wc -c < "$WORK/lines") / N )) bytes, $ROUNDS rounds; $(machine_line)" >&2
+start_broker "$WORK/broker"
+
+HTTP_PORT=$(free_port)
+mkdir -p "$WORK/sp"
+cat > "$WORK/sp/sensorpipe.toml" <<CONF
+data_dir = "data"
+[mqtt]
+url = "mqtt://127.0.0.1:$BROKER_PORT"
+topics = ["bench/#"]
+[http]
+listen = "127.0.0.1:$HTTP_PORT"
+CONF
+"$BIN/sensorpipe" run --config "$WORK/sp/sensorpipe.toml" > "$WORK/sp/log" 2>&1 &
+SP_PID=$!
+wait_port "$HTTP_PORT"
+for _ in $(seq 1 500); do [[ $(metric "$HTTP_PORT" sensorpipe_mqtt_connected) == 1 ]] && break; sleep 0.02; done
+
+baseline_round() {
+  mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t bench/base -q 0 -C "$N" > /dev/null &
+  local sub=$!
+  sleep 0.5  # let the subscription settle; not part of the timed span
+  local t0; t0=$(now)
+  mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -t bench/base -q 0 -l < "$WORK/lines"
+  wait "$sub"
+  echo "$N / ($(now) - $t0)" | bc -l
+}
+
+sensorpipe_round() {
+  local before target; before=$(metric "$HTTP_PORT" sensorpipe_records_appended_total)
+  target=$(echo "$before + $N" | bc)
+  local t0; t0=$(now)
+  mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -t bench/sp -q 0 -l < "$WORK/lines"
+  while (( $(echo "$(metric "$HTTP_PORT" sensorpipe_records_appended_total) < $target" | bc) )); do
+    sleep 0.01
+    kill -0 "$SP_PID" || { cat "$WORK/sp/log" >&2; exit 1; }
+  done
+  echo "$N / ($(now) - $t0)" | bc -l
+}
+
+: > "$WORK/a"; : > "$WORK/b"
+for r in $(seq 1 "$ROUNDS"); do
+  a=$(baseline_round); b=$(sensorpipe_round)
+  echo "$a" >> "$WORK/a"; echo "$b" >> "$WORK/b"
+  printf 'round %d: baseline %.0f msg/s, sensorpipe %.0f msg/s\n' "$r" "$a" "$b" >&2
+done
+
+A=$(median < "$WORK/a"); B=$(median < "$WORK/b")
+read -r AMIN AMAX < <(minmax < "$WORK/a"); read -r BMIN BMAX < <(minmax < "$WORK/b")
+RATIO=$(echo "$B / $A" | bc -l)
+cat > "$RESULTS/ingest_qos0.json" <<JSON
+{"name": "ingest_qos0", "target": "P1 >= 0.90 x B-MQ0, floor 100k msg/s", "unit": "msg/s", "messages_per_round": $N, "rounds": $ROUNDS,
+ "baseline": {"what": "B-MQ0 mosquitto_pub -q 0 -> broker -> mosquitto_sub", "median": $A, "min": $AMIN, "max": $AMAX},
+ "sensorpipe": {"what": "mosquitto_pub -q 0 -> broker -> sensorpipe durable append (fsync batch)", "median": $B, "min": $BMIN, "max": $BMAX},
+ "ratio": $RATIO, "machine": "$(machine_line)"}
+JSON
+printf 'ingest_qos0: ratio=%.2f (target 0.90) value=%.0f msg/s\n' "$RATIO" "$B"

@@ -1,0 +1,72 @@
+# Shared by the benchmark scripts: build, machine line, a broker on a free port, medians, results.
+# Sourced, not run.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/build/bin
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+
+bench_build() {
+  "$ROOT/scripts/bootstrap.sh" >&2
+  cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF >&2
+  ninja -C "$ROOT/build" sensorpipe sensorpipe-agent >&2
+}
+
+machine_line() {
+  echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), mosquitto $(mosquitto -h 2>/dev/null | awk 'NR==1 {print $3}')"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+    node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start_broker DIR: a mosquitto with the same no-loss config as the tests; sets BROKER_PID, BROKER_PORT.
+start_broker() {
+  local dir=$1
+  mkdir -p "$dir"
+  BROKER_PORT=$(free_port)
+  cat > "$dir/mosquitto.conf" <<CONF
+listener $BROKER_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $dir/
+max_queued_messages 0
+max_inflight_messages 1000
+log_dest file $dir/mosquitto.log
+CONF
+  mosquitto -c "$dir/mosquitto.conf" > "$dir/stdout.log" 2>&1 &
+  BROKER_PID=$!
+  wait_port "$BROKER_PORT"
+}
+
+wait_port() {
+  for _ in $(seq 1 500); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.02
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+now() { date +%s.%N; }
+
+# median of the numbers on stdin
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+minmax() { sort -g | awk 'NR==1 {min=$1} {max=$1} END {print min, max}'; }
+
+# metric PORT SAMPLE: one sample's value from the daemon's /metrics (0 when absent)
+metric() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s {print $2; found=1} END {if (!found) print 0}'
+}
+
+# seed-shaped JSON lines of about 102 bytes, the size the baselines were measured with
+gen_lines() {
+  awk -v n="$1" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      s = i % 86400
+      printf "{\"client_id\":\"dev%03d\",\"timestamp\":\"2022-07-14 %02d:%02d:%02d\",\"humidity\":%.2f,\"temperature\":%.2f,\"count\":%d}\n",
+        i % 100, int(s / 3600), int(s / 60) % 60, s % 60, 40 + (i % 300) / 10, 20 + (i % 170) / 10, i
+    }
+  }'
+}
