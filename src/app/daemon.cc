@@ -1,0 +1,155 @@
+#include "app/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "common/env.h"
+#include "common/metrics.h"
+#include "delivery/delivery.h"
+#include "delivery/fs_object_store.h"
+#include "ingest/ingest.h"
+#include "ingest/mqtt_client.h"
+#include "log/file_log.h"
+#include "query/engine.h"
+#include "rules/default_rule.h"
+#include "web/server.h"
+
+namespace sp {
+
+namespace {
+
+// One daemon per data folder: two would interleave appends to the same segments. flock is
+// released by the kernel when the process dies, so a kill -9 never leaves a stale lock.
+Result<int> LockDataDir(Env* env, const std::string& data_dir) {
+  SP_RETURN_IF_ERROR(env->CreateDirs(data_dir));
+  std::string path = JoinPath(data_dir, "LOCK");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("open " + path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::Unavailable("another sensorpipe daemon is using " + data_dir);
+  }
+  return fd;
+}
+
+std::string DefaultClientId() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return std::string("sensorpipe-") + host;
+}
+
+}  // namespace
+
+void BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A closed client connection must not kill the daemon.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Status RunDaemon(const Config& config) {
+  Env* env = Env::Default();
+  Clock* clock = Clock::Default();
+  Metrics metrics;
+
+  SP_ASSIGN_OR_RETURN(int lock_fd, LockDataDir(env, config.data_dir));
+  spdlog::info("sensorpipe starting: data_dir={} mqtt={} http={}", config.data_dir, config.mqtt.url,
+               config.http.listen);
+
+  // Log: the source of truth. Opening it recovers torn tails before anything reads or writes.
+  FileLogOptions log_options;
+  log_options.dir = config.LogDir();
+  log_options.shards = static_cast<uint32_t>(config.log.shards);
+  log_options.fsync = config.log.fsync_policy;
+  log_options.segment_bytes = static_cast<uint64_t>(config.log.segment_bytes);
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenFileLog(env, clock, &metrics, log_options));
+  SP_ASSIGN_OR_RETURN(Stream * readings, log->OpenStream("readings"));
+  SP_ASSIGN_OR_RETURN(Stream * errors, log->OpenStream("errors"));
+
+  // Delivery: one consumer per view, started before ingest so the lake follows the log at once.
+  FsObjectStore store(env, config.LakeDir());
+  DeliveryOptions raw_options;
+  raw_options.consumer_name = "lake-raw";
+  raw_options.prefix = "raw";
+  raw_options.partitioning = DeliveryOptions::kEventHour;
+  raw_options.size_hint_bytes = static_cast<size_t>(config.delivery.size_hint_bytes);
+  raw_options.interval_s = config.delivery.interval_s;
+  DeliveryOptions error_options = raw_options;
+  error_options.consumer_name = "lake-errors";
+  error_options.prefix = "errors";
+  error_options.partitioning = DeliveryOptions::kDay;
+  SP_ASSIGN_OR_RETURN(auto raw_delivery, Delivery::Open(readings, &store, clock, &metrics, raw_options));
+  SP_ASSIGN_OR_RETURN(auto error_delivery, Delivery::Open(errors, &store, clock, &metrics, error_options));
+  SP_RETURN_IF_ERROR(raw_delivery->Start());
+  SP_RETURN_IF_ERROR(error_delivery->Start());
+
+  // Web: health, metrics and the first page, up before ingest so a slow broker is visible.
+  QueryOptions query_options;
+  query_options.row_limit = config.query.row_limit;
+  query_options.timeout_ms = config.query.timeout_ms;
+  query_options.read_only_sql = true;
+  SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(config.LakeDir(), query_options));
+  SP_ASSIGN_OR_RETURN(auto listen, ParseHostPort(config.http.listen));
+
+  // Ingest: rule and subscriber.
+  DefaultRuleOptions rule_options;
+  rule_options.device_time_zone = config.ingest.device_time_zone;
+  rule_options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
+  rule_options.max_future_skew_s = config.ingest.max_future_skew_s;
+  rule_options.max_depth = config.ingest.max_depth;
+  rule_options.client_id_fallback = config.ingest.client_id_fallback;
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Rule> rule, MakeDefaultRule(rule_options));
+
+  SP_ASSIGN_OR_RETURN(MqttUrl url, ParseMqttUrl(config.mqtt.url));
+  MqttClientOptions mqtt_options;
+  mqtt_options.host = url.host;
+  mqtt_options.port = url.port;
+  mqtt_options.client_id = config.mqtt.client_id.empty() ? DefaultClientId() : config.mqtt.client_id;
+  mqtt_options.username = config.mqtt.username;
+  mqtt_options.password = config.mqtt.password;
+  mqtt_options.keepalive_s = config.mqtt.keepalive_s;
+  mqtt_options.topics = config.mqtt.topics;
+  mqtt_options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
+  MqttSubscriber subscriber(mqtt_options, clock, &metrics);
+
+  WebServer web(&metrics, engine.get(), [&] {
+    Health h;
+    h.mqtt_connected = subscriber.connected();
+    return h;
+  });
+  SP_RETURN_IF_ERROR(web.Start(listen.first, listen.second));
+
+  Ingest ingest(&subscriber, rule.get(), readings, errors, clock, &metrics, Ingest::Options{});
+  ingest.Start();
+  spdlog::info("sensorpipe running: dashboard http://{}:{}/ , subscribed to {} as {}", listen.first, listen.second,
+               fmt::join(config.mqtt.topics, ","), mqtt_options.client_id);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("sensorpipe stopping on {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+
+  // Producers first: after ingest stops nothing more is appended (unacknowledged messages stay
+  // with the broker), then delivery drains the log to the lake and checkpoints.
+  ingest.Stop();
+  Status raw_stop = raw_delivery->Stop();
+  Status error_stop = error_delivery->Stop();
+  web.Stop();
+  ::close(lock_fd);
+  if (!raw_stop.ok()) return raw_stop.WithContext("stopping delivery");
+  if (!error_stop.ok()) return error_stop.WithContext("stopping error delivery");
+  spdlog::info("sensorpipe stopped cleanly");
+  return Status::OK();
+}
+
+}  // namespace sp

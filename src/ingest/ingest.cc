@@ -1,0 +1,101 @@
+#include "ingest/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include "rules/error_record.h"
+
+namespace sp {
+
+Ingest::Ingest(MqttSubscriber* subscriber, Rule* rule, Stream* readings, Stream* errors, Clock* clock,
+               Metrics* metrics, Options options)
+    : subscriber_(subscriber),
+      rule_(rule),
+      readings_(readings),
+      errors_(errors),
+      clock_(clock),
+      options_(options),
+      received_(metrics->GetCounter("sensorpipe_messages_received_total", "Messages received from the broker.")),
+      appended_(metrics->GetCounter("sensorpipe_records_appended_total",
+                                    "Accepted records appended durably to the readings stream.")),
+      append_errors_(metrics->GetCounter("sensorpipe_ingest_append_errors_total",
+                                         "Failed appends to the log (retried; the messages stay unacknowledged).")) {
+  // Every reason is registered up front so /metrics shows a zero rather than nothing.
+  for (Reason r : kAllReasons) {
+    rejected_.push_back(metrics->GetCounter("sensorpipe_messages_rejected_total",
+                                            "Messages rejected by the rule, by reason; each is in the errors output.",
+                                            {{"reason", std::string(ReasonName(r))}}));
+  }
+}
+
+Ingest::~Ingest() { Stop(); }
+
+void Ingest::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void Ingest::Stop() {
+  stopping_ = true;
+  subscriber_->Wakeup();
+  if (thread_.joinable()) thread_.join();
+  (void)subscriber_->Disconnect();
+}
+
+void Ingest::Loop() {
+  while (!stopping_) {
+    Status s = RunOnce(std::chrono::milliseconds(500));
+    if (!s.ok() && !s.IsAborted()) spdlog::error("ingest: {}", s.ToString());
+  }
+}
+
+Status Ingest::RunOnce(std::chrono::milliseconds wait) {
+  SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> messages, subscriber_->Poll(wait, options_.max_batch));
+  if (messages.empty()) return Status::OK();
+  received_->Inc(messages.size());
+
+  accepted_.resize(messages.size());
+  size_t n_accepted = 0;
+  rejects_.clear();
+  const int64_t now = clock_->NowMicros();
+  for (const MqttMessage& m : messages) {
+    Message msg{m.topic, m.payload, /*client_id=*/{}, now};
+    Rejection rejection;
+    bool ok;
+    if (m.truncated) {
+      rejection = {Reason::kOversize, "payload of " + std::to_string(m.payload_size) + " bytes is over the limit"};
+      ok = false;
+    } else {
+      ok = rule_->Apply(msg, &accepted_[n_accepted], &rejection);
+    }
+    if (ok) {
+      ++n_accepted;
+    } else {
+      rejected_[static_cast<size_t>(rejection.reason)]->Inc();
+      rejects_.push_back(MakeErrorRecord(msg, rule_->name(), rejection, m.truncated ? m.payload_size : 0));
+    }
+  }
+
+  // Both appends must be durable before any acknowledgement: a rejected message is still data
+  // the broker handed to us, and the error output is where the user finds it.
+  SP_RETURN_IF_ERROR(AppendDurably(readings_, std::span<const Record>(accepted_.data(), n_accepted)));
+  appended_->Inc(n_accepted);
+  SP_RETURN_IF_ERROR(AppendDurably(errors_, rejects_));
+  return subscriber_->Ack(messages);
+}
+
+Status Ingest::AppendDurably(Stream* stream, std::span<const Record> records) {
+  if (records.empty()) return Status::OK();
+  auto backoff = std::chrono::milliseconds(50);
+  while (true) {
+    Status s = stream->Append(records);
+    if (s.ok()) return s;
+    append_errors_->Inc();
+    spdlog::error("ingest: append to {} failed, retrying in {} ms: {}", stream->name(), backoff.count(),
+                  s.ToString());
+    // Sleep in short steps so Stop() is not held up by a long backoff.
+    for (auto slept = std::chrono::milliseconds(0); slept < backoff; slept += std::chrono::milliseconds(10)) {
+      if (stopping_) return Status::Aborted("stopping with an append outstanding; the broker keeps the messages");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+}  // namespace sp

@@ -1,0 +1,59 @@
+#include "web/server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "common/env.h"
+
+namespace sp {
+
+WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health)
+    : metrics_(metrics),
+      engine_(engine),
+      health_(std::move(health)),
+      requests_(metrics->GetCounter("sensorpipe_http_requests_total", "HTTP requests served.")),
+      server_(std::make_unique<httplib::Server>()) {
+  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    requests_->Inc();
+    Health h = health_();
+    // The daemon is alive whenever it answers; a lost broker connection is reported (and makes
+    // the check fail) because no data arrives meanwhile, which an operator wants to know.
+    res.status = h.mqtt_connected ? 200 : 503;
+    res.set_content(std::string("{\"status\":\"") + (h.mqtt_connected ? "ok" : "degraded") +
+                        "\",\"mqtt_connected\":" + (h.mqtt_connected ? "true" : "false") + "}\n",
+                    "application/json");
+  });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    requests_->Inc();
+    res.set_content(metrics_->RenderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    requests_->Inc();
+    res.set_content(RenderIndex(), "text/html; charset=utf-8");
+  });
+}
+
+WebServer::~WebServer() { Stop(); }
+
+Status WebServer::Start(const std::string& host, int port) {
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host.c_str());
+  } else if (server_->bind_to_port(host.c_str(), port)) {
+    port_ = port;
+  } else {
+    port_ = -1;
+  }
+  if (port_ <= 0) return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port));
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  spdlog::info("web: listening on http://{}:{}/", host, port_);
+  return Status::OK();
+}
+
+void WebServer::Stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace sp

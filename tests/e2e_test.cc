@@ -1,0 +1,214 @@
+// End to end, on real parts: mosquitto_pub -> mosquitto -> sensorpipe run -> log -> lake -> query.
+// The seed's day of messages must come back exactly (rows, hourly averages and maxima, the
+// temperature-humidity correlation of seed_day.expected.csv), hostile messages must be rejected
+// with their reason and counted without stopping anything, and the data must stay queryable
+// after the daemon stops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/testing.h"
+#include "support/daemon.h"
+#include "support/http.h"
+#include "support/mosquitto.h"
+
+namespace sp::testing {
+namespace {
+
+constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+std::vector<std::string> SplitCsv(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  std::string cell;
+  while (std::getline(ss, cell, ',')) out.push_back(cell);
+  return out;
+}
+
+Status Publish(const Mosquitto& broker, const std::vector<std::string>& extra_args, const std::string& input) {
+  std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()),
+                                   "-t", "sensor/data", "-q", "1"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand(argv, kDeadline, input));
+  if (out.exit_code != 0) return Status::Unavailable("mosquitto_pub failed: " + out.err);
+  return Status::OK();
+}
+
+int64_t CountRows(const Daemon& d, const std::string& sql) {
+  auto out = d.Query(sql, "csv");
+  if (!out.ok()) return -1;
+  auto lines = Lines(*out);
+  return lines.size() == 2 ? std::stoll(lines[1]) : -1;
+}
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
+    // A one-second delivery interval keeps the test short; the seed's stamps are device time
+    // at UTC+9 without a zone.
+    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(dir_.Sub("sp"), broker_->url(),
+                                                "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
+                                                "[delivery]\ninterval_s = 1\n"));
+    // The subscription is in place once the broker counts a connected client: poll the daemon's
+    // own gauge rather than sleeping.
+    ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
+        << daemon_->process().Log();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Mosquitto> broker_;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(EndToEnd, SeedDayComesBackExactly) {
+  const std::string seed = ReadFile(FixturesDir() + "/seed_day.ndjson");
+  ASSERT_EQ(Lines(seed).size(), 5400u);
+  ASSERT_OK(Publish(*broker_, {"-l"}, seed));
+
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 5400; }, kDeadline))
+      << "rows: " << CountRows(*daemon_, "SELECT count(*) FROM readings") << "\n"
+      << daemon_->process().Log();
+  EXPECT_EQ(daemon_->Metric("sensorpipe_messages_received_total"), 5400);
+  EXPECT_EQ(daemon_->Metric("sensorpipe_records_appended_total"), 5400);
+
+  // Exactly the rows: one per count, device and topic from the message, UTC timestamps.
+  EXPECT_EQ(CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings WHERE device = 'raspberrypi' AND "
+                                "topic = 'sensor/data'"),
+            5400);
+  ASSERT_OK_AND_ASSIGN(std::string first, daemon_->Query("SELECT ts, temperature, humidity, pressure, pitch, roll, "
+                                                         "yaw, seq FROM readings ORDER BY ts LIMIT 1"));
+  EXPECT_EQ(Lines(first)[1], "2022-07-13 15:00:00,39.743,45.259,1008.606,1.768,359.348,185.857,0");
+
+  // The seed's question, hour by hour, against the expected answers.
+  ASSERT_OK_AND_ASSIGN(std::string hourly,
+                       daemon_->Query("SELECT date_trunc('hour', ts) AS hour_utc, count(*) AS readings, "
+                                      "avg(temperature), avg(humidity), max(temperature), max(humidity) "
+                                      "FROM readings GROUP BY 1 ORDER BY 1"));
+  std::vector<std::string> got = Lines(hourly);
+  std::vector<std::string> want;
+  double want_r = 0;
+  for (const auto& line : Lines(ReadFile(FixturesDir() + "/seed_day.expected.csv"))) {
+    if (line.rfind("# pearson_r", 0) == 0) {
+      want_r = std::stod(line.substr(line.find('=') + 1));
+    } else if (!line.empty()) {
+      want.push_back(line);
+    }
+  }
+  ASSERT_EQ(got.size(), want.size()) << hourly;
+  for (size_t i = 1; i < want.size(); ++i) {
+    auto g = SplitCsv(got[i]);
+    auto w = SplitCsv(want[i]);
+    ASSERT_EQ(g.size(), w.size()) << got[i];
+    EXPECT_EQ(g[0], w[0]);
+    EXPECT_EQ(g[1], w[1]);
+    for (size_t c = 2; c < w.size(); ++c) {
+      EXPECT_NEAR(std::stod(g[c]), std::stod(w[c]), 5e-7) << "hour " << w[0] << " column " << c;
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(std::string r, daemon_->Query("SELECT corr(temperature, humidity) FROM readings"));
+  EXPECT_NEAR(std::stod(Lines(r)[1]), want_r, 5e-7);
+
+  // A clean stop keeps everything queryable without the daemon.
+  ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
+  EXPECT_EQ(code, 0) << daemon_->process().Log();
+  EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM readings"), 5400);
+}
+
+TEST_F(EndToEnd, HostileMessagesAreRejectedCountedAndKept) {
+  // Reason per line, from the fixture's expectations.
+  std::vector<std::string> reasons;
+  for (const auto& line : Lines(ReadFile(FixturesDir() + "/bad_messages.expected.txt"))) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream in(line);
+    int n;
+    std::string reason;
+    in >> n >> reason;
+    reasons.push_back(reason);
+  }
+  const auto bad = Lines(ReadFile(FixturesDir() + "/bad_messages.txt"));
+  ASSERT_EQ(bad.size(), reasons.size());
+  for (const auto& line : bad) ASSERT_OK(Publish(*broker_, {"-m", line}, ""));
+  // The oversize case is generated: one byte over the default 128 KiB limit.
+  ASSERT_OK(Publish(*broker_, {"-s"}, std::string(131073, 'x')));
+  reasons.push_back("oversize");
+  // A good message after the bad ones still goes through.
+  ASSERT_OK(Publish(*broker_, {"-m", R"({"client_id":"pi-2","timestamp":"2022-07-14 00:00:00","temperature":20.5})"}, ""));
+
+  std::map<std::string, int> want;
+  for (const auto& r : reasons) ++want[r];
+  ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_received_total") == bad.size() + 2; },
+                        kDeadline))
+      << daemon_->process().Log();
+  for (const auto& [reason, n] : want) {
+    EXPECT_EQ(daemon_->Metric("sensorpipe_messages_rejected_total{reason=\"" + reason + "\"}"), n) << reason;
+  }
+  EXPECT_TRUE(daemon_->process().Running());
+
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 1; }, kDeadline));
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM errors") == int64_t(reasons.size()); },
+                        kDeadline));
+  // Each rejected message is in the error output with its reason and raw bytes.
+  ASSERT_OK_AND_ASSIGN(std::string errors,
+                       daemon_->Query("SELECT reason, count(*) FROM errors GROUP BY 1 ORDER BY 1", "csv"));
+  std::map<std::string, int> got;
+  for (const auto& line : Lines(errors)) {
+    auto cells = SplitCsv(line);
+    if (cells[0] != "reason") got[cells[0]] = std::stoi(cells[1]);
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM errors WHERE raw = 'not json at all' AND topic = 'sensor/data'"),
+            1);
+  ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+TEST_F(EndToEnd, HealthMetricsAndFirstPage) {
+  ASSERT_OK(Publish(*broker_, {"-m", R"({"client_id":"pi-3","timestamp":"2022-07-14 09:30:00","temperature":21.5,"humidity":40})"}, ""));
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 1; }, kDeadline));
+
+  ASSERT_OK_AND_ASSIGN(HttpResponse health, HttpGet(daemon_->http_port(), "/healthz"));
+  EXPECT_EQ(health.status, 200);
+  EXPECT_NE(health.body.find("\"ok\""), std::string::npos);
+
+  ASSERT_OK_AND_ASSIGN(HttpResponse metrics, HttpGet(daemon_->http_port(), "/metrics"));
+  EXPECT_EQ(metrics.status, 200);
+  for (const char* name : {"sensorpipe_messages_received_total", "sensorpipe_records_appended_total",
+                           "sensorpipe_records_delivered_total", "sensorpipe_messages_rejected_total"}) {
+    EXPECT_NE(metrics.body.find(std::string("# TYPE ") + name + " counter"), std::string::npos) << name;
+  }
+  // Prometheus's own checker, when installed, validates the exposition format.
+  if (RunCommand({"sh", "-c", "command -v promtool"}, kDeadline)->exit_code == 0) {
+    ASSERT_OK_AND_ASSIGN(CommandOutput check, RunCommand({"promtool", "check", "metrics"}, kDeadline, metrics.body));
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  }
+
+  ASSERT_OK_AND_ASSIGN(HttpResponse page, HttpGet(daemon_->http_port(), "/"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.content_type.find("text/html"), std::string::npos);
+  EXPECT_NE(page.body.find("pi-3"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("2022-07-14 00:00"), std::string::npos) << page.body;  // 09:30 at UTC+9, hourly
+  EXPECT_NE(page.body.find("21.5"), std::string::npos) << page.body;
+}
+
+}  // namespace
+}  // namespace sp::testing

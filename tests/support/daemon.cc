@@ -1,0 +1,81 @@
+#include "support/daemon.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/http.h"
+
+namespace sp::testing {
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir, const std::string& mqtt_url,
+                                              const std::string& extra_toml) {
+  std::filesystem::create_directories(dir);
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->dir_ = dir;
+  d->config_path_ = dir + "/sensorpipe.toml";
+  d->http_port_ = FreePort();
+  // extra_toml may open tables, so the skeleton's top-level key comes first and each table the
+  // test does not set gets its own header here only when absent.
+  std::ostringstream conf;
+  conf << "data_dir = \"data\"\n" << extra_toml << "\n";
+  if (extra_toml.find("[mqtt]") == std::string::npos) conf << "[mqtt]\nurl = \"" << mqtt_url << "\"\n";
+  if (extra_toml.find("[http]") == std::string::npos) {
+    conf << "[http]\nlisten = \"127.0.0.1:" << d->http_port_ << "\"\n";
+  }
+  std::ofstream(d->config_path_) << conf.str();
+  SP_RETURN_IF_ERROR(d->Launch());
+  return d;
+}
+
+Status Daemon::Launch() {
+  SP_ASSIGN_OR_RETURN(process_, Process::Start({BinDir() + "/sensorpipe", "run", "--config", config_path_},
+                                               dir_ + "/sensorpipe.log"));
+  bool up = WaitUntil(
+      [&] {
+        if (!process_->Running()) return true;
+        auto r = HttpGet(http_port_, "/metrics");
+        return r.ok() && r->status == 200;
+      },
+      std::chrono::seconds(60));
+  if (!up || !process_->Running()) return Status::Unavailable("sensorpipe did not start:\n" + process_->Log());
+  return Status::OK();
+}
+
+Result<std::string> Daemon::Query(const std::string& sql, const std::string& format) const {
+  SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand({BinDir() + "/sensorpipe", "query", "--config", config_path_,
+                                                     "--format", format, sql},
+                                                    std::chrono::seconds(120)));
+  if (out.exit_code != 0) return Status::InvalidArgument("query failed (" + std::to_string(out.exit_code) + "): " + out.err);
+  return out.out;
+}
+
+double Daemon::Metric(const std::string& sample) const {
+  auto r = HttpGet(http_port_, "/metrics");
+  if (!r.ok()) return -1;
+  std::istringstream in(r->body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > sample.size() && line.compare(0, sample.size(), sample) == 0 && line[sample.size()] == ' ') {
+      return std::stod(line.substr(sample.size() + 1));
+    }
+  }
+  return -1;
+}
+
+Result<int> Daemon::Stop() {
+  SP_RETURN_IF_ERROR(process_->Signal(SIGTERM));
+  return process_->Wait(std::chrono::seconds(120));
+}
+
+Status Daemon::Restart() {
+  if (process_->Running()) {
+    auto code = Stop();
+    if (!code.ok()) return code.status();
+  }
+  return Launch();
+}
+
+}  // namespace sp::testing
