@@ -1,0 +1,19 @@
+// Small JSON output helpers shared by the rules (normalised records), the query formatter and the
+// web API: escaping, shortest round-trip doubles, UTF-8 validation and base64.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sp {
+
+//! Appends s as a quoted JSON string; control characters become \u00XX, valid UTF-8 passes
+//! through unchanged. The caller checks validity first (IsValidUtf8) when it matters.
+void AppendJsonString(std::string& out, std::string_view s);
+//! Appends the shortest decimal form that reads back as the same double ("39.743", "1e-07").
+//! Non-finite values have no JSON form and are written as null.
+void AppendDouble(std::string& out, double v);
+bool IsValidUtf8(std::string_view s);
+std::string Base64Encode(std::string_view data);
+
+}  // namespace sp

@@ -1,0 +1,48 @@
+#include "common/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace sp {
+namespace {
+
+TEST(JsonWriter, EscapesStrings) {
+  std::string out;
+  AppendJsonString(out, std::string("a\"b\\c\n\x01\x7f\xc3\xa9", 10));
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\\u007f\xc3\xa9\"");
+}
+
+TEST(JsonWriter, ShortestDoubles) {
+  auto f = [](double v) {
+    std::string s;
+    AppendDouble(s, v);
+    return s;
+  };
+  EXPECT_EQ(f(39.743), "39.743");
+  EXPECT_EQ(f(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(f(1e-7), "1e-07");
+  EXPECT_EQ(f(-0.0), "-0");
+  EXPECT_EQ(f(NAN), "null");
+  EXPECT_EQ(f(INFINITY), "null");
+}
+
+TEST(JsonWriter, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
+}
+
+TEST(JsonWriter, Base64) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+}
+
+}  // namespace
+}  // namespace sp

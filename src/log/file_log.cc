@@ -1,0 +1,677 @@
+// The embedded log (docs/format/log.md). One FileStream per stream; appends are group-committed by
+// a leader (the first queued appender writes and syncs for everyone queued behind it, as LevelDB's
+// writer queue does); readers see only what the leader has published after its writes completed.
+#include "log/file_log.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/crc32c.h"
+#include "log/batch.h"
+
+namespace sp {
+
+namespace {
+
+std::string SegmentName(uint64_t base) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020llu.log", static_cast<unsigned long long>(base));
+  return buf;
+}
+
+std::string ShardDirName(uint32_t shard) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04u", shard);
+  return buf;
+}
+
+bool ValidName(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
+}
+
+struct LogMetrics {
+  Counter* appended_bytes;
+  Counter* syncs;
+  Counter* recovered_bytes;
+  Counter* corrupt_batches;
+};
+
+// What readers may see of a segment: its published batches.
+struct Segment {
+  uint64_t base = 0;
+  std::string path;
+  uint64_t size = 0;                                   // bytes of published batches
+  std::vector<std::pair<uint64_t, uint64_t>> index;    // (first_offset, file position) per batch
+  std::shared_ptr<RandomAccessFile> reader;            // opened on first read
+};
+
+struct Shard {
+  std::string dir;
+  std::vector<Segment> segments;  // guarded by FileStream::mu_
+  uint64_t published_end = 0;     // guarded by FileStream::mu_: offsets below it are readable
+  // Owned by the leader (io_mu_):
+  std::unique_ptr<WritableFile> active;
+  uint64_t active_base = 0;
+  uint64_t next_offset = 0;
+  bool dirty = false;  // written since the last sync
+};
+
+class FileConsumer;
+
+class FileStream final : public Stream {
+ public:
+  FileStream(Env* env, std::string dir, std::string name, const FileLogOptions& options, LogMetrics metrics)
+      : env_(env), dir_(std::move(dir)), name_(std::move(name)), options_(options), metrics_(metrics) {}
+  ~FileStream() override {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    closing_cv_.notify_all();
+    if (sync_thread_.joinable()) sync_thread_.join();
+    // A clean close makes everything durable whatever the policy.
+    std::lock_guard io(io_mu_);
+    for (auto& s : shards_) {
+      if (s.active) {
+        if (s.dirty) (void)s.active->Sync();
+        (void)s.active->Close();
+      }
+    }
+  }
+
+  Status Open(uint32_t configured_shards);
+
+  const std::string& name() const override { return name_; }
+  uint32_t shard_count() const override { return static_cast<uint32_t>(shards_.size()); }
+  uint32_t ShardFor(std::string_view key) const override {
+    return crc32c::Value(key) % static_cast<uint32_t>(shards_.size());
+  }
+  Status Append(std::span<const Record> records) override;
+  std::vector<uint64_t> EndOffsets() const override {
+    std::lock_guard lock(mu_);
+    std::vector<uint64_t> ends;
+    for (const auto& s : shards_) ends.push_back(s.published_end);
+    return ends;
+  }
+  Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, StartFrom from) override;
+
+  //! Reads records of shard from offset `from` on, at most max, appending to out; returns the
+  //! offset to read next.
+  Result<uint64_t> Read(uint32_t shard, uint64_t from, size_t max, std::vector<StoredRecord>* out);
+  //! Waits until an append is published after `seen` (returns true), or until deadline or
+  //! *wakeup (false).
+  bool WaitForAppend(uint64_t seen, std::chrono::steady_clock::time_point deadline, const std::atomic<bool>* wakeup);
+  uint64_t append_seq() const {
+    std::lock_guard lock(mu_);
+    return append_seq_;
+  }
+  void NotifyReaders() {
+    std::lock_guard lock(mu_);
+    append_cv_.notify_all();
+  }
+  void Unregister(FileConsumer* c) {
+    std::lock_guard lock(mu_);
+    consumers_.erase(c);
+  }
+  //! (consumer name, lag) of every open consumer.
+  std::vector<std::pair<std::string, double>> Lags() const;
+  Env* env() const { return env_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Writer {
+    std::span<const Record> records;
+    Status status;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  // A batch written by the leader, published to readers after the group's writes and syncs.
+  struct Written {
+    uint32_t shard;
+    uint64_t segment_base;
+    std::string segment_path;
+    uint64_t first_offset;
+    uint64_t position;
+    uint64_t end;  // segment size after it
+    uint64_t next_offset;
+  };
+
+  Status RecoverShard(uint32_t shard);
+  Status WriteGroup(const std::vector<Writer*>& group, std::vector<Written>* written);
+  Status Roll(Shard& s);
+  void SyncLoop();
+
+  Env* const env_;
+  const std::string dir_;
+  const std::string name_;
+  const FileLogOptions options_;
+  const LogMetrics metrics_;
+
+  std::vector<Shard> shards_;  // sized once in Open
+
+  mutable std::mutex mu_;  // segments, published ends, writers_, consumers_
+  std::deque<Writer*> writers_;
+  std::condition_variable append_cv_;
+  uint64_t append_seq_ = 0;
+  std::set<FileConsumer*> consumers_;
+  bool closing_ = false;
+  std::condition_variable closing_cv_;
+
+  std::mutex io_mu_;  // the leader's file state; also taken by the interval sync thread
+  Status failed_;     // guarded by io_mu_: after a write or sync error the stream stays failed
+  std::string encode_buf_;
+  std::thread sync_thread_;
+
+  friend class FileConsumer;
+};
+
+class FileConsumer final : public Consumer {
+ public:
+  FileConsumer(FileStream* stream, std::string name, std::string path, std::vector<uint64_t> committed)
+      : stream_(stream),
+        name_(std::move(name)),
+        path_(std::move(path)),
+        committed_(committed),
+        positions_(committed.size()) {
+    for (size_t i = 0; i < committed.size(); ++i) positions_[i] = committed[i];
+  }
+  ~FileConsumer() override { stream_->Unregister(this); }
+
+  Result<std::vector<StoredRecord>> Poll(size_t max_records, std::chrono::milliseconds wait) override {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    std::vector<StoredRecord> out;
+    const uint32_t n = stream_->shard_count();
+    while (true) {
+      // Take the sequence number before reading, so an append published during the read still
+      // wakes the wait below.
+      uint64_t seen = stream_->append_seq();
+      for (uint32_t i = 0; i < n && out.size() < max_records; ++i) {
+        uint32_t s = (next_shard_ + i) % n;
+        SP_ASSIGN_OR_RETURN(uint64_t next, stream_->Read(s, positions_[s], max_records - out.size(), &out));
+        positions_[s] = next;
+      }
+      next_shard_ = (next_shard_ + 1) % n;  // fairness: start with another shard next time
+      if (!out.empty() || wakeup_.exchange(false)) return out;
+      if (!stream_->WaitForAppend(seen, deadline, &wakeup_)) {
+        wakeup_ = false;
+        return out;
+      }
+    }
+  }
+
+  Status Commit(const std::vector<std::pair<uint32_t, uint64_t>>& next_offsets) override {
+    std::vector<uint64_t> next = committed_;
+    for (auto [shard, offset] : next_offsets) {
+      if (shard >= next.size()) return Status::InvalidArgument("no shard " + std::to_string(shard));
+      next[shard] = offset;
+    }
+    std::string data = "SPCK";
+    auto put32 = [&](uint32_t v) {
+      for (int i = 0; i < 4; ++i) data.push_back(static_cast<char>(v >> (8 * i)));
+    };
+    put32(1);
+    put32(static_cast<uint32_t>(next.size()));
+    for (uint64_t v : next) {
+      for (int i = 0; i < 8; ++i) data.push_back(static_cast<char>(v >> (8 * i)));
+    }
+    put32(crc32c::Value(data));
+    SP_RETURN_IF_ERROR(stream_->env()->WriteFileAtomic(path_, data));
+    std::lock_guard lock(mu_);
+    committed_ = std::move(next);
+    return Status::OK();
+  }
+
+  Status Seek(uint32_t shard, uint64_t offset) override {
+    if (shard >= positions_.size()) return Status::InvalidArgument("no shard " + std::to_string(shard));
+    positions_[shard] = offset;
+    return Status::OK();
+  }
+  std::vector<uint64_t> Committed() const override {
+    std::lock_guard lock(mu_);
+    return committed_;
+  }
+  void Wakeup() override {
+    wakeup_ = true;
+    stream_->NotifyReaders();
+  }
+
+  const std::string& name() const { return name_; }
+  uint64_t Lag(const std::vector<uint64_t>& ends) const {
+    uint64_t lag = 0;
+    for (size_t i = 0; i < ends.size() && i < positions_.size(); ++i) {
+      uint64_t p = positions_[i].load();
+      if (ends[i] > p) lag += ends[i] - p;
+    }
+    return lag;
+  }
+
+  //! Reads a checkpoint file; NotFound when there is none.
+  static Result<std::vector<uint64_t>> ReadCheckpoint(Env* env, const std::string& path, uint32_t shards) {
+    if (!env->FileExists(path)) return Status::NotFound(path);
+    SP_ASSIGN_OR_RETURN(std::string data, env->ReadFile(path));
+    auto get32 = [&](size_t at) {
+      uint32_t v = 0;
+      for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(data[at + i])) << (8 * i);
+      return v;
+    };
+    if (data.size() < 16 || data.compare(0, 4, "SPCK") != 0 || get32(4) != 1) {
+      return Status::Corruption("checkpoint " + path + " is not a version 1 checkpoint");
+    }
+    uint32_t n = get32(8);
+    if (data.size() != 16 + 8ull * n || get32(data.size() - 4) != crc32c::Value(std::string_view(data).substr(0, data.size() - 4))) {
+      return Status::Corruption("checkpoint " + path + " fails its CRC");
+    }
+    if (n != shards) {
+      return Status::Corruption("checkpoint " + path + " has " + std::to_string(n) + " shards, the stream " +
+                                std::to_string(shards));
+    }
+    std::vector<uint64_t> next(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      for (int b = 0; b < 8; ++b) next[i] |= static_cast<uint64_t>(static_cast<unsigned char>(data[12 + 8 * i + b])) << (8 * b);
+    }
+    return next;
+  }
+
+ private:
+  FileStream* stream_;
+  const std::string name_;
+  const std::string path_;
+  mutable std::mutex mu_;  // committed_
+  std::vector<uint64_t> committed_;
+  std::vector<std::atomic<uint64_t>> positions_;  // read by the lag gauge from other threads
+  uint32_t next_shard_ = 0;
+  std::atomic<bool> wakeup_{false};
+};
+
+Status FileStream::Open(uint32_t configured_shards) {
+  SP_RETURN_IF_ERROR(env_->CreateDirs(dir_));
+  const std::string meta_path = JoinPath(dir_, "STREAM");
+  uint32_t shards = configured_shards;
+  if (env_->FileExists(meta_path)) {
+    SP_ASSIGN_OR_RETURN(std::string meta, env_->ReadFile(meta_path));
+    unsigned stored = 0;
+    if (std::sscanf(meta.c_str(), "sensorpipe-stream 1\nshards %u", &stored) != 1 || stored == 0) {
+      return Status::Corruption(meta_path + " is not a stream description");
+    }
+    if (stored != configured_shards) {
+      spdlog::warn("log: stream {} keeps its {} shards (the config asks for {})", name_, stored, configured_shards);
+    }
+    shards = stored;
+  } else {
+    SP_RETURN_IF_ERROR(env_->WriteFileAtomic(meta_path, "sensorpipe-stream 1\nshards " + std::to_string(shards) + "\n"));
+    SP_RETURN_IF_ERROR(env_->SyncDir(DirName(dir_)));
+  }
+  shards_.resize(shards);
+  for (uint32_t i = 0; i < shards; ++i) {
+    shards_[i].dir = JoinPath(dir_, ShardDirName(i));
+    SP_RETURN_IF_ERROR(RecoverShard(i));
+  }
+  SP_RETURN_IF_ERROR(env_->CreateDirs(JoinPath(dir_, "consumers")));
+  if (options_.fsync.kind == FsyncPolicy::Kind::kInterval) sync_thread_ = std::thread([this] { SyncLoop(); });
+  return Status::OK();
+}
+
+Status FileStream::RecoverShard(uint32_t shard_id) {
+  Shard& s = shards_[shard_id];
+  SP_RETURN_IF_ERROR(env_->CreateDirs(s.dir));
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->GetChildren(s.dir));
+  std::vector<uint64_t> bases;
+  for (const auto& n : names) {
+    unsigned long long base;
+    char tail;
+    if (n.size() == 24 && std::sscanf(n.c_str(), "%20llu.lo%c", &base, &tail) == 2 && tail == 'g') bases.push_back(base);
+  }
+  std::sort(bases.begin(), bases.end());
+  if (bases.empty()) bases.push_back(0);
+
+  uint64_t expected = bases.front();
+  for (size_t i = 0; i < bases.size(); ++i) {
+    const bool last = i + 1 == bases.size();
+    Segment seg;
+    seg.base = bases[i];
+    seg.path = JoinPath(s.dir, SegmentName(seg.base));
+    if (!env_->FileExists(seg.path)) {
+      SP_ASSIGN_OR_RETURN(auto f, env_->NewWritableFile(seg.path));
+      SP_RETURN_IF_ERROR(f->Sync());
+      SP_RETURN_IF_ERROR(env_->SyncDir(s.dir));
+    }
+    if (seg.base != expected) {
+      spdlog::error("log: {} shard {}: offsets {} to {} are missing before segment {}", name_, shard_id, expected,
+                    seg.base, seg.path);
+    }
+    expected = seg.base;
+    SP_ASSIGN_OR_RETURN(auto file, env_->NewRandomAccessFile(seg.path));
+    SP_ASSIGN_OR_RETURN(uint64_t file_size, file->Size());
+    // Walk the batches. The last segment is checked in full (its tail may be torn by a crash);
+    // sealed ones were synced before the roll, so their headers suffice to index them.
+    uint64_t pos = 0;
+    std::string buf;
+    while (pos + batch::kHeaderSize <= file_size) {
+      buf.resize(batch::kHeaderSize);
+      SP_ASSIGN_OR_RETURN(size_t n, file->Read(pos, batch::kHeaderSize, buf.data()));
+      if (n < batch::kHeaderSize) break;
+      auto h = batch::DecodeHeader(buf);
+      if (!h.ok() || h->first_offset != expected || pos + h->total_size() > file_size) break;
+      if (last) {
+        buf.resize(h->total_size());
+        SP_ASSIGN_OR_RETURN(n, file->Read(pos, buf.size(), buf.data()));
+        if (n < buf.size() || !batch::CrcMatches(buf)) break;
+      }
+      seg.index.emplace_back(h->first_offset, pos);
+      pos += h->total_size();
+      expected = h->first_offset + h->count;
+    }
+    if (pos < file_size) {
+      if (last) {
+        // A torn or corrupt tail: cut the log at the last valid batch. Nothing after it was ever
+        // acknowledged under fsync = "batch": an append returns only after its batch is synced,
+        // and a later batch can only be valid if this one was.
+        uint64_t dropped = file_size - pos;
+        spdlog::warn("log: {} shard {}: cutting {} bytes after offset {} in {}", name_, shard_id, dropped, expected,
+                     seg.path);
+        metrics_.recovered_bytes->Inc(dropped);
+        SP_RETURN_IF_ERROR(env_->Truncate(seg.path, pos));
+      } else {
+        metrics_.corrupt_batches->Inc();
+        spdlog::error("log: {} shard {}: sealed segment {} is damaged after position {}; skipping to the next segment",
+                      name_, shard_id, seg.path, pos);
+      }
+    }
+    seg.size = pos;
+    if (!last) expected = std::max(expected, bases[i + 1]);
+    s.segments.push_back(std::move(seg));
+  }
+  s.active_base = s.segments.back().base;
+  s.next_offset = expected;
+  s.published_end = expected;
+  SP_ASSIGN_OR_RETURN(s.active, env_->NewAppendableFile(s.segments.back().path));
+  return Status::OK();
+}
+
+Status FileStream::Append(std::span<const Record> records) {
+  if (records.empty()) return Status::OK();
+  Writer w;
+  w.records = records;
+  std::unique_lock lock(mu_);
+  writers_.push_back(&w);
+  while (!w.done && &w != writers_.front()) w.cv.wait(lock);
+  if (w.done) return w.status;
+
+  // This writer leads: it writes for every writer queued so far, with mu_ released so that
+  // more writers can queue (they form the next group) and readers can read.
+  std::vector<Writer*> group(writers_.begin(), writers_.end());
+  lock.unlock();
+  std::vector<Written> written;
+  Status status;
+  {
+    std::lock_guard io(io_mu_);
+    status = failed_.ok() ? WriteGroup(group, &written) : failed_;
+    if (!status.ok() && failed_.ok()) {
+      // After a failed write or sync the file's tail is unknown (and a failed fsync may have
+      // dropped dirty pages), so nothing more is appended until a restart recovers the log.
+      failed_ = status;
+      spdlog::error("log: stream {} stops accepting appends: {}", name_, status.ToString());
+    }
+  }
+  lock.lock();
+  if (status.ok()) {
+    for (const Written& b : written) {
+      Shard& s = shards_[b.shard];
+      if (s.segments.back().base != b.segment_base) {
+        Segment seg;
+        seg.base = b.segment_base;
+        seg.path = b.segment_path;
+        s.segments.push_back(std::move(seg));
+      }
+      s.segments.back().index.emplace_back(b.first_offset, b.position);
+      s.segments.back().size = b.end;
+      s.published_end = b.next_offset;
+    }
+    ++append_seq_;
+    append_cv_.notify_all();
+  }
+  for (Writer* x : group) {
+    writers_.pop_front();
+    if (x != &w) {
+      x->status = status;
+      x->done = true;
+      x->cv.notify_one();
+    }
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return status;
+}
+
+Status FileStream::WriteGroup(const std::vector<Writer*>& group, std::vector<Written>* written) {
+  std::vector<std::vector<const Record*>> by_shard(shards_.size());
+  for (const Writer* w : group) {
+    for (const Record& r : w->records) by_shard[ShardFor(r.key)].push_back(&r);
+  }
+  std::vector<uint32_t> touched;
+  for (uint32_t i = 0; i < shards_.size(); ++i) {
+    if (by_shard[i].empty()) continue;
+    Shard& s = shards_[i];
+    encode_buf_.clear();
+    batch::Encode(s.next_offset, by_shard[i], &encode_buf_);
+    if (s.active->Size() > 0 && s.active->Size() + encode_buf_.size() > options_.segment_bytes) {
+      SP_RETURN_IF_ERROR(Roll(s));
+    }
+    const uint64_t position = s.active->Size();
+    SP_RETURN_IF_ERROR(s.active->Append(encode_buf_));
+    metrics_.appended_bytes->Inc(encode_buf_.size());
+    s.dirty = true;
+    s.next_offset += by_shard[i].size();
+    written->push_back({i, s.active_base, JoinPath(s.dir, SegmentName(s.active_base)),
+                        s.next_offset - by_shard[i].size(), position, s.active->Size(), s.next_offset});
+    touched.push_back(i);
+  }
+  if (options_.fsync.kind == FsyncPolicy::Kind::kBatch) {
+    // The acknowledgement promise: an append returns only once fdatasync covered its batch.
+    for (uint32_t i : touched) {
+      SP_RETURN_IF_ERROR(shards_[i].active->Sync());
+      shards_[i].dirty = false;
+      metrics_.syncs->Inc();
+    }
+  }
+  return Status::OK();
+}
+
+Status FileStream::Roll(Shard& s) {
+  // The old segment is synced before the new one is used: recovery checks only the last segment
+  // of a shard, so every earlier one must be complete on disk.
+  if (options_.fsync.kind != FsyncPolicy::Kind::kNone) {
+    SP_RETURN_IF_ERROR(s.active->Sync());
+    metrics_.syncs->Inc();
+  }
+  SP_RETURN_IF_ERROR(s.active->Close());
+  s.active_base = s.next_offset;
+  SP_ASSIGN_OR_RETURN(s.active, env_->NewWritableFile(JoinPath(s.dir, SegmentName(s.active_base))));
+  // The new file's directory entry must be durable before records in it are acknowledged.
+  if (options_.fsync.kind != FsyncPolicy::Kind::kNone) SP_RETURN_IF_ERROR(env_->SyncDir(s.dir));
+  s.dirty = false;
+  return Status::OK();
+}
+
+void FileStream::SyncLoop() {
+  const auto interval = std::chrono::milliseconds(options_.fsync.interval_ms);
+  std::unique_lock lock(mu_);
+  while (!closing_cv_.wait_for(lock, interval, [&] { return closing_; })) {
+    lock.unlock();
+    {
+      std::lock_guard io(io_mu_);
+      for (auto& s : shards_) {
+        if (!s.dirty || !failed_.ok()) continue;
+        Status st = s.active->Sync();
+        metrics_.syncs->Inc();
+        if (!st.ok()) {
+          failed_ = st;
+          spdlog::error("log: stream {} stops accepting appends: {}", name_, st.ToString());
+        }
+        s.dirty = false;
+      }
+    }
+    lock.lock();
+  }
+}
+
+Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std::vector<StoredRecord>* out) {
+  // Find the batch holding `from` and copy what the read needs, under the lock; read the file
+  // without it.
+  std::shared_ptr<RandomAccessFile> file;
+  uint64_t seg_end, end, next_base;
+  std::vector<std::pair<uint64_t, uint64_t>> batches;  // (first_offset, position) from the one holding `from`
+  {
+    std::lock_guard lock(mu_);
+    Shard& s = shards_[shard];
+    end = s.published_end;
+    if (from >= end) return from;
+    auto seg = std::upper_bound(s.segments.begin(), s.segments.end(), from,
+                                [](uint64_t off, const Segment& g) { return off < g.base; });
+    if (seg == s.segments.begin()) return Status::OutOfRange("offset " + std::to_string(from) + " is no longer in the log");
+    --seg;
+    next_base = std::next(seg) == s.segments.end() ? end : std::next(seg)->base;
+    auto it = std::upper_bound(seg->index.begin(), seg->index.end(), from,
+                               [](uint64_t off, const std::pair<uint64_t, uint64_t>& e) { return off < e.first; });
+    if (it == seg->index.begin()) return next_base;  // a damaged segment: skip to the next one
+    --it;
+    batches.assign(it, seg->index.end());
+    seg_end = seg->size;
+    if (!seg->reader) {
+      auto f = env_->NewRandomAccessFile(seg->path);
+      if (!f.ok()) return f.status();
+      seg->reader = std::move(f).value();
+    }
+    file = seg->reader;
+  }
+  std::string buf;
+  uint64_t next = from;
+  for (size_t i = 0; i < batches.size() && out->size() < max; ++i) {
+    const uint64_t at = batches[i].second;
+    const uint64_t batch_end = i + 1 < batches.size() ? batches[i + 1].second : seg_end;
+    const uint64_t batch_next = i + 1 < batches.size() ? batches[i + 1].first : next_base;
+    buf.resize(batch_end - at);
+    SP_ASSIGN_OR_RETURN(size_t n, file->Read(at, buf.size(), buf.data()));
+    buf.resize(n);
+    size_t before = out->size();
+    Status s = batch::Decode(buf, shard, next, out);
+    if (!s.ok()) {
+      // Damage inside a sealed batch: report it and go on at the next batch.
+      out->resize(before);
+      metrics_.corrupt_batches->Inc();
+      spdlog::error("log: {} shard {}: {}; skipping to offset {}", name_, shard, s.ToString(), batch_next);
+      next = batch_next;
+      continue;
+    }
+    // Keep only up to max; the rest is read again next time from `next`.
+    if (out->size() > max) out->resize(max);
+    next = out->size() > before ? out->back().offset + 1 : batch_next;
+  }
+  return std::min(next, end);
+}
+
+bool FileStream::WaitForAppend(uint64_t seen, std::chrono::steady_clock::time_point deadline,
+                               const std::atomic<bool>* wakeup) {
+  std::unique_lock lock(mu_);
+  return append_cv_.wait_until(lock, deadline, [&] { return append_seq_ != seen || wakeup->load(); }) &&
+         !wakeup->load();
+}
+
+Result<std::unique_ptr<Consumer>> FileStream::OpenConsumer(const std::string& name, StartFrom from) {
+  if (!ValidName(name)) return Status::InvalidArgument("bad consumer name '" + name + "'");
+  {
+    std::lock_guard lock(mu_);
+    for (FileConsumer* c : consumers_) {
+      if (c->name() == name) return Status::InvalidArgument("consumer " + name + " is already open");
+    }
+  }
+  const std::string path = JoinPath(JoinPath(dir_, "consumers"), name + ".ckpt");
+  auto committed = FileConsumer::ReadCheckpoint(env_, path, shard_count());
+  std::vector<uint64_t> start;
+  if (committed.ok()) {
+    start = *committed;
+  } else if (committed.status().IsNotFound()) {
+    std::lock_guard lock(mu_);
+    for (const auto& s : shards_) start.push_back(from == StartFrom::kOldest ? s.segments.front().base : s.published_end);
+  } else {
+    return committed.status();
+  }
+  auto consumer = std::make_unique<FileConsumer>(this, name, path, start);
+  std::lock_guard lock(mu_);
+  consumers_.insert(consumer.get());
+  return std::unique_ptr<Consumer>(std::move(consumer));
+}
+
+std::vector<std::pair<std::string, double>> FileStream::Lags() const {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> ends;
+  for (const auto& s : shards_) ends.push_back(s.published_end);
+  std::vector<std::pair<std::string, double>> out;
+  for (const FileConsumer* c : consumers_) out.emplace_back(c->name(), static_cast<double>(c->Lag(ends)));
+  return out;
+}
+
+class FileLog final : public Log {
+ public:
+  FileLog(Env* env, Metrics* metrics, FileLogOptions options) : env_(env), metrics_(metrics), options_(std::move(options)) {
+    m_.appended_bytes = metrics->GetCounter("sensorpipe_log_appended_bytes_total", "Bytes of batches appended to the log.");
+    m_.syncs = metrics->GetCounter("sensorpipe_log_syncs_total", "fdatasync calls made by the log.");
+    m_.recovered_bytes = metrics->GetCounter("sensorpipe_log_recovered_bytes_total",
+                                             "Bytes of torn or corrupt log tails cut at open.");
+    m_.corrupt_batches = metrics->GetCounter("sensorpipe_log_corrupt_batches_total",
+                                             "Damaged batches found in sealed segments and skipped by readers.");
+    metrics->SetGaugeCallback("sensorpipe_consumer_lag_records", "Records appended but not yet read, per consumer.",
+                              [this] {
+                                std::vector<std::pair<Labels, double>> out;
+                                std::lock_guard lock(mu_);
+                                for (const auto& [name, stream] : streams_) {
+                                  for (auto& [consumer, lag] : stream->Lags()) {
+                                    out.push_back({{{"stream", name}, {"consumer", consumer}}, lag});
+                                  }
+                                }
+                                return out;
+                              });
+  }
+  ~FileLog() override { metrics_->RemoveCallback("sensorpipe_consumer_lag_records"); }
+
+  Result<Stream*> OpenStream(const std::string& name) override {
+    if (!ValidName(name)) return Status::InvalidArgument("bad stream name '" + name + "'");
+    std::lock_guard lock(mu_);
+    auto it = streams_.find(name);
+    if (it != streams_.end()) return it->second.get();
+    auto stream = std::make_unique<FileStream>(env_, JoinPath(options_.dir, name), name, options_, m_);
+    SP_RETURN_IF_ERROR(stream->Open(options_.shards));
+    Stream* raw = stream.get();
+    streams_.emplace(name, std::move(stream));
+    return raw;
+  }
+
+ private:
+  Env* env_;
+  Metrics* metrics_;
+  const FileLogOptions options_;
+  LogMetrics m_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<FileStream>> streams_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Log>> OpenFileLog(Env* env, Clock* clock, Metrics* metrics, FileLogOptions options) {
+  (void)clock;  // segment ages and retention come with the log issue
+  if (options.shards == 0) return Status::InvalidArgument("a stream needs at least one shard");
+  SP_RETURN_IF_ERROR(env->CreateDirs(options.dir));
+  return std::unique_ptr<Log>(new FileLog(env, metrics, std::move(options)));
+}
+
+}  // namespace sp

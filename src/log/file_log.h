@@ -1,0 +1,25 @@
+// The embedded log: segment files under one folder, laid out as docs/format/log.md says.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/env.h"
+#include "common/metrics.h"
+#include "log/log.h"
+
+namespace sp {
+
+struct FileLogOptions {
+  std::string dir;  // data_dir/log
+  uint32_t shards = 4;  // for streams created from now on
+  FsyncPolicy fsync;
+  uint64_t segment_bytes = 64 << 20;
+};
+
+//! Opens (creating when absent) the log in options.dir. Streams are recovered when first opened.
+//! env, clock and metrics must outlive the log.
+Result<std::unique_ptr<Log>> OpenFileLog(Env* env, Clock* clock, Metrics* metrics, FileLogOptions options);
+
+}  // namespace sp

@@ -1,0 +1,295 @@
+#include "log/file_log.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "common/testing.h"
+
+namespace sp {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+Record Rec(std::string key, int64_t ts, std::string value) { return Record{std::move(key), ts, std::move(value)}; }
+
+struct Harness {
+  explicit Harness(std::string dir, uint32_t shards = 4, uint64_t segment_bytes = 64 << 20) {
+    options.dir = std::move(dir);
+    options.shards = shards;
+    options.segment_bytes = segment_bytes;
+  }
+  Status Open() {
+    log.reset();
+    metrics = std::make_unique<Metrics>();
+    auto l = OpenFileLog(Env::Default(), Clock::Default(), metrics.get(), options);
+    if (!l.ok()) return l.status();
+    log = std::move(l).value();
+    auto s = log->OpenStream("readings");
+    if (!s.ok()) return s.status();
+    stream = *s;
+    return Status::OK();
+  }
+  // Everything a fresh consumer reads from the oldest record.
+  std::vector<StoredRecord> ReadAll(const std::string& name = "reader") {
+    auto c = stream->OpenConsumer(name, StartFrom::kOldest);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    std::vector<StoredRecord> all;
+    while (true) {
+      auto got = (*c)->Poll(1000, milliseconds(0));
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+      if (!got.ok() || got->empty()) break;
+      all.insert(all.end(), got->begin(), got->end());
+    }
+    return all;
+  }
+  FileLogOptions options;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<Log> log;
+  Stream* stream = nullptr;
+};
+
+TEST(FileLog, AppendsReadBackInOrderPerKeyAcrossReopen) {
+  testing::TempDir dir;
+  Harness h(dir.path());
+  ASSERT_OK(h.Open());
+  for (int i = 0; i < 500; ++i) {
+    std::vector<Record> batch = {Rec("dev" + std::to_string(i % 7), 1000 + i, "v" + std::to_string(i)),
+                                 Rec("dev" + std::to_string((i + 3) % 7), -5, std::string(i % 50, 'x'))};
+    ASSERT_OK(h.stream->Append(batch));
+  }
+  ASSERT_OK(h.Open());  // reopen: recovery of intact segments keeps everything
+  auto all = h.ReadAll();
+  ASSERT_EQ(all.size(), 1000u);
+  std::map<std::string, std::vector<std::string>> by_key;
+  for (const auto& r : all) {
+    EXPECT_EQ(r.shard, h.stream->ShardFor(r.key));
+    by_key[r.key].push_back(r.value);
+  }
+  // Per key, the values come back in append order.
+  std::map<std::string, std::vector<std::string>> want;
+  for (int i = 0; i < 500; ++i) {
+    want["dev" + std::to_string(i % 7)].push_back("v" + std::to_string(i));
+    want["dev" + std::to_string((i + 3) % 7)].push_back(std::string(i % 50, 'x'));
+  }
+  EXPECT_EQ(by_key, want);
+  EXPECT_EQ(all.front().timestamp_us == 1000 || all.front().timestamp_us == -5, true);
+}
+
+TEST(FileLog, ConsumerResumesFromItsCheckpoint) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 2);
+  ASSERT_OK(h.Open());
+  std::vector<Record> recs;
+  for (int i = 0; i < 100; ++i) recs.push_back(Rec("k" + std::to_string(i), i, std::to_string(i)));
+  ASSERT_OK(h.stream->Append(recs));
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("lake", StartFrom::kOldest));
+    ASSERT_OK_AND_ASSIGN(auto got, c->Poll(30, milliseconds(0)));
+    ASSERT_EQ(got.size(), 30u);
+    std::map<uint32_t, uint64_t> next;
+    for (const auto& r : got) next[r.shard] = r.offset + 1;
+    ASSERT_OK(c->Commit({next.begin(), next.end()}));
+  }
+  ASSERT_OK(h.Open());
+  ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("lake", StartFrom::kOldest));
+  size_t rest = 0;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto got, c->Poll(1000, milliseconds(0)));
+    if (got.empty()) break;
+    rest += got.size();
+  }
+  EXPECT_EQ(rest, 70u);
+  // A second consumer is independent and starts at the oldest record.
+  EXPECT_EQ(h.ReadAll("other").size(), 100u);
+}
+
+TEST(FileLog, StartFromLatestSeesOnlyNewRecords) {
+  testing::TempDir dir;
+  Harness h(dir.path());
+  ASSERT_OK(h.Open());
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("a", 1, "old")}));
+  ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("tail", StartFrom::kLatest));
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("a", 2, "new")}));
+  ASSERT_OK_AND_ASSIGN(auto got, c->Poll(10, milliseconds(0)));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].value, "new");
+  EXPECT_FALSE(h.stream->OpenConsumer("tail", StartFrom::kLatest).ok());  // one open consumer per name
+}
+
+TEST(FileLog, ConcurrentAppendersShareSyncs) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1);
+  ASSERT_OK(h.Open());
+  constexpr int kThreads = 8, kEach = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("t" + std::to_string(t), i, std::to_string(i))}));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto all = h.ReadAll();
+  ASSERT_EQ(all.size(), size_t{kThreads * kEach});
+  std::map<std::string, int> next;
+  for (const auto& r : all) EXPECT_EQ(r.value, std::to_string(next[r.key]++));  // each producer's order kept
+  uint64_t syncs = h.metrics->CounterValue("sensorpipe_log_syncs_total");
+  EXPECT_LT(syncs, uint64_t{kThreads * kEach}) << "appends waiting for a sync should share the next one";
+  EXPECT_GT(syncs, 0u);
+}
+
+TEST(FileLog, PollWakesOnAppendAndOnWakeup) {
+  testing::TempDir dir;
+  Harness h(dir.path());
+  ASSERT_OK(h.Open());
+  ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("waiter", StartFrom::kOldest));
+  auto start = std::chrono::steady_clock::now();
+  std::thread producer([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("a", 1, "hello")}));
+  });
+  ASSERT_OK_AND_ASSIGN(auto got, c->Poll(10, std::chrono::seconds(60)));
+  producer.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+
+  start = std::chrono::steady_clock::now();
+  std::thread waker([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    c->Wakeup();
+  });
+  ASSERT_OK_AND_ASSIGN(got, c->Poll(10, std::chrono::seconds(60)));
+  waker.join();
+  EXPECT_TRUE(got.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST(FileLog, SegmentsRollAndReadAcross) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1, 4096);
+  ASSERT_OK(h.Open());
+  for (int i = 0; i < 300; ++i) ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", i, std::string(100, 'a' + i % 26))}));
+  size_t segments = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() + "/readings/0000")) segments += e.path().extension() == ".log";
+  EXPECT_GT(segments, 5u);
+  ASSERT_OK(h.Open());
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 300, "last")}));
+  auto all = h.ReadAll();
+  ASSERT_EQ(all.size(), 301u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].offset, i);
+  EXPECT_EQ(all.back().value, "last");
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void Spit(const std::string& path, const std::string& data) { std::ofstream(path, std::ios::binary) << data; }
+
+// Cuts the last batch at every byte: recovery keeps exactly the earlier batches, counts what it
+// dropped, and appends continue at the right offset.
+TEST(FileLog, TornTailIsCutAtTheLastValidBatch) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1);
+  ASSERT_OK(h.Open());
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 1, "one"), Rec("d", 2, "two")}));
+  const std::string seg = dir.path() + "/readings/0000/00000000000000000000.log";
+  h.log.reset();
+  const uint64_t good = fs::file_size(seg);
+  ASSERT_OK(h.Open());
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 3, "three"), Rec("d", 4, std::string(60, 'z'))}));
+  h.log.reset();
+  const std::string full = Slurp(seg);
+  ASSERT_GT(full.size(), good);
+  for (size_t cut = good; cut < full.size(); ++cut) {
+    Spit(seg, full.substr(0, cut));
+    ASSERT_OK(h.Open());
+    EXPECT_EQ(h.metrics->CounterValue("sensorpipe_log_recovered_bytes_total"), cut - good) << cut;
+    EXPECT_EQ(fs::file_size(seg), good);
+    EXPECT_EQ(h.stream->EndOffsets()[0], 2u);
+    ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 5, "after")}));
+    auto all = h.ReadAll();
+    ASSERT_EQ(all.size(), 3u) << cut;
+    EXPECT_EQ(all[2].value, "after");
+    EXPECT_EQ(all[2].offset, 2u);
+    h.log.reset();
+  }
+}
+
+TEST(FileLog, FlippedBitInTheLastBatchDropsIt) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1);
+  ASSERT_OK(h.Open());
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 1, "one")}));
+  h.log.reset();
+  const std::string seg = dir.path() + "/readings/0000/00000000000000000000.log";
+  const uint64_t good = fs::file_size(seg);
+  ASSERT_OK(h.Open());
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 2, "two")}));
+  h.log.reset();
+  const std::string full = Slurp(seg);
+  for (size_t at = good; at < full.size(); ++at) {
+    std::string bad = full;
+    bad[at] ^= 0x10;
+    Spit(seg, bad);
+    ASSERT_OK(h.Open());
+    auto all = h.ReadAll();
+    ASSERT_EQ(all.size(), 1u) << "flip at " << at;
+    EXPECT_EQ(all[0].value, "one");
+    h.log.reset();
+  }
+}
+
+TEST(FileLog, DamageInASealedSegmentIsSkippedNotFatal) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1, 4096);
+  ASSERT_OK(h.Open());
+  for (int i = 0; i < 100; ++i) ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", i, std::string(200, 'q'))}));
+  h.log.reset();
+  // Flip a byte inside the second record's value of the first (sealed) segment.
+  const std::string seg = dir.path() + "/readings/0000/00000000000000000000.log";
+  std::string data = Slurp(seg);
+  data[data.size() / 2] ^= 0x01;
+  Spit(seg, data);
+  ASSERT_OK(h.Open());
+  auto all = h.ReadAll();
+  EXPECT_EQ(all.size(), 99u);
+  EXPECT_EQ(h.metrics->CounterValue("sensorpipe_log_corrupt_batches_total"), 1u);
+}
+
+TEST(FileLog, CorruptCheckpointIsAnErrorNotAGuess) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 2);
+  ASSERT_OK(h.Open());
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("lake", StartFrom::kOldest));
+    ASSERT_OK(c->Commit({{0, 5}, {1, 7}}));
+    EXPECT_EQ(c->Committed(), (std::vector<uint64_t>{5, 7}));
+  }
+  const std::string ckpt = dir.path() + "/readings/consumers/lake.ckpt";
+  std::string data = Slurp(ckpt);
+  data[14] ^= 0x40;
+  Spit(ckpt, data);
+  auto c = h.stream->OpenConsumer("lake", StartFrom::kOldest);
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(c.status().IsCorruption()) << c.status().ToString();
+}
+
+TEST(FileLog, ShardCountIsFixedAtCreation) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 3);
+  ASSERT_OK(h.Open());
+  EXPECT_EQ(h.stream->shard_count(), 3u);
+  h.options.shards = 8;
+  ASSERT_OK(h.Open());
+  EXPECT_EQ(h.stream->shard_count(), 3u);
+}
+
+}  // namespace
+}  // namespace sp
