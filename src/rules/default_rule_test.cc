@@ -1,0 +1,179 @@
+#include "rules/default_rule.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/testing.h"
+#include "common/time.h"
+#include "rules/error_record.h"
+
+namespace sp {
+namespace {
+
+// 2026-11-25 00:00:00 UTC: "now" for the skew check.
+constexpr int64_t kNow = 1795564800LL * 1000000;
+
+std::vector<std::string> FileLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+struct Outcome {
+  bool ok;
+  Record record;
+  Rejection rejection;
+};
+
+Outcome Apply(Rule& rule, std::string_view payload, std::string_view client_id = "") {
+  Outcome o;
+  Message msg{"sensor/data", payload, client_id, kNow};
+  o.ok = rule.Apply(msg, &o.record, &o.rejection);
+  return o;
+}
+
+std::unique_ptr<Rule> Make(DefaultRuleOptions options = {}) {
+  auto r = MakeDefaultRule(options);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return std::move(r).value();
+}
+
+TEST(DefaultRule, EveryHostileFixtureGetsItsReason) {
+  auto rule = Make();
+  auto bad = FileLines(testing::FixturesDir() + "/bad_messages.txt");
+  std::vector<std::string> expected;
+  for (const auto& line : FileLines(testing::FixturesDir() + "/bad_messages.expected.txt")) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream in(line);
+    int n;
+    std::string reason;
+    in >> n >> reason;
+    expected.push_back(reason);
+  }
+  ASSERT_EQ(bad.size(), expected.size());
+  ASSERT_EQ(bad.size(), 13u);
+  for (size_t i = 0; i < bad.size(); ++i) {
+    Outcome o = Apply(*rule, bad[i]);
+    EXPECT_FALSE(o.ok) << "line " << i + 1 << " was accepted: " << o.record.value;
+    EXPECT_EQ(ReasonName(o.rejection.reason), expected[i]) << "line " << i + 1 << ": " << o.rejection.detail;
+    EXPECT_FALSE(o.rejection.detail.empty());
+  }
+}
+
+TEST(DefaultRule, EmptyClientIdFallsBackToTheMqttClientIdWhenConfigured) {
+  const std::string line9 = FileLines(testing::FixturesDir() + "/bad_messages.txt")[8];
+  DefaultRuleOptions options;
+  options.client_id_fallback = true;
+  auto rule = Make(options);
+  Outcome o = Apply(*rule, line9, "pi-kitchen");
+  ASSERT_TRUE(o.ok) << o.rejection.detail;
+  EXPECT_EQ(o.record.key, "pi-kitchen");
+  // An unsafe MQTT client id does not rescue it.
+  EXPECT_FALSE(Apply(*rule, line9, "../x").ok);
+}
+
+TEST(DefaultRule, OversizeIsCheckedFirst) {
+  DefaultRuleOptions options;
+  options.max_payload_bytes = 100;
+  auto rule = Make(options);
+  std::string big = R"({"client_id":"a","timestamp":"2022-07-14 00:00:00","pad":")" + std::string(100, 'x') + "\"}";
+  Outcome o = Apply(*rule, big);
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.rejection.reason, Reason::kOversize);
+}
+
+TEST(DefaultRule, TheSeedDayMapsExactly) {
+  DefaultRuleOptions options;
+  options.device_time_zone = "Asia/Seoul";
+  auto rule = Make(options);
+  auto lines = FileLines(testing::FixturesDir() + "/seed_day.ndjson");
+  ASSERT_EQ(lines.size(), 5400u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    Outcome o = Apply(*rule, lines[i]);
+    ASSERT_TRUE(o.ok) << "line " << i + 1 << ": " << o.rejection.detail;
+  }
+  Outcome first = Apply(*rule, lines[0]);
+  EXPECT_EQ(first.record.key, "raspberrypi");
+  EXPECT_EQ(FormatTimestamp(first.record.timestamp_us), "2022-07-13 15:00:00");
+  EXPECT_EQ(first.record.value,
+            R"({"device":"raspberrypi","ts":"2022-07-13 15:00:00","received_at":"2026-11-25 00:00:00",)"
+            R"("topic":"sensor/data","seq":0,"temperature":39.743,"humidity":45.259,"pressure":1008.606,)"
+            R"("pitch":1.768,"roll":359.348,"yaw":185.857})");
+  // Every record is valid JSON.
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  EXPECT_FALSE(parser.parse(first.record.value).get(e));
+}
+
+TEST(DefaultRule, OptionalSensorsExtraFieldsAndOtherTimeForms) {
+  auto rule = Make();
+  Outcome o = Apply(*rule, R"({"client_id":"pi-2","timestamp":"2022-07-14T09:00:00+09:00","temperature":21,)"
+                           R"("humidity":null,"note":"sensor 2","nested":{"a":[1,2]}})");
+  ASSERT_TRUE(o.ok) << o.rejection.detail;
+  EXPECT_EQ(o.record.value, R"({"device":"pi-2","ts":"2022-07-14 00:00:00","received_at":"2026-11-25 00:00:00",)"
+                            R"("topic":"sensor/data","temperature":21,"extra":{"note":"sensor 2","nested":{"a":[1,2]}}})");
+  o = Apply(*rule, R"({"client_id":"pi-2","timestamp":1657724400123,"count":7})");
+  ASSERT_TRUE(o.ok) << o.rejection.detail;
+  EXPECT_EQ(FormatTimestamp(o.record.timestamp_us), "2022-07-13 15:00:00.123000");
+  o = Apply(*rule, R"({"client_id":"pi-2","timestamp":1657724400})");
+  ASSERT_TRUE(o.ok) << o.rejection.detail;
+  // Old data replays fine; only the future is bounded.
+  EXPECT_TRUE(Apply(*rule, R"({"client_id":"pi-2","timestamp":"1999-01-01 00:00:00"})").ok);
+  EXPECT_TRUE(Apply(*rule, R"({"client_id":"pi-2","timestamp":"2026-11-25T00:04:59Z"})").ok);
+  EXPECT_FALSE(Apply(*rule, R"({"client_id":"pi-2","timestamp":"2026-11-25T00:05:01Z"})").ok);
+}
+
+TEST(DefaultRule, TypeErrorsNameTheField) {
+  auto rule = Make();
+  struct Case {
+    const char* payload;
+    Reason reason;
+    const char* field;
+  } cases[] = {
+      {R"({"client_id":5,"timestamp":"2022-07-14 00:00:00"})", Reason::kWrongType, "client_id"},
+      {R"({"client_id":"a","timestamp":true})", Reason::kWrongType, "timestamp"},
+      {R"({"client_id":"a","timestamp":"2022-07-14 00:00:00","count":1.5})", Reason::kWrongType, "count"},
+      {R"({"client_id":"a","timestamp":"2022-07-14 00:00:00","yaw":[1]})", Reason::kWrongType, "yaw"},
+      {R"({"timestamp":"2022-07-14 00:00:00"})", Reason::kMissingField, "client_id"},
+      {R"({"client_id":"a","timestamp":"2022-07-14 00:00:00"} trailing)", Reason::kMalformedJson, ""},
+      {R"({"client_id":"a","timestamp":"2022-07-14 00:00:00","pitch":-Infinity})", Reason::kNonFinite, ""},
+      {"", Reason::kMalformedJson, ""},
+  };
+  for (const auto& c : cases) {
+    Outcome o = Apply(*rule, c.payload);
+    ASSERT_FALSE(o.ok) << c.payload;
+    EXPECT_EQ(o.rejection.reason, c.reason) << c.payload << ": " << o.rejection.detail;
+    EXPECT_NE(o.rejection.detail.find(c.field), std::string::npos) << o.rejection.detail;
+  }
+}
+
+TEST(ErrorRecord, KeepsRawBytesAndReason) {
+  Message msg{"sensor/data", "not json at all", "", kNow};
+  Record r = MakeErrorRecord(msg, "default", Rejection{Reason::kMalformedJson, "bad"});
+  EXPECT_EQ(r.key, "malformed_json");
+  EXPECT_EQ(r.timestamp_us, kNow);
+  EXPECT_EQ(r.value, R"({"received_at":"2026-11-25 00:00:00","topic":"sensor/data","rule":"default",)"
+                     R"("reason":"malformed_json","detail":"bad","raw":"not json at all"})");
+  const std::string binary("\xff\x00\x01", 3);
+  msg.payload = binary;
+  r = MakeErrorRecord(msg, "default", Rejection{Reason::kOversize, "big"}, 999999);
+  EXPECT_NE(r.value.find(R"("raw_base64":"/wAB","raw_truncated":true,"payload_size":999999})"), std::string::npos)
+      << r.value;
+}
+
+TEST(DeviceId, SafeNames) {
+  EXPECT_TRUE(IsSafeDeviceId("raspberrypi"));
+  EXPECT_TRUE(IsSafeDeviceId("pi-01.lab_2:a@b"));
+  for (std::string_view bad : std::vector<std::string_view>{"", ".", "..", "../x", "a/b", "a b", std::string_view("a\0b", 3)}) {
+    EXPECT_FALSE(IsSafeDeviceId(bad)) << bad;
+  }
+  EXPECT_FALSE(IsSafeDeviceId(std::string(129, 'a')));
+}
+
+}  // namespace
+}  // namespace sp
