@@ -1,0 +1,273 @@
+#include "query/engine.h"
+
+#include <duckdb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+namespace sp {
+
+namespace {
+
+// The columns of the views, fixed so types never depend on what DuckDB would infer from the
+// files (and an empty lake has the same columns). See docs/format/record.md.
+constexpr const char* kReadingColumns =
+    "{device: 'VARCHAR', ts: 'TIMESTAMP', temperature: 'DOUBLE', humidity: 'DOUBLE', pressure: 'DOUBLE', "
+    "pitch: 'DOUBLE', roll: 'DOUBLE', yaw: 'DOUBLE', seq: 'BIGINT', topic: 'VARCHAR', received_at: 'TIMESTAMP', "
+    "extra: 'JSON'}";
+constexpr const char* kReadingEmpty =
+    "SELECT NULL::VARCHAR AS device, NULL::TIMESTAMP AS ts, NULL::DOUBLE AS temperature, NULL::DOUBLE AS humidity, "
+    "NULL::DOUBLE AS pressure, NULL::DOUBLE AS pitch, NULL::DOUBLE AS roll, NULL::DOUBLE AS yaw, NULL::BIGINT AS seq, "
+    "NULL::VARCHAR AS topic, NULL::TIMESTAMP AS received_at, NULL::JSON AS extra WHERE false";
+constexpr const char* kErrorColumns =
+    "{received_at: 'TIMESTAMP', topic: 'VARCHAR', rule: 'VARCHAR', reason: 'VARCHAR', detail: 'VARCHAR', "
+    "raw: 'VARCHAR', raw_base64: 'VARCHAR', raw_truncated: 'BOOLEAN', payload_size: 'BIGINT'}";
+constexpr const char* kErrorEmpty =
+    "SELECT NULL::TIMESTAMP AS received_at, NULL::VARCHAR AS topic, NULL::VARCHAR AS rule, NULL::VARCHAR AS reason, "
+    "NULL::VARCHAR AS detail, NULL::VARCHAR AS raw, NULL::VARCHAR AS raw_base64, NULL::BOOLEAN AS raw_truncated, "
+    "NULL::BIGINT AS payload_size WHERE false";
+
+std::string SqlString(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string ViewSql(const char* name, const std::vector<std::string>& files, const char* columns, const char* empty) {
+  std::string sql = std::string("CREATE OR REPLACE TEMP VIEW ") + name + " AS ";
+  if (files.empty()) return sql + empty;
+  sql += "SELECT * FROM read_json([";
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i) sql += ',';
+    sql += SqlString(files[i]);
+  }
+  sql += "], format = 'newline_delimited', compression = 'zstd', columns = ";
+  sql += columns;
+  sql += ")";
+  return sql;
+}
+
+class DirectoryLakeFiles final : public LakeFiles {
+ public:
+  DirectoryLakeFiles(Env* env, std::string lake_dir) : env_(env), lake_dir_(std::move(lake_dir)) {}
+  Result<std::vector<std::string>> RawFiles() override { return Scan(JoinPath(lake_dir_, "raw")); }
+  Result<std::vector<std::string>> ErrorFiles() override { return Scan(JoinPath(lake_dir_, "errors")); }
+
+ private:
+  Result<std::vector<std::string>> Scan(const std::string& root) {
+    std::vector<std::string> out;
+    if (!env_->FileExists(root)) return out;
+    SP_RETURN_IF_ERROR(Walk(root, &out));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  Status Walk(const std::string& dir, std::vector<std::string>* out) {
+    auto children = env_->GetChildren(dir);
+    if (!children.ok()) {
+      // A partition folder removed between listing and reading is not an error.
+      return children.status().IsNotFound() ? Status::OK() : children.status();
+    }
+    for (const auto& name : *children) {
+      const std::string path = JoinPath(dir, name);
+      if (name.size() > 11 && name.compare(name.size() - 11, 11, ".ndjson.zst") == 0) {
+        out->push_back(path);
+      } else if (name.rfind("dt=", 0) == 0 || name.rfind("hour=", 0) == 0) {
+        SP_RETURN_IF_ERROR(Walk(path, out));
+      }
+    }
+    return Status::OK();
+  }
+  Env* env_;
+  std::string lake_dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<LakeFiles> MakeDirectoryLakeFiles(Env* env, std::string lake_dir) {
+  return std::make_unique<DirectoryLakeFiles>(env, std::move(lake_dir));
+}
+
+struct QueryEngine::Handles {
+  duckdb_database db = nullptr;
+  duckdb_connection conn = nullptr;
+  ~Handles() {
+    if (conn) duckdb_disconnect(&conn);
+    if (db) duckdb_close(&db);
+  }
+};
+
+QueryEngine::QueryEngine(std::unique_ptr<LakeFiles> files, QueryOptions options, std::unique_ptr<Handles> handles)
+    : files_(std::move(files)), options_(options), h_(std::move(handles)) {}
+QueryEngine::~QueryEngine() = default;
+
+Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(const std::string& lake_dir, QueryOptions options) {
+  return Open(MakeDirectoryLakeFiles(Env::Default(), lake_dir), lake_dir, options);
+}
+
+Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles> files, const std::string& lake_dir,
+                                                       QueryOptions options) {
+  auto h = std::make_unique<Handles>();
+  char* error = nullptr;
+  if (duckdb_open_ext(nullptr, &h->db, nullptr, &error) != DuckDBSuccess) {
+    std::string msg = error ? error : "unknown error";
+    duckdb_free(error);
+    return Status::Unavailable("cannot open DuckDB: " + msg);
+  }
+  if (duckdb_connect(h->db, &h->conn) != DuckDBSuccess) return Status::Unavailable("cannot connect to DuckDB");
+  std::unique_ptr<QueryEngine> engine(new QueryEngine(std::move(files), options, std::move(h)));
+  // Everything the lake stores is UTC, so date_trunc and friends work in UTC.
+  std::vector<std::string> setup = {"SET TimeZone = 'UTC'"};
+  if (options.read_only_sql) {
+    // SQL from outside may read the lake and nothing else; once off, external access cannot be
+    // switched back on in this instance (FACTS.md).
+    char real[PATH_MAX];
+    std::string lake = ::realpath(lake_dir.c_str(), real) ? real : lake_dir;
+    setup.push_back("SET allowed_directories = [" + SqlString(lake + "/") + "]");
+    setup.push_back("SET enable_external_access = false");
+    setup.push_back("SET lock_configuration = true");
+  }
+  for (const auto& sql : setup) {
+    auto r = engine->Execute(sql);
+    if (!r.ok()) return r.status().WithContext(sql);
+  }
+  return engine;
+}
+
+Status QueryEngine::RefreshViews() {
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> raw, files_->RawFiles());
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> errors, files_->ErrorFiles());
+  auto r = Execute(ViewSql("readings", raw, kReadingColumns, kReadingEmpty));
+  if (!r.ok()) return r.status();
+  r = Execute(ViewSql("errors", errors, kErrorColumns, kErrorEmpty));
+  return r.status();
+}
+
+void QueryEngine::Interrupt() { duckdb_interrupt(h_->conn); }
+
+Result<QueryResult> QueryEngine::Run(const std::string& sql) {
+  duckdb_extracted_statements extracted = nullptr;
+  if (options_.read_only_sql) {
+    // Exactly one statement, and a SELECT: checked on DuckDB's own parse, not by looking at text.
+    idx_t n = duckdb_extract_statements(h_->conn, sql.c_str(), &extracted);
+    Status bad;
+    duckdb_prepared_statement prepared = nullptr;
+    if (n == 0) {
+      const char* e = duckdb_extract_statements_error(extracted);
+      bad = Status::InvalidArgument(e ? e : "no statement");
+    } else if (n > 1) {
+      bad = Status::InvalidArgument("only one statement is allowed");
+    } else if (duckdb_prepare_extracted_statement(h_->conn, extracted, 0, &prepared) != DuckDBSuccess) {
+      bad = Status::InvalidArgument(duckdb_prepare_error(prepared));
+    } else if (duckdb_prepared_statement_type(prepared) != DUCKDB_STATEMENT_TYPE_SELECT) {
+      bad = Status::InvalidArgument("only SELECT statements are allowed");
+    }
+    duckdb_destroy_prepare(&prepared);
+    duckdb_destroy_extracted(&extracted);
+    if (!bad.ok()) return bad;
+  }
+  SP_RETURN_IF_ERROR(RefreshViews());
+
+  // There is no statement timeout in DuckDB: a timer interrupts the connection instead.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool timed_out = false;
+  std::thread timer;
+  if (options_.timeout_ms > 0) {
+    timer = std::thread([&] {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, std::chrono::milliseconds(options_.timeout_ms), [&] { return done; })) {
+        timed_out = true;
+        duckdb_interrupt(h_->conn);
+      }
+    });
+  }
+  auto result = Execute(sql);
+  if (timer.joinable()) {
+    {
+      std::lock_guard lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    timer.join();
+  }
+  if (timed_out && !result.ok()) {
+    return Status::Aborted("the query ran longer than " + std::to_string(options_.timeout_ms) + " ms");
+  }
+  return result;
+}
+
+Result<QueryResult> QueryEngine::Execute(const std::string& sql) {
+  duckdb_result res;
+  if (duckdb_query(h_->conn, sql.c_str(), &res) != DuckDBSuccess) {
+    std::string msg = duckdb_result_error(&res) ? duckdb_result_error(&res) : "query failed";
+    duckdb_destroy_result(&res);
+    return Status::InvalidArgument(msg);
+  }
+  QueryResult out;
+  const idx_t cols = duckdb_column_count(&res);
+  for (idx_t c = 0; c < cols; ++c) out.columns.emplace_back(duckdb_column_name(&res, c));
+  idx_t rows = duckdb_row_count(&res);
+  if (options_.row_limit > 0 && rows > static_cast<idx_t>(options_.row_limit)) {
+    rows = static_cast<idx_t>(options_.row_limit);
+    out.truncated = true;
+  }
+  out.rows.resize(rows);
+  // The materialised-result accessors handle every type (DECIMAL, HUGEINT, LIST, ...) through
+  // DuckDB's own casts; typed cells keep numbers and times exact for the formatters.
+  for (idx_t c = 0; c < cols; ++c) {
+    const duckdb_type type = duckdb_column_type(&res, c);
+    for (idx_t r = 0; r < rows; ++r) {
+      Cell& cell = out.rows[r].emplace_back();
+      if (duckdb_value_is_null(&res, c, r)) continue;
+      switch (type) {
+        case DUCKDB_TYPE_BOOLEAN:
+          cell.type = Cell::Type::kBool;
+          cell.i = duckdb_value_boolean(&res, c, r);
+          break;
+        case DUCKDB_TYPE_TINYINT:
+        case DUCKDB_TYPE_SMALLINT:
+        case DUCKDB_TYPE_INTEGER:
+        case DUCKDB_TYPE_BIGINT:
+        case DUCKDB_TYPE_UTINYINT:
+        case DUCKDB_TYPE_USMALLINT:
+        case DUCKDB_TYPE_UINTEGER:
+          cell.type = Cell::Type::kInt;
+          cell.i = duckdb_value_int64(&res, c, r);
+          break;
+        case DUCKDB_TYPE_FLOAT:
+        case DUCKDB_TYPE_DOUBLE:
+        case DUCKDB_TYPE_DECIMAL:
+          cell.type = Cell::Type::kDouble;
+          cell.d = duckdb_value_double(&res, c, r);
+          break;
+        case DUCKDB_TYPE_TIMESTAMP:
+        case DUCKDB_TYPE_TIMESTAMP_TZ:  // the session zone is UTC
+          cell.type = Cell::Type::kTimestamp;
+          cell.i = duckdb_value_timestamp(&res, c, r).micros;
+          break;
+        case DUCKDB_TYPE_DATE:
+          cell.type = Cell::Type::kDate;
+          cell.i = duckdb_value_date(&res, c, r).days;
+          break;
+        default: {
+          cell.type = Cell::Type::kString;
+          char* text = duckdb_value_varchar(&res, c, r);
+          if (text) {
+            cell.s = text;
+            duckdb_free(text);
+          }
+        }
+      }
+    }
+  }
+  duckdb_destroy_result(&res);
+  return out;
+}
+
+}  // namespace sp
