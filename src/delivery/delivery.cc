@@ -1,0 +1,183 @@
+#include "delivery/delivery.h"
+
+#include <spdlog/spdlog.h>
+#include <zstd.h>
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "common/time.h"
+
+namespace sp {
+
+Delivery::Delivery(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics, DeliveryOptions options,
+                   std::unique_ptr<Consumer> consumer)
+    : stream_(stream),
+      store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      consumer_(std::move(consumer)),
+      zstd_(ZSTD_createCCtx()) {
+  const Labels view = {{"view", options_.prefix}};
+  delivered_ = metrics->GetCounter("sensorpipe_records_delivered_total", "Records written to lake objects.", view);
+  objects_ = metrics->GetCounter("sensorpipe_lake_objects_written_total", "Lake objects written.", view);
+  bytes_ = metrics->GetCounter("sensorpipe_lake_bytes_written_total", "Compressed bytes of lake objects written.", view);
+  flush_errors_ = metrics->GetCounter("sensorpipe_delivery_flush_errors_total",
+                                      "Failed flushes to the object store (retried; nothing is lost).", view);
+}
+
+Delivery::~Delivery() {
+  stopping_ = true;
+  if (consumer_) consumer_->Wakeup();
+  if (thread_.joinable()) thread_.join();
+  ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_));
+}
+
+Result<std::unique_ptr<Delivery>> Delivery::Open(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics,
+                                                 DeliveryOptions options) {
+  SP_ASSIGN_OR_RETURN(auto consumer, stream->OpenConsumer(options.consumer_name, StartFrom::kOldest));
+  std::unique_ptr<Delivery> d(new Delivery(stream, store, clock, metrics, std::move(options), std::move(consumer)));
+  SP_RETURN_IF_ERROR(d->Recover());
+  return d;
+}
+
+std::string Delivery::ObjectKey(const std::string& prefix, const std::string& partition, const std::string& stream,
+                                uint32_t shard, uint64_t first, uint64_t last) {
+  char name[96];
+  std::snprintf(name, sizeof name, "-%04u-%020" PRIu64 "-%020" PRIu64 ".ndjson.zst", shard, first, last);
+  return prefix + "/" + partition + "/" + stream + name;
+}
+
+Status Delivery::Recover() {
+  // A flush writes its objects first and moves the checkpoint after. Objects whose first offset
+  // is at or past the checkpoint therefore belong to a flush that did not commit: their records
+  // will be delivered again from the log, so the objects go now, before anything is rewritten.
+  // Objects of committed flushes all end before the checkpoint and are never touched.
+  const std::vector<uint64_t> committed = consumer_->Committed();
+  SP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(options_.prefix + "/"));
+  const std::string marker = "/" + stream_->name() + "-";
+  for (const ObjectInfo& o : objects) {
+    size_t at = o.key.rfind(marker);
+    unsigned shard;
+    uint64_t first, last;
+    if (at == std::string::npos ||
+        std::sscanf(o.key.c_str() + at + marker.size(), "%4u-%20" SCNu64 "-%20" SCNu64 ".ndjson.zst", &shard, &first,
+                    &last) != 3) {
+      continue;
+    }
+    if (shard < committed.size() && first >= committed[shard]) {
+      spdlog::warn("delivery {}: removing {} from a flush that did not commit; it is rewritten from the log",
+                   options_.consumer_name, o.key);
+      SP_RETURN_IF_ERROR(store_->Delete(o.key));
+    }
+  }
+  return Status::OK();
+}
+
+std::string Delivery::PartitionOf(int64_t timestamp_us) const {
+  CivilTime c = ToCivil(timestamp_us);
+  char buf[32];
+  if (options_.partitioning == DeliveryOptions::kEventHour) {
+    std::snprintf(buf, sizeof buf, "dt=%04d-%02d-%02d/hour=%02d", c.year, c.month, c.day, c.hour);
+  } else {
+    std::snprintf(buf, sizeof buf, "dt=%04d-%02d-%02d", c.year, c.month, c.day);
+  }
+  return buf;
+}
+
+bool Delivery::FlushDue() const {
+  if (buffered_bytes_ == 0) return false;
+  return buffered_bytes_ >= options_.size_hint_bytes ||
+         clock_->MonotonicMicros() - oldest_us_ >= int64_t{options_.interval_s} * 1'000'000;
+}
+
+Status Delivery::RunOnce(std::chrono::milliseconds wait) {
+  size_t polled;
+  return RunOnce(wait, &polled);
+}
+
+Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
+  SP_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, consumer_->Poll(options_.poll_records, wait));
+  *polled = records.size();
+  if (!records.empty() && buffered_bytes_ == 0) oldest_us_ = clock_->MonotonicMicros();
+  for (const StoredRecord& r : records) {
+    Buffer& b = buffers_[{PartitionOf(r.timestamp_us), r.shard}];
+    if (b.records == 0) b.first = r.offset;
+    b.last = r.offset;
+    ++b.records;
+    b.lines += r.value;
+    b.lines += '\n';
+    buffered_bytes_ += r.value.size() + 1;
+    next_offsets_[r.shard] = r.offset + 1;
+  }
+  return FlushDue() ? Flush() : Status::OK();
+}
+
+Status Delivery::Flush() {
+  if (buffers_.empty()) return Status::OK();
+  std::string compressed;
+  uint64_t records = 0;
+  for (const auto& [where, b] : buffers_) {
+    compressed.resize(ZSTD_compressBound(b.lines.size()));
+    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), compressed.data(), compressed.size(), b.lines.data(),
+                                 b.lines.size(), options_.zstd_level);
+    if (ZSTD_isError(n)) return Status::IOError(std::string("zstd: ") + ZSTD_getErrorName(n));
+    compressed.resize(n);
+    // Rewriting an object that exists (after a failed flush) gives the same name and bytes.
+    Status s = store_->Put(ObjectKey(options_.prefix, where.first, stream_->name(), where.second, b.first, b.last),
+                           compressed);
+    if (!s.ok()) {
+      flush_errors_->Inc();
+      return s.WithContext("delivery " + options_.consumer_name);
+    }
+    objects_->Inc();
+    bytes_->Inc(compressed.size());
+    records += b.records;
+  }
+  // Only now, with every object durable, may the checkpoint move past their records.
+  std::vector<std::pair<uint32_t, uint64_t>> next(next_offsets_.begin(), next_offsets_.end());
+  Status s = consumer_->Commit(next);
+  if (!s.ok()) {
+    flush_errors_->Inc();
+    return s.WithContext("delivery " + options_.consumer_name + " checkpoint");
+  }
+  delivered_->Inc(records);
+  buffers_.clear();
+  buffered_bytes_ = 0;
+  oldest_us_ = 0;
+  return Status::OK();
+}
+
+Status Delivery::Start() {
+  thread_ = std::thread([this] { Loop(); });
+  return Status::OK();
+}
+
+void Delivery::Loop() {
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stopping_) {
+    Status s = RunOnce(std::chrono::milliseconds(200));
+    if (s.ok()) {
+      backoff = std::chrono::milliseconds(100);
+      continue;
+    }
+    // The buffers and the checkpoint stay as they were, so nothing is lost; try again later.
+    spdlog::error("{}; retrying in {} ms", s.ToString(), backoff.count());
+    for (auto t = std::chrono::milliseconds(0); t < backoff && !stopping_; t += std::chrono::milliseconds(20)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
+  }
+}
+
+Status Delivery::Stop() {
+  stopping_ = true;
+  consumer_->Wakeup();
+  if (thread_.joinable()) thread_.join();
+  // Drain what the producers appended before they stopped, then write it all.
+  size_t polled = 1;
+  while (polled > 0) SP_RETURN_IF_ERROR(RunOnce(std::chrono::milliseconds(0), &polled));
+  return Flush();
+}
+
+}  // namespace sp

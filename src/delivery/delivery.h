@@ -1,0 +1,91 @@
+// The delivery stage, in place of Firehose to S3: a named consumer of one log stream that buffers
+// records per partition (event hour in UTC, or day) and shard, and writes each buffer as one
+// zstd-compressed NDJSON object when the buffers reach their size hint or the oldest record its
+// age limit, and on a clean stop. Object names are log positions; the checkpoint moves only after
+// every object of a flush is durable, and objects of a flush that never committed are removed at
+// start, so each record reaches the lake exactly once (docs/format/lake.md).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/env.h"
+#include "common/metrics.h"
+#include "delivery/object_store.h"
+#include "log/log.h"
+
+namespace sp {
+
+struct DeliveryOptions {
+  std::string consumer_name = "lake-raw";
+  std::string prefix = "raw";  // top folder in the object store
+  enum Partitioning { kEventHour, kDay } partitioning = kEventHour;
+  size_t size_hint_bytes = 5 << 20;  // uncompressed bytes buffered before a flush
+  int interval_s = 60;               // oldest buffered record's age before a flush
+  int zstd_level = 3;
+  size_t poll_records = 4096;
+};
+
+class Delivery {
+ public:
+  //! Opens the consumer and removes objects left by a flush that did not commit. Nothing is
+  //! owned; all must outlive the Delivery.
+  static Result<std::unique_ptr<Delivery>> Open(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics,
+                                                DeliveryOptions options);
+  ~Delivery();
+
+  //! Runs in a background thread until Stop.
+  Status Start();
+  //! Reads the stream to its current end, flushes everything and commits. Call after the
+  //! producers stopped, so that every acknowledged record is in the lake.
+  Status Stop();
+  //! One round: poll (waiting up to `wait`), buffer, flush when due. For tests and Stop.
+  Status RunOnce(std::chrono::milliseconds wait);
+  //! Writes every buffer now and commits.
+  Status Flush();
+
+  //! The object key for records of one shard in one partition, named by their first and last offsets.
+  static std::string ObjectKey(const std::string& prefix, const std::string& partition, const std::string& stream,
+                               uint32_t shard, uint64_t first, uint64_t last);
+
+ private:
+  struct Buffer {
+    std::string lines;  // NDJSON, uncompressed
+    uint64_t first = 0, last = 0;
+    size_t records = 0;
+  };
+  Delivery(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics, DeliveryOptions options,
+           std::unique_ptr<Consumer> consumer);
+  Status Recover();
+  Status RunOnce(std::chrono::milliseconds wait, size_t* polled);
+  std::string PartitionOf(int64_t timestamp_us) const;
+  bool FlushDue() const;
+  void Loop();
+
+  Stream* stream_;
+  ObjectStore* store_;
+  Clock* clock_;
+  const DeliveryOptions options_;
+  std::unique_ptr<Consumer> consumer_;
+
+  std::map<std::pair<std::string, uint32_t>, Buffer> buffers_;  // (partition, shard)
+  std::map<uint32_t, uint64_t> next_offsets_;                    // per shard: after the last polled record
+  size_t buffered_bytes_ = 0;
+  int64_t oldest_us_ = 0;  // monotonic time the oldest buffered record was polled; 0 when empty
+  void* zstd_ = nullptr;   // ZSTD_CCtx, reused
+
+  Counter* delivered_;
+  Counter* objects_;
+  Counter* bytes_;
+  Counter* flush_errors_;
+
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace sp

@@ -1,0 +1,192 @@
+#include "delivery/delivery.h"
+
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include <set>
+
+#include "common/testing.h"
+#include "delivery/fs_object_store.h"
+#include "log/file_log.h"
+
+namespace sp {
+namespace {
+
+using std::chrono::milliseconds;
+
+class FakeClock final : public Clock {
+ public:
+  int64_t NowMicros() override { return now; }
+  int64_t MonotonicMicros() override { return now; }
+  int64_t now = 1'000'000'000;
+};
+
+// Fails every Put after the first `allowed` ones, to stop a flush half way.
+class FailingStore final : public ObjectStore {
+ public:
+  explicit FailingStore(ObjectStore* inner) : inner_(inner) {}
+  Status Put(const std::string& key, std::string_view data) override {
+    if (allowed-- <= 0) return Status::IOError("disk on fire");
+    return inner_->Put(key, data);
+  }
+  Result<std::string> Get(const std::string& key) override { return inner_->Get(key); }
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
+  Status Delete(const std::string& key) override { return inner_->Delete(key); }
+  std::string Locate(const std::string& key) const override { return inner_->Locate(key); }
+  int allowed = 1 << 30;
+
+ private:
+  ObjectStore* inner_;
+};
+
+std::string Unzstd(const std::string& data) {
+  std::string out(ZSTD_getFrameContentSize(data.data(), data.size()), '\0');
+  size_t n = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
+  EXPECT_FALSE(ZSTD_isError(n));
+  return out;
+}
+
+constexpr int64_t kHour = 3'600'000'000;
+constexpr int64_t k20220713T23 = 1657753200LL * 1'000'000;  // 2022-07-13 23:00:00 UTC
+
+struct Fixture {
+  Fixture() : store(Env::Default(), dir.Sub("lake")) {
+    FileLogOptions o;
+    o.dir = dir.Sub("log");
+    o.shards = 2;
+    log = std::move(OpenFileLog(Env::Default(), &clock, &metrics, o)).value();
+    stream = log->OpenStream("readings").value();
+  }
+  void Append(int n, int64_t start_us, int64_t step_us) {
+    std::vector<Record> recs;
+    for (int i = 0; i < n; ++i) {
+      recs.push_back({"dev" + std::to_string(i % 3), start_us + i * step_us, "{\"n\":" + std::to_string(appended++) + "}"});
+    }
+    ASSERT_OK(stream->Append(recs));
+  }
+  // Every line of every object under prefix.
+  std::vector<std::string> Lines(const std::string& prefix = "raw/") {
+    std::vector<std::string> lines;
+    for (const auto& o : store.List(prefix).value()) {
+      std::string text = Unzstd(store.Get(o.key).value());
+      for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) {
+        lines.push_back(text.substr(at, nl - at));
+      }
+    }
+    return lines;
+  }
+  DeliveryOptions Options() {
+    DeliveryOptions o;
+    o.size_hint_bytes = 1 << 20;
+    o.interval_s = 60;
+    return o;
+  }
+  testing::TempDir dir;
+  FakeClock clock;
+  Metrics metrics;
+  FsObjectStore store;
+  std::unique_ptr<Log> log;
+  Stream* stream;
+  int appended = 0;
+};
+
+TEST(Delivery, PartitionsByUtcHourAndNamesObjectsByOffsets) {
+  Fixture f;
+  f.Append(6, k20220713T23, kHour / 2);  // 23:00, 23:30, 00:00 (next day), ...
+  ASSERT_OK_AND_ASSIGN(auto d, Delivery::Open(f.stream, &f.store, &f.clock, &f.metrics, f.Options()));
+  ASSERT_OK(d->RunOnce(milliseconds(0)));
+  ASSERT_OK(d->Flush());
+  ASSERT_OK_AND_ASSIGN(auto objects, f.store.List("raw/"));
+  std::set<std::string> partitions;
+  for (const auto& o : objects) {
+    partitions.insert(o.key.substr(0, o.key.rfind('/')));
+    EXPECT_NE(o.key.find("/readings-000"), std::string::npos) << o.key;
+    EXPECT_TRUE(o.key.ends_with(".ndjson.zst")) << o.key;
+  }
+  EXPECT_EQ(partitions, (std::set<std::string>{"raw/dt=2022-07-13/hour=23", "raw/dt=2022-07-14/hour=00",
+                                               "raw/dt=2022-07-14/hour=01"}));
+  auto lines = f.Lines();
+  EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(), 6u);
+  EXPECT_EQ(Delivery::ObjectKey("raw", "dt=2022-07-13/hour=23", "readings", 1, 5, 17),
+            "raw/dt=2022-07-13/hour=23/readings-0001-00000000000000000005-00000000000000000017.ndjson.zst");
+  EXPECT_EQ(f.metrics.CounterValue("sensorpipe_records_delivered_total", {{"view", "raw"}}), 6u);
+}
+
+TEST(Delivery, FlushesBySizeAndByAge) {
+  Fixture f;
+  DeliveryOptions o = f.Options();
+  o.size_hint_bytes = 200;
+  ASSERT_OK_AND_ASSIGN(auto d, Delivery::Open(f.stream, &f.store, &f.clock, &f.metrics, o));
+  f.Append(3, k20220713T23, 1);
+  ASSERT_OK(d->RunOnce(milliseconds(0)));
+  EXPECT_TRUE(f.Lines().empty());  // 3 small lines: below the size hint, not old yet
+  f.Append(30, k20220713T23, 1);
+  ASSERT_OK(d->RunOnce(milliseconds(0)));
+  EXPECT_EQ(f.Lines().size(), 33u);  // over the size hint
+
+  f.Append(2, k20220713T23, 1);
+  ASSERT_OK(d->RunOnce(milliseconds(0)));
+  EXPECT_EQ(f.Lines().size(), 33u);
+  f.clock.now += 59'000'000;
+  ASSERT_OK(d->RunOnce(milliseconds(0)));
+  EXPECT_EQ(f.Lines().size(), 33u);
+  f.clock.now += 1'000'000;  // the oldest buffered record is now 60 s old
+  ASSERT_OK(d->RunOnce(milliseconds(0)));
+  EXPECT_EQ(f.Lines().size(), 35u);
+}
+
+TEST(Delivery, StopDrainsTheLogAndFlushes) {
+  Fixture f;
+  ASSERT_OK_AND_ASSIGN(auto d, Delivery::Open(f.stream, &f.store, &f.clock, &f.metrics, f.Options()));
+  ASSERT_OK(d->Start());
+  f.Append(10000, k20220713T23, 1000);
+  ASSERT_OK(d->Stop());
+  EXPECT_EQ(f.Lines().size(), 10000u);
+}
+
+TEST(Delivery, AFlushThatDidNotCommitIsRedoneExactlyOnce) {
+  Fixture f;
+  f.Append(50, k20220713T23, kHour / 10);  // 50 records over 5 hours and 2 shards: ~10 objects
+  FailingStore failing(&f.store);
+  {
+    ASSERT_OK_AND_ASSIGN(auto d, Delivery::Open(f.stream, &failing, &f.clock, &f.metrics, f.Options()));
+    ASSERT_OK(d->RunOnce(milliseconds(0)));
+    failing.allowed = 3;  // three objects land, then the disk fails: no checkpoint
+    EXPECT_FALSE(d->Flush().ok());
+    EXPECT_EQ(f.store.List("raw/").value().size(), 3u);
+  }  // the process "dies" here: no Stop, nothing more written
+  failing.allowed = 1 << 30;
+  ASSERT_OK_AND_ASSIGN(auto d, Delivery::Open(f.stream, &failing, &f.clock, &f.metrics, f.Options()));
+  EXPECT_TRUE(f.store.List("raw/").value().empty()) << "uncommitted objects are removed at open";
+  f.Append(5, k20220713T23, 1);
+  ASSERT_OK(d->Stop());
+  d.reset();
+  auto lines = f.Lines();
+  EXPECT_EQ(lines.size(), 55u);
+  EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(), 55u);
+  // A later start leaves committed objects alone.
+  ASSERT_OK_AND_ASSIGN(auto again, Delivery::Open(f.stream, &f.store, &f.clock, &f.metrics, f.Options()));
+  EXPECT_EQ(f.Lines().size(), 55u);
+}
+
+TEST(FsObjectStore, PutGetListDelete) {
+  testing::TempDir dir;
+  FsObjectStore store(Env::Default(), dir.path());
+  ASSERT_OK(store.Put("raw/dt=2022-07-13/hour=15/a.ndjson.zst", "aaa"));
+  ASSERT_OK(store.Put("raw/dt=2022-07-13/hour=16/b.ndjson.zst", "bb"));
+  ASSERT_OK(store.Put("errors/dt=2022-07-13/c.ndjson.zst", "c"));
+  ASSERT_OK_AND_ASSIGN(auto raw, store.List("raw/"));
+  ASSERT_EQ(raw.size(), 2u);
+  EXPECT_EQ(raw[0].key, "raw/dt=2022-07-13/hour=15/a.ndjson.zst");
+  EXPECT_EQ(raw[0].size, 3u);
+  ASSERT_OK_AND_ASSIGN(std::string got, store.Get("raw/dt=2022-07-13/hour=16/b.ndjson.zst"));
+  EXPECT_EQ(got, "bb");
+  ASSERT_OK(store.Delete("raw/dt=2022-07-13/hour=15/a.ndjson.zst"));
+  ASSERT_OK(store.Delete("raw/dt=2022-07-13/hour=15/a.ndjson.zst"));  // already gone is fine
+  EXPECT_EQ(store.List("raw/").value().size(), 1u);
+  EXPECT_FALSE(Env::Default()->FileExists(dir.Sub("raw/dt=2022-07-13/hour=15")));  // empty folder removed
+  EXPECT_FALSE(store.Put("../escape", "x").ok());
+}
+
+}  // namespace
+}  // namespace sp

@@ -1,0 +1,84 @@
+#include "delivery/fs_object_store.h"
+
+#include <algorithm>
+
+namespace sp {
+
+namespace {
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+Status CheckKey(const std::string& key) {
+  if (key.empty() || key[0] == '/' || key.find("..") != std::string::npos) {
+    return Status::InvalidArgument("bad object key '" + key + "'");
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Status FsObjectStore::CreateDurableDirs(const std::string& dir) {
+  if (env_->FileExists(dir)) return Status::OK();
+  const std::string parent = DirName(dir);
+  SP_RETURN_IF_ERROR(CreateDurableDirs(parent));
+  SP_RETURN_IF_ERROR(env_->CreateDirs(dir));
+  return env_->SyncDir(parent);
+}
+
+Status FsObjectStore::Put(const std::string& key, std::string_view data) {
+  SP_RETURN_IF_ERROR(CheckKey(key));
+  const std::string path = JoinPath(root_, key);
+  SP_RETURN_IF_ERROR(CreateDurableDirs(DirName(path)));
+  // Temp file, fsync, rename, fsync of the folder: readers listing *.ndjson.zst see the whole
+  // object or nothing, and once Put returns the object survives a crash.
+  return env_->WriteFileAtomic(path, data);
+}
+
+Result<std::string> FsObjectStore::Get(const std::string& key) {
+  SP_RETURN_IF_ERROR(CheckKey(key));
+  return env_->ReadFile(JoinPath(root_, key));
+}
+
+Status FsObjectStore::Walk(const std::string& dir, const std::string& key_prefix, std::vector<ObjectInfo>* out) {
+  auto children = env_->GetChildren(dir);
+  if (!children.ok()) return children.status().IsNotFound() ? Status::OK() : children.status();
+  for (const auto& name : *children) {
+    const std::string path = JoinPath(dir, name);
+    const std::string key = key_prefix.empty() ? name : key_prefix + "/" + name;
+    auto size = env_->GetFileSize(path);
+    auto grand = env_->GetChildren(path);
+    if (grand.ok()) {
+      SP_RETURN_IF_ERROR(Walk(path, key, out));
+    } else if (size.ok() && !EndsWith(name, ".tmp")) {
+      out->push_back({key, *size});
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::vector<ObjectInfo>> FsObjectStore::List(const std::string& prefix) {
+  // Walk the deepest folder the prefix names fully, then filter by the whole prefix.
+  const size_t slash = prefix.rfind('/');
+  const std::string dir_key = slash == std::string::npos ? "" : prefix.substr(0, slash);
+  std::vector<ObjectInfo> out;
+  SP_RETURN_IF_ERROR(Walk(dir_key.empty() ? root_ : JoinPath(root_, dir_key), dir_key, &out));
+  out.erase(std::remove_if(out.begin(), out.end(), [&](const ObjectInfo& o) { return o.key.rfind(prefix, 0) != 0; }),
+            out.end());
+  std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
+Status FsObjectStore::Delete(const std::string& key) {
+  SP_RETURN_IF_ERROR(CheckKey(key));
+  const std::string path = JoinPath(root_, key);
+  Status s = env_->RemoveFile(path);
+  if (s.IsNotFound()) return Status::OK();
+  SP_RETURN_IF_ERROR(s);
+  SP_RETURN_IF_ERROR(env_->SyncDir(DirName(path)));
+  // Drop partition folders that became empty; a folder still in use refuses, which is fine.
+  for (std::string dir = DirName(path); dir.size() > root_.size() && dir.rfind(root_, 0) == 0; dir = DirName(dir)) {
+    if (!env_->RemoveDir(dir).ok()) break;
+  }
+  return Status::OK();
+}
+
+}  // namespace sp
