@@ -74,6 +74,7 @@ Status RunDaemon(const Config& config) {
   SP_ASSIGN_OR_RETURN(Stream * errors, log->OpenStream("errors"));
 
   // Delivery: one consumer per view, started before ingest so the lake follows the log at once.
+  SP_RETURN_IF_ERROR(env->CreateDirs(config.LakeDir()));
   FsObjectStore store(env, config.LakeDir());
   DeliveryOptions raw_options;
   raw_options.consumer_name = "lake-raw";

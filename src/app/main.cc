@@ -1,4 +1,5 @@
 // sensorpipe: the daemon (`run`) and the tools that read what it stored (`query`).
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>

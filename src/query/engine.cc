@@ -2,7 +2,11 @@
 
 #include <duckdb.h>
 
+#include <limits.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -106,7 +110,16 @@ QueryEngine::QueryEngine(std::unique_ptr<LakeFiles> files, QueryOptions options,
 QueryEngine::~QueryEngine() = default;
 
 Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(const std::string& lake_dir, QueryOptions options) {
-  return Open(MakeDirectoryLakeFiles(Env::Default(), lake_dir), lake_dir, options);
+  // An absolute path, so file names in the views and allowed_directories agree.
+  std::string absolute = lake_dir;
+  if (char* real = ::realpath(lake_dir.c_str(), nullptr)) {
+    absolute = real;
+    std::free(real);
+  } else if (!lake_dir.empty() && lake_dir[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd)) absolute = JoinPath(cwd, lake_dir);
+  }
+  return Open(MakeDirectoryLakeFiles(Env::Default(), absolute), absolute, options);
 }
 
 Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles> files, const std::string& lake_dir,
@@ -125,9 +138,7 @@ Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles
   if (options.read_only_sql) {
     // SQL from outside may read the lake and nothing else; once off, external access cannot be
     // switched back on in this instance (FACTS.md).
-    char real[PATH_MAX];
-    std::string lake = ::realpath(lake_dir.c_str(), real) ? real : lake_dir;
-    setup.push_back("SET allowed_directories = [" + SqlString(lake + "/") + "]");
+    setup.push_back("SET allowed_directories = [" + SqlString(lake_dir + "/") + "]");
     setup.push_back("SET enable_external_access = false");
     setup.push_back("SET lock_configuration = true");
   }
@@ -150,6 +161,8 @@ Status QueryEngine::RefreshViews() {
 void QueryEngine::Interrupt() { duckdb_interrupt(h_->conn); }
 
 Result<QueryResult> QueryEngine::Run(const std::string& sql) {
+  // The views first: statements are checked by preparing them, which needs the views.
+  SP_RETURN_IF_ERROR(RefreshViews());
   duckdb_extracted_statements extracted = nullptr;
   if (options_.read_only_sql) {
     // Exactly one statement, and a SELECT: checked on DuckDB's own parse, not by looking at text.
@@ -170,7 +183,6 @@ Result<QueryResult> QueryEngine::Run(const std::string& sql) {
     duckdb_destroy_extracted(&extracted);
     if (!bad.ok()) return bad;
   }
-  SP_RETURN_IF_ERROR(RefreshViews());
 
   // There is no statement timeout in DuckDB: a timer interrupts the connection instead.
   std::mutex mu;
