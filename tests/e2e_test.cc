@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -208,6 +209,27 @@ TEST_F(EndToEnd, HealthMetricsAndFirstPage) {
   EXPECT_NE(page.body.find("pi-3"), std::string::npos) << page.body;
   EXPECT_NE(page.body.find("2022-07-14 00:00"), std::string::npos) << page.body;  // 09:30 at UTC+9, hourly
   EXPECT_NE(page.body.find("21.5"), std::string::npos) << page.body;
+
+  // A real browser renders it: Debian's Chromium, headless, with the flags that keep it off the
+  // network. The DOM it builds has the table; the screenshot is kept for a person to look at.
+  const std::string url = "http://127.0.0.1:" + std::to_string(daemon_->http_port()) + "/";
+  std::vector<std::string> chromium = {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                                       "--no-first-run", "--disable-background-networking",
+                                       "--disable-component-update", "--disable-sync",
+                                       "--user-data-dir=" + dir_.Sub("chromium")};
+  auto dom_args = chromium;
+  dom_args.insert(dom_args.end(), {"--dump-dom", url});
+  ASSERT_OK_AND_ASSIGN(CommandOutput dom, RunCommand(dom_args, kDeadline));
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  EXPECT_NE(dom.out.find("<table id=\"hourly\">"), std::string::npos) << dom.out;
+  EXPECT_NE(dom.out.find("<td>pi-3</td>"), std::string::npos) << dom.out;
+  auto shot_args = chromium;
+  shot_args.insert(shot_args.end(), {"--window-size=900,500", "--screenshot=" + dir_.Sub("page.png"), url});
+  ASSERT_OK_AND_ASSIGN(CommandOutput shot, RunCommand(shot_args, kDeadline));
+  EXPECT_EQ(shot.exit_code, 0) << shot.err;
+  EXPECT_TRUE(std::filesystem::file_size(dir_.Sub("page.png")) > 1000);
+  if (const char* keep = std::getenv("SP_KEEP_SCREENSHOT")) std::filesystem::copy_file(dir_.Sub("page.png"), keep,
+                                                                                          std::filesystem::copy_options::overwrite_existing);
 }
 
 }  // namespace

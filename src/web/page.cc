@@ -27,8 +27,8 @@ std::string Escape(const std::string& s) {
 
 constexpr const char* kHourlySql =
     "SELECT date_trunc('hour', ts) AS \"hour (UTC)\", device, count(*) AS readings, "
-    "round(avg(temperature), 2) AS \"avg temperature (°C)\", round(avg(humidity), 2) AS \"avg humidity (%)\", "
-    "round(avg(pressure), 1) AS \"avg pressure (hPa)\" "
+    "round(avg(temperature), 2) AS \"temperature °C\", round(avg(humidity), 2) AS \"humidity %\", "
+    "round(avg(pressure), 1) AS \"pressure hPa\" "
     "FROM readings GROUP BY ALL ORDER BY 1 DESC, device LIMIT 240";
 
 constexpr const char* kHead = R"(<!doctype html>
@@ -45,7 +45,7 @@ th,td{padding:6px 10px;border-bottom:1px solid #e3e8ee;text-align:left;white-spa
 th{background:#eef2f6;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#5b6b7b;font-size:13px}.err{color:#a11}.wrap{overflow-x:auto}
 </style></head><body>
-<header><h1>sensorpipe</h1><p>Hourly averages per device, newest first &middot; refreshes every 10 s &middot;
+<header><h1>sensorpipe</h1><p>Hourly averages per device (UTC), newest first &middot; refreshes every 10 s &middot;
 <a style="color:#9cf" href="/metrics">metrics</a> &middot; <a style="color:#9cf" href="/healthz">health</a></p></header>
 <main>
 )";
