@@ -137,15 +137,7 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
 
 TEST_F(EndToEnd, HostileMessagesAreRejectedCountedAndKept) {
   // Reason per line, from the fixture's expectations.
-  std::vector<std::string> reasons;
-  for (const auto& line : Lines(ReadFile(FixturesDir() + "/bad_messages.expected.txt"))) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    int n;
-    std::string reason;
-    in >> n >> reason;
-    reasons.push_back(reason);
-  }
+  std::vector<std::string> reasons = ExpectedBadMessageReasons();
   const auto bad = Lines(ReadFile(FixturesDir() + "/bad_messages.txt"));
   ASSERT_EQ(bad.size(), reasons.size());
   for (const auto& line : bad) ASSERT_OK(Publish(*broker_, {"-m", line}, ""));

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
@@ -15,6 +14,7 @@
 #include "agent/message.h"
 #include "agent/publisher.h"
 #include "agent/simulator.h"
+#include "common/cli.h"
 #include "common/env.h"
 
 namespace {
@@ -55,16 +55,7 @@ int main(int argc, char** argv) {
   app.add_option("--count", count, "Stop after this many readings (default: run until stopped)")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "Simulator random seed (default: from the clock)");
   app.add_flag("--once", once, "Print one reading as JSON and exit, without publishing");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    if (code != 0) {
-      std::cerr << "\n" << app.help();
-      return 2;
-    }
-    return 0;
-  }
+  if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   auto config = sp::LoadAgentConfig(config_path);
   if (!config.ok()) return Fail(std::string(config.status().message()));

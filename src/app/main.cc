@@ -2,12 +2,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
 #include "app/daemon.h"
 #include "common/config.h"
+#include "common/cli.h"
 #include "common/env.h"
 #include "query/engine.h"
 #include "query/format.h"
@@ -73,17 +73,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "csv", "json"}));
   query->add_option("sql", sql, "One SQL statement, e.g. \"SELECT count(*) FROM readings\"")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // CLI11 prints help (exit 0) or the error and usage (exit 2 for bad arguments).
-    int code = app.exit(e);
-    if (code != 0) {
-      std::cerr << "\n" << app.help();
-      return 2;
-    }
-    return 0;
-  }
+  if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   if (run->parsed()) {
     sp::BlockStopSignals();

@@ -1,6 +1,8 @@
 #include "common/metrics.h"
 
 #include <charconv>
+#include <cmath>
+#include <cstdint>
 
 namespace sp {
 
@@ -34,7 +36,10 @@ void AppendSample(std::string& out, const std::string& name, const Labels& label
   }
   out += ' ';
   char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof buf, value);
+  // Whole numbers (every counter) print as integers: to_chars would write 1e+06.
+  const bool whole = value == static_cast<double>(static_cast<int64_t>(value)) && std::abs(value) < 9.0e15;
+  auto res = whole ? std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(value))
+                   : std::to_chars(buf, buf + sizeof buf, value);
   out.append(buf, res.ptr);
   out += '\n';
 }

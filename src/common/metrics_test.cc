@@ -29,6 +29,11 @@ TEST(Metrics, RendersPrometheusText) {
             "# TYPE sensorpipe_up gauge\n"
             "sensorpipe_up 1\n");
   EXPECT_EQ(m.CounterValue("sensorpipe_messages_rejected_total", {{"reason", "malformed_json"}}), 1u);
+  m.GetCounter("big_total", "Big.")->Inc(3000000);
+  m.GetGauge("ratio", "Ratio.")->Set(0.25);
+  const std::string text = m.RenderPrometheus();
+  EXPECT_NE(text.find("big_total 3000000\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ratio 0.25\n"), std::string::npos) << text;
   EXPECT_EQ(m.CounterValue("absent"), 0u);
 }
 

@@ -5,7 +5,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -52,6 +55,22 @@ class TempDir {
 inline std::string FixturesDir() {
   const char* d = std::getenv("SP_FIXTURES_DIR");
   return d ? d : "../shared/fixtures";
+}
+
+//! The reason code of each line of bad_messages.txt, from bad_messages.expected.txt.
+inline std::vector<std::string> ExpectedBadMessageReasons() {
+  std::ifstream in(FixturesDir() + "/bad_messages.expected.txt");
+  std::vector<std::string> reasons;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    int n;
+    std::string reason;
+    fields >> n >> reason;
+    reasons.push_back(reason);
+  }
+  return reasons;
 }
 
 }  // namespace sp::testing

@@ -46,15 +46,7 @@ std::unique_ptr<Rule> Make(DefaultRuleOptions options = {}) {
 TEST(DefaultRule, EveryHostileFixtureGetsItsReason) {
   auto rule = Make();
   auto bad = FileLines(testing::FixturesDir() + "/bad_messages.txt");
-  std::vector<std::string> expected;
-  for (const auto& line : FileLines(testing::FixturesDir() + "/bad_messages.expected.txt")) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    int n;
-    std::string reason;
-    in >> n >> reason;
-    expected.push_back(reason);
-  }
+  const std::vector<std::string> expected = testing::ExpectedBadMessageReasons();
   ASSERT_EQ(bad.size(), expected.size());
   ASSERT_EQ(bad.size(), 13u);
   for (size_t i = 0; i < bad.size(); ++i) {
