@@ -24,17 +24,25 @@ namespace {
 
 // One daemon per data folder: two would interleave appends to the same segments. flock is
 // released by the kernel when the process dies, so a kill -9 never leaves a stale lock.
-Result<int> LockDataDir(Env* env, const std::string& data_dir) {
-  SP_RETURN_IF_ERROR(env->CreateDirs(data_dir));
-  std::string path = JoinPath(data_dir, "LOCK");
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("open " + path, errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return Status::Unavailable("another sensorpipe daemon is using " + data_dir);
+class DataDirLock {
+ public:
+  static Result<std::unique_ptr<DataDirLock>> Acquire(Env* env, const std::string& data_dir) {
+    SP_RETURN_IF_ERROR(env->CreateDirs(data_dir));
+    const std::string path = JoinPath(data_dir, "LOCK");
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno("open " + path, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Status::Unavailable("another sensorpipe daemon is using " + data_dir);
+    }
+    return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
   }
-  return fd;
-}
+  ~DataDirLock() { ::close(fd_); }
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 std::string DefaultClientId() {
   char host[256] = {0};
@@ -59,7 +67,7 @@ Status RunDaemon(const Config& config) {
   Clock* clock = Clock::Default();
   Metrics metrics;
 
-  SP_ASSIGN_OR_RETURN(int lock_fd, LockDataDir(env, config.data_dir));
+  SP_ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire(env, config.data_dir));
   spdlog::info("sensorpipe starting: data_dir={} mqtt={} http={}", config.data_dir, config.mqtt.url,
                config.http.listen);
 
@@ -146,7 +154,6 @@ Status RunDaemon(const Config& config) {
   Status raw_stop = raw_delivery->Stop();
   Status error_stop = error_delivery->Stop();
   web.Stop();
-  ::close(lock_fd);
   if (!raw_stop.ok()) return raw_stop.WithContext("stopping delivery");
   if (!error_stop.ok()) return error_stop.WithContext("stopping error delivery");
   spdlog::info("sensorpipe stopped cleanly");

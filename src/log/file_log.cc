@@ -545,8 +545,17 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
                                [](uint64_t off, const std::pair<uint64_t, uint64_t>& e) { return off < e.first; });
     if (it == seg->index.begin()) return next_base;  // a damaged segment: skip to the next one
     --it;
-    batches.assign(it, seg->index.end());
     seg_end = seg->size;
+    // At most max batches are needed (each holds at least one record), plus the one after the
+    // last, whose position ends it: copying the whole tail of a large segment would make a
+    // sequential reader quadratic.
+    const size_t window = std::min<size_t>(static_cast<size_t>(seg->index.end() - it), max + 1);
+    batches.assign(it, it + static_cast<std::ptrdiff_t>(window));
+    if (window < static_cast<size_t>(seg->index.end() - it)) {
+      seg_end = batches.back().second;
+      next_base = batches.back().first;
+      batches.pop_back();
+    }
     if (!seg->reader) {
       auto f = env_->NewRandomAccessFile(seg->path);
       if (!f.ok()) return f.status();
@@ -556,7 +565,8 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
   }
   std::string buf;
   uint64_t next = from;
-  for (size_t i = 0; i < batches.size() && out->size() < max; ++i) {
+  const size_t limit = out->size() + max;  // out may already hold other shards' records
+  for (size_t i = 0; i < batches.size() && out->size() < limit; ++i) {
     const uint64_t at = batches[i].second;
     const uint64_t batch_end = i + 1 < batches.size() ? batches[i + 1].second : seg_end;
     const uint64_t batch_next = i + 1 < batches.size() ? batches[i + 1].first : next_base;
@@ -573,8 +583,8 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
       next = batch_next;
       continue;
     }
-    // Keep only up to max; the rest is read again next time from `next`.
-    if (out->size() > max) out->resize(max);
+    // Keep only up to the limit; the rest is read again next time from `next`.
+    if (out->size() > limit) out->resize(limit);
     next = out->size() > before ? out->back().offset + 1 : batch_next;
   }
   return std::min(next, end);

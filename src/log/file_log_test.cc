@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "common/testing.h"
@@ -106,6 +107,30 @@ TEST(FileLog, ConsumerResumesFromItsCheckpoint) {
   EXPECT_EQ(rest, 70u);
   // A second consumer is independent and starts at the oldest record.
   EXPECT_EQ(h.ReadAll("other").size(), 100u);
+}
+
+TEST(FileLog, PollReturnsAtMostMaxAcrossShardsAndResumesExactly) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 4);
+  ASSERT_OK(h.Open());
+  for (int i = 0; i < 50; ++i) {
+    std::vector<Record> batch;
+    for (int k = 0; k < 8; ++k) batch.push_back(Rec("dev" + std::to_string(k), i, std::to_string(i * 8 + k)));
+    ASSERT_OK(h.stream->Append(batch));
+  }
+  ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("small-polls", StartFrom::kOldest));
+  std::set<std::string> seen;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto got, c->Poll(7, milliseconds(0)));
+    ASSERT_LE(got.size(), 7u);
+    if (got.empty()) break;
+    for (const auto& r : got) EXPECT_TRUE(seen.insert(r.value).second) << "read twice: " << r.value;
+  }
+  EXPECT_EQ(seen.size(), 400u);
+  // Seek moves the read position back: the shard is read again from there.
+  ASSERT_OK(c->Seek(0, 0));
+  ASSERT_OK_AND_ASSIGN(auto again, c->Poll(1000, milliseconds(0)));
+  EXPECT_EQ(again.size(), h.stream->EndOffsets()[0]);
 }
 
 TEST(FileLog, StartFromLatestSeesOnlyNewRecords) {
