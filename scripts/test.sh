@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The README's second command: installs what is missing, builds every target with the tests
-# (Debug, so assertions are on), and runs every test with CTest on two cores. SOAK=1 makes the
-# repetition-heavy tests run their full counts.
+# (Debug with AddressSanitizer and UndefinedBehaviorSanitizer, so assertions are on and memory
+# errors fail the run, in the daemon and agent binaries too), and runs every test with CTest on
+# two cores. SOAK=1 makes the repetition-heavy tests run their full counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 BUILD=${BUILD_DIR:-build-test}
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSP_BUILD_TESTS=ON -DSP_BUILD_BENCH=ON
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON -DSP_BUILD_TESTS=ON -DSP_BUILD_BENCH=ON
 ninja -C "$BUILD" -j "${JOBS:-2}"
 cd "$BUILD"
 ctest --output-on-failure -j "${JOBS:-2}" "$@"
