@@ -182,6 +182,20 @@ TEST_F(EndToEnd, HealthMetricsAndFirstPage) {
   ASSERT_OK_AND_ASSIGN(HttpResponse health, HttpGet(daemon_->http_port(), "/healthz"));
   EXPECT_EQ(health.status, 200);
   EXPECT_NE(health.body.find("\"ok\""), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(HttpResponse ready, HttpGet(daemon_->http_port(), "/readyz"));
+  EXPECT_EQ(ready.status, 200);
+  // Without the broker the daemon is alive but not ready, and says why.
+  ASSERT_OK(broker_->Stop());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = HttpGet(daemon_->http_port(), "/readyz");
+        return r.ok() && r->status == 503;
+      },
+      kDeadline));
+  ASSERT_OK_AND_ASSIGN(health, HttpGet(daemon_->http_port(), "/healthz"));
+  EXPECT_EQ(health.status, 200);
+  EXPECT_NE(health.body.find("\"mqtt_connected\":false"), std::string::npos) << health.body;
+  ASSERT_OK(broker_->Restart());
 
   ASSERT_OK_AND_ASSIGN(HttpResponse metrics, HttpGet(daemon_->http_port(), "/metrics"));
   EXPECT_EQ(metrics.status, 200);

@@ -13,16 +13,20 @@ WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health)
       health_(std::move(health)),
       requests_(metrics->GetCounter("sensorpipe_http_requests_total", "HTTP requests served.")),
       server_(std::make_unique<httplib::Server>()) {
-  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+  // /healthz: the process is alive and serving (a supervisor restarts it when this fails).
+  // /readyz: it can take data in, i.e. it is subscribed to the broker; a lost broker makes it 503
+  // without making the daemon look dead.
+  auto answer = [this](const httplib::Request& req, httplib::Response& res) {
     requests_->Inc();
-    Health h = health_();
-    // The daemon is alive whenever it answers; a lost broker connection is reported (and makes
-    // the check fail) because no data arrives meanwhile, which an operator wants to know.
-    res.status = h.mqtt_connected ? 200 : 503;
-    res.set_content(std::string("{\"status\":\"") + (h.mqtt_connected ? "ok" : "degraded") +
+    const Health h = health_();
+    const bool ready = h.mqtt_connected;
+    res.status = req.path == "/readyz" && !ready ? 503 : 200;
+    res.set_content(std::string("{\"status\":\"") + (ready ? "ok" : "degraded") +
                         "\",\"mqtt_connected\":" + (h.mqtt_connected ? "true" : "false") + "}\n",
                     "application/json");
-  });
+  };
+  server_->Get("/healthz", answer);
+  server_->Get("/readyz", answer);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     requests_->Inc();
     res.set_content(metrics_->RenderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");

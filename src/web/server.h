@@ -1,6 +1,6 @@
 // The web stage, in place of Kibana and QuickSight: the daemon's HTTP listener. It serves the first
-// dashboard page at / (hourly averages per device, refreshed live), /healthz for liveness checks
-// and /metrics in the Prometheus text format. The dashboard issue adds the charts and the JSON API
+// dashboard page at / (hourly averages per device, refreshed live), /healthz (alive) and
+// /readyz (subscribed to the broker) for health checks, and /metrics in the Prometheus text format. The dashboard issue adds the charts and the JSON API
 // on the same server. Requests are served from a thread pool; queries go through one QueryEngine,
 // one at a time.
 #pragma once
