@@ -8,7 +8,7 @@ mkdir -p "$RESULTS"
 
 bench_build() {
   "$ROOT/scripts/bootstrap.sh" >&2
-  cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF >&2
+  cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=ON >&2
   ninja -C "$ROOT/build" sensorpipe sensorpipe-agent >&2
 }
 
