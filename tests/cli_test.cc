@@ -22,7 +22,8 @@ CommandOutput Sensorpipe(std::vector<std::string> args) {
 
 TEST(Cli, BadArgumentsPrintUsage) {
   for (const auto& args : std::vector<std::vector<std::string>>{
-           {}, {"bogus"}, {"query"}, {"query", "--format", "xml", "SELECT 1"}, {"run", "--nope"}}) {
+           {}, {"bogus"}, {"query"}, {"query", "--format", "xml", "SELECT 1"}, {"run", "--nope"}, {"log"},
+           {"log", "tail", "--shard", "x"}, {"replay", "--consumer", "lake-raw"}}) {
     CommandOutput out = Sensorpipe(args);
     EXPECT_EQ(out.exit_code, 2) << out.err;
     EXPECT_NE(out.err.find("Usage:"), std::string::npos) << out.err;
@@ -74,7 +75,7 @@ TEST(Cli, OneDaemonPerDataFolder) {
   ASSERT_OK_AND_ASSIGN(auto first, Daemon::Start(dir.Sub("sp"), closed, ""));
   CommandOutput second = Sensorpipe({"run", "--config", first->config_path()});
   EXPECT_EQ(second.exit_code, 1);
-  EXPECT_NE(second.err.find("another sensorpipe daemon is using"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("another sensorpipe process is using"), std::string::npos) << second.err;
   ASSERT_OK_AND_ASSIGN(int code, first->Stop());
   EXPECT_EQ(code, 0) << first->process().Log();
 }

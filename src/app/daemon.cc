@@ -20,29 +20,23 @@
 
 namespace sp {
 
-namespace {
+DataDirLock::~DataDirLock() { ::close(fd_); }
 
-// One daemon per data folder: two would interleave appends to the same segments. flock is
-// released by the kernel when the process dies, so a kill -9 never leaves a stale lock.
-class DataDirLock {
- public:
-  static Result<std::unique_ptr<DataDirLock>> Acquire(Env* env, const std::string& data_dir) {
-    SP_RETURN_IF_ERROR(env->CreateDirs(data_dir));
-    const std::string path = JoinPath(data_dir, "LOCK");
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::FromErrno("open " + path, errno);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return Status::Unavailable("another sensorpipe daemon is using " + data_dir);
-    }
-    return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& data_dir) {
+  // Two writers would interleave appends to the same segments.
+  Env* env = Env::Default();
+  SP_RETURN_IF_ERROR(env->CreateDirs(data_dir));
+  const std::string path = JoinPath(data_dir, "LOCK");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("open " + path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::Unavailable("another sensorpipe process is using " + data_dir);
   }
-  ~DataDirLock() { ::close(fd_); }
+  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+}
 
- private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  int fd_;
-};
+namespace {
 
 std::string DefaultClientId() {
   char host[256] = {0};
@@ -67,7 +61,7 @@ Status RunDaemon(const Config& config) {
   Clock* clock = Clock::Default();
   Metrics metrics;
 
-  SP_ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire(env, config.data_dir));
+  SP_ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire(config.data_dir));
   spdlog::info("sensorpipe starting: data_dir={} mqtt={} http={}", config.data_dir, config.mqtt.url,
                config.http.listen);
 

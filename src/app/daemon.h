@@ -4,6 +4,9 @@
 // leaves every acknowledged record in the lake.
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "common/config.h"
 #include "common/status.h"
 
@@ -12,6 +15,20 @@ namespace sp {
 //! Runs until SIGINT or SIGTERM. Returns a Status explaining why it could not start, or OK after
 //! a clean stop. The caller must have blocked SIGINT and SIGTERM in every thread (BlockStopSignals).
 Status RunDaemon(const Config& config);
+
+//! Keeps one process writing a data folder (the daemon, or a replay): an flock on data_dir/LOCK,
+//! released when the object goes or the process dies, so a kill -9 never leaves it stale.
+class DataDirLock {
+ public:
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir);
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 //! Blocks SIGINT and SIGTERM so that only RunDaemon's sigwait receives them; call before any
 //! thread starts.

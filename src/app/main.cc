@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/daemon.h"
+#include "app/log_tools.h"
 #include "common/config.h"
 #include "common/cli.h"
 #include "common/env.h"
@@ -73,7 +74,36 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "csv", "json"}));
   query->add_option("sql", sql, "One SQL statement, e.g. \"SELECT count(*) FROM readings\"")->required();
 
+  auto* log = app.add_subcommand("log", "Look into the log: stat, tail");
+  log->require_subcommand(1);
+  auto* stat = log->add_subcommand("stat", "Shards, segments, offsets, bytes, consumers and their lag");
+  stat->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  sp::TailOptions tail_options;
+  uint32_t shard = 0;
+  auto* tail = log->add_subcommand("tail", "Print records as NDJSON");
+  tail->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  tail->add_option("--stream", tail_options.stream, "Stream: readings or errors")->capture_default_str();
+  auto* shard_option = tail->add_option("--shard", shard, "Only this shard");
+  tail->add_option("--from", tail_options.from, "oldest, latest or an offset")->capture_default_str();
+  tail->add_option("-n,--limit", tail_options.limit, "Stop after this many records")->check(CLI::NonNegativeNumber);
+  tail->add_flag("-f,--follow", tail_options.follow, "Keep printing new records until interrupted");
+
+  std::string replay_stream = "readings", replay_consumer, replay_from;
+  auto* replay = app.add_subcommand("replay", "Rewind a consumer so the view it feeds is rebuilt (daemon stopped)");
+  replay->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  replay->add_option("--stream", replay_stream, "Stream: readings or errors")->capture_default_str();
+  replay->add_option("--consumer", replay_consumer, "Consumer, e.g. lake-raw")->required();
+  replay->add_option("--from", replay_from, "oldest, latest or an offset")->required();
+
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
+  if (stat->parsed() || tail->parsed() || replay->parsed()) {
+    auto config = Load(config_path);
+    if (!config.ok()) return Fail(config.status());
+    if (stat->parsed()) return sp::LogStat(*config);
+    if (replay->parsed()) return sp::Replay(*config, replay_stream, replay_consumer, replay_from);
+    if (*shard_option) tail_options.shard = shard;
+    return sp::LogTail(*config, tail_options);
+  }
 
   if (run->parsed()) {
     sp::BlockStopSignals();

@@ -49,11 +49,14 @@ std::string Delivery::ObjectKey(const std::string& prefix, const std::string& pa
 }
 
 Status Delivery::Recover() {
-  // A flush writes its objects first and moves the checkpoint after. Objects whose first offset
-  // is at or past the checkpoint therefore belong to a flush that did not commit: their records
-  // will be delivered again from the log, so the objects go now, before anything is rewritten.
-  // Objects of committed flushes all end before the checkpoint and are never touched.
+  // A flush writes its objects first and moves the checkpoint after. An object holding a record
+  // at or past the checkpoint therefore belongs to a flush that did not commit (after a crash),
+  // or to history being rebuilt (after `sensorpipe replay` moved the checkpoint back). Such
+  // objects go now, before anything is rewritten, and reading resumes at the first record of the
+  // earliest of them, so each record is delivered again exactly once. Objects that end before
+  // the checkpoint are never touched.
   const std::vector<uint64_t> committed = consumer_->Committed();
+  std::vector<uint64_t> resume = committed;
   SP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(options_.prefix + "/"));
   const std::string marker = "/" + stream_->name() + "-";
   for (const ObjectInfo& o : objects) {
@@ -65,11 +68,15 @@ Status Delivery::Recover() {
                     &last) != 3) {
       continue;
     }
-    if (shard < committed.size() && first >= committed[shard]) {
-      spdlog::warn("delivery {}: removing {} from a flush that did not commit; it is rewritten from the log",
-                   options_.consumer_name, o.key);
+    if (shard < committed.size() && last >= committed[shard]) {
+      spdlog::info("delivery {}: removing {}, past the checkpoint; it is rewritten from the log", options_.consumer_name,
+                   o.key);
       SP_RETURN_IF_ERROR(store_->Delete(o.key));
+      resume[shard] = std::min(resume[shard], first);
     }
+  }
+  for (uint32_t shard = 0; shard < resume.size(); ++shard) {
+    if (resume[shard] < committed[shard]) SP_RETURN_IF_ERROR(consumer_->Seek(shard, resume[shard]));
   }
   return Status::OK();
 }

@@ -33,6 +33,8 @@ class FailingStream final : public Stream {
   Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, StartFrom from) override {
     return inner_->OpenConsumer(name, from);
   }
+  std::vector<ShardStats> Stats() const override { return inner_->Stats(); }
+  Result<std::vector<ConsumerInfo>> Consumers() const override { return inner_->Consumers(); }
   std::atomic<bool> failing{false};
   std::atomic<int> attempts{0};
 

@@ -105,6 +105,8 @@ class FileStream final : public Stream {
     return ends;
   }
   Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, StartFrom from) override;
+  std::vector<ShardStats> Stats() const override;
+  Result<std::vector<ConsumerInfo>> Consumers() const override;
 
   //! Reads records of shard from offset `from` on, at most max, appending to out; returns the
   //! offset to read next.
@@ -295,8 +297,9 @@ class FileConsumer final : public Consumer {
 };
 
 Status FileStream::Open(uint32_t configured_shards) {
-  SP_RETURN_IF_ERROR(env_->CreateDirs(dir_));
   const std::string meta_path = JoinPath(dir_, "STREAM");
+  if (options_.read_only && !env_->FileExists(meta_path)) return Status::NotFound("no stream " + name_ + " in " + dir_);
+  if (!options_.read_only) SP_RETURN_IF_ERROR(env_->CreateDirs(dir_));
   uint32_t shards = configured_shards;
   if (env_->FileExists(meta_path)) {
     SP_ASSIGN_OR_RETURN(std::string meta, env_->ReadFile(meta_path));
@@ -304,7 +307,7 @@ Status FileStream::Open(uint32_t configured_shards) {
     if (std::sscanf(meta.c_str(), "sensorpipe-stream 1\nshards %u", &stored) != 1 || stored == 0) {
       return Status::Corruption(meta_path + " is not a stream description");
     }
-    if (stored != configured_shards) {
+    if (stored != configured_shards && !options_.read_only) {
       spdlog::warn("log: stream {} keeps its {} shards (the config asks for {})", name_, stored, configured_shards);
     }
     shards = stored;
@@ -317,6 +320,7 @@ Status FileStream::Open(uint32_t configured_shards) {
     shards_[i].dir = JoinPath(dir_, ShardDirName(i));
     SP_RETURN_IF_ERROR(RecoverShard(i));
   }
+  if (options_.read_only) return Status::OK();
   SP_RETURN_IF_ERROR(env_->CreateDirs(JoinPath(dir_, "consumers")));
   if (options_.fsync.kind == FsyncPolicy::Kind::kInterval) sync_thread_ = std::thread([this] { SyncLoop(); });
   return Status::OK();
@@ -324,7 +328,7 @@ Status FileStream::Open(uint32_t configured_shards) {
 
 Status FileStream::RecoverShard(uint32_t shard_id) {
   Shard& s = shards_[shard_id];
-  SP_RETURN_IF_ERROR(env_->CreateDirs(s.dir));
+  if (!options_.read_only) SP_RETURN_IF_ERROR(env_->CreateDirs(s.dir));
   SP_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->GetChildren(s.dir));
   std::vector<uint64_t> bases;
   for (const auto& n : names) {
@@ -342,6 +346,7 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
     seg.base = bases[i];
     seg.path = JoinPath(s.dir, SegmentName(seg.base));
     if (!env_->FileExists(seg.path)) {
+      if (options_.read_only) break;
       SP_ASSIGN_OR_RETURN(auto f, env_->NewWritableFile(seg.path));
       SP_RETURN_IF_ERROR(f->Sync());
       SP_RETURN_IF_ERROR(env_->SyncDir(s.dir));
@@ -372,7 +377,9 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
       pos += h->total_size();
       expected = h->first_offset + h->count;
     }
-    if (pos < file_size) {
+    if (pos < file_size && options_.read_only) {
+      // Perhaps a batch the writer is appending right now: read up to it, touch nothing.
+    } else if (pos < file_size) {
       if (last) {
         // A torn or corrupt tail: cut the log at the last valid batch. Nothing after it was ever
         // acknowledged under fsync = "batch": an append returns only after its batch is synced,
@@ -392,14 +399,17 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
     if (!last) expected = std::max(expected, bases[i + 1]);
     s.segments.push_back(std::move(seg));
   }
+  if (s.segments.empty()) return Status::OK();  // read-only, a shard never written
   s.active_base = s.segments.back().base;
   s.next_offset = expected;
   s.published_end = expected;
+  if (options_.read_only) return Status::OK();
   SP_ASSIGN_OR_RETURN(s.active, env_->NewAppendableFile(s.segments.back().path));
   return Status::OK();
 }
 
 Status FileStream::Append(std::span<const Record> records) {
+  if (options_.read_only) return Status::InvalidArgument("the log is open read-only");
   if (records.empty()) return Status::OK();
   Writer w;
   w.records = records;
@@ -535,7 +545,7 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
     std::lock_guard lock(mu_);
     Shard& s = shards_[shard];
     end = s.published_end;
-    if (from >= end) return from;
+    if (from >= end || s.segments.empty()) return from;
     auto seg = std::upper_bound(s.segments.begin(), s.segments.end(), from,
                                 [](uint64_t off, const Segment& g) { return off < g.base; });
     if (seg == s.segments.begin()) return Status::OutOfRange("offset " + std::to_string(from) + " is no longer in the log");
@@ -612,7 +622,9 @@ Result<std::unique_ptr<Consumer>> FileStream::OpenConsumer(const std::string& na
     start = *committed;
   } else if (committed.status().IsNotFound()) {
     std::lock_guard lock(mu_);
-    for (const auto& s : shards_) start.push_back(from == StartFrom::kOldest ? s.segments.front().base : s.published_end);
+    for (const auto& s : shards_) {
+      start.push_back(from == StartFrom::kOldest && !s.segments.empty() ? s.segments.front().base : s.published_end);
+    }
   } else {
     return committed.status();
   }
@@ -620,6 +632,36 @@ Result<std::unique_ptr<Consumer>> FileStream::OpenConsumer(const std::string& na
   std::lock_guard lock(mu_);
   consumers_.insert(consumer.get());
   return std::unique_ptr<Consumer>(std::move(consumer));
+}
+
+std::vector<ShardStats> FileStream::Stats() const {
+  std::lock_guard lock(mu_);
+  std::vector<ShardStats> out;
+  for (uint32_t i = 0; i < shards_.size(); ++i) {
+    const Shard& s = shards_[i];
+    ShardStats st;
+    st.shard = i;
+    st.oldest_offset = s.segments.empty() ? s.published_end : s.segments.front().base;
+    st.end_offset = s.published_end;
+    st.segments = s.segments.size();
+    for (const auto& seg : s.segments) st.bytes += seg.size;
+    out.push_back(st);
+  }
+  return out;
+}
+
+Result<std::vector<ConsumerInfo>> FileStream::Consumers() const {
+  const std::string dir = JoinPath(dir_, "consumers");
+  std::vector<ConsumerInfo> out;
+  if (!env_->FileExists(dir)) return out;
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->GetChildren(dir));
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".ckpt") != 0) continue;
+    SP_ASSIGN_OR_RETURN(auto committed, FileConsumer::ReadCheckpoint(env_, JoinPath(dir, n), shard_count()));
+    out.push_back({n.substr(0, n.size() - 5), std::move(committed)});
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, double>> FileStream::Lags() const {
@@ -654,6 +696,16 @@ class FileLog final : public Log {
   }
   ~FileLog() override { metrics_->RemoveCallback("sensorpipe_consumer_lag_records"); }
 
+  Result<std::vector<std::string>> ListStreams() override {
+    SP_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->GetChildren(options_.dir));
+    std::vector<std::string> out;
+    for (const auto& n : names) {
+      if (ValidName(n) && env_->FileExists(JoinPath(JoinPath(options_.dir, n), "STREAM"))) out.push_back(n);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
   Result<Stream*> OpenStream(const std::string& name) override {
     if (!ValidName(name)) return Status::InvalidArgument("bad stream name '" + name + "'");
     std::lock_guard lock(mu_);
@@ -680,7 +732,11 @@ class FileLog final : public Log {
 Result<std::unique_ptr<Log>> OpenFileLog(Env* env, Clock* clock, Metrics* metrics, FileLogOptions options) {
   (void)clock;  // segment ages and retention come with the log issue
   if (options.shards == 0) return Status::InvalidArgument("a stream needs at least one shard");
-  SP_RETURN_IF_ERROR(env->CreateDirs(options.dir));
+  if (options.read_only) {
+    if (!env->FileExists(options.dir)) return Status::NotFound("no log in " + options.dir);
+  } else {
+    SP_RETURN_IF_ERROR(env->CreateDirs(options.dir));
+  }
   return std::unique_ptr<Log>(new FileLog(env, metrics, std::move(options)));
 }
 

@@ -16,6 +16,9 @@ struct FileLogOptions {
   uint32_t shards = 4;  // for streams created from now on
   FsyncPolicy fsync;
   uint64_t segment_bytes = 64 << 20;
+  //! For tools that read while the daemon writes: nothing is created, truncated or appended,
+  //! streams must exist, and a tail that does not check out (a batch being written) is left alone.
+  bool read_only = false;
 };
 
 //! Opens (creating when absent) the log in options.dir. Streams are recovered when first opened.

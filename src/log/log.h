@@ -56,6 +56,21 @@ class Consumer {
   virtual void Wakeup() = 0;
 };
 
+//! What one shard holds, for tools and metrics.
+struct ShardStats {
+  uint32_t shard = 0;
+  uint64_t oldest_offset = 0;  // first retained record
+  uint64_t end_offset = 0;     // next to be written
+  uint64_t segments = 0;       // storage units (files, for the embedded log)
+  uint64_t bytes = 0;
+};
+
+//! A named consumer's durable checkpoint.
+struct ConsumerInfo {
+  std::string name;
+  std::vector<uint64_t> committed;  // next offset per shard
+};
+
 //! A sharded, append-only stream of records.
 class Stream {
  public:
@@ -71,6 +86,9 @@ class Stream {
   virtual std::vector<uint64_t> EndOffsets() const = 0;
   //! Opens the named consumer, resuming from its checkpoint; shards without one start at `from`.
   virtual Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, StartFrom from) = 0;
+  virtual std::vector<ShardStats> Stats() const = 0;
+  //! Every consumer that ever committed a checkpoint, open or not.
+  virtual Result<std::vector<ConsumerInfo>> Consumers() const = 0;
 };
 
 //! A set of streams, created on first open.
@@ -80,6 +98,8 @@ class Log {
   //! The stream called name (letters, digits, '-', '_'), created with the log's defaults if absent.
   //! The Log owns it; the pointer stays valid until the Log is destroyed.
   virtual Result<Stream*> OpenStream(const std::string& name) = 0;
+  //! Names of the streams that exist, sorted.
+  virtual Result<std::vector<std::string>> ListStreams() = 0;
 };
 
 }  // namespace sp
