@@ -72,6 +72,8 @@ Status Read(TomlReader& r, Config& c) {
   if (!policy.ok()) return r.ErrorAt("fsync", std::string(policy.status().message()));
   c.log.fsync_policy = *policy;
   SP_RETURN_IF_ERROR(r.Int("segment_bytes", &c.log.segment_bytes, 4096, int64_t{1} << 40));
+  SP_RETURN_IF_ERROR(r.Int("retention_hours", &c.log.retention_hours, 0, 100LL * 365 * 24));
+  SP_RETURN_IF_ERROR(r.Int("retention_bytes", &c.log.retention_bytes, 0, int64_t{1} << 50));
 
   SP_RETURN_IF_ERROR(r.Table("delivery"));
   SP_RETURN_IF_ERROR(r.Int("size_hint_bytes", &c.delivery.size_hint_bytes, 1024, int64_t{1} << 32));

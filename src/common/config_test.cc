@@ -37,6 +37,8 @@ topics = ["sensor/#", "other/+/data"]
 device_time_zone = "Asia/Seoul"
 [log]
 fsync = "interval:20"
+retention_hours = 24
+retention_bytes = 1073741824
 [http]
 listen = "0.0.0.0:9090"
 )",
@@ -46,6 +48,8 @@ listen = "0.0.0.0:9090"
   EXPECT_EQ(c.ingest.device_time_zone, "Asia/Seoul");
   EXPECT_EQ(c.log.fsync_policy.kind, FsyncPolicy::Kind::kInterval);
   EXPECT_EQ(c.log.fsync_policy.interval_ms, 20);
+  EXPECT_EQ(c.log.retention_hours, 24);
+  EXPECT_EQ(c.log.retention_bytes, 1073741824);
   ASSERT_OK_AND_ASSIGN(MqttUrl u, ParseMqttUrl(c.mqtt.url));
   EXPECT_EQ(u.host, "10.0.0.5");
   EXPECT_EQ(u.port, 1884);

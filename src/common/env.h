@@ -49,6 +49,8 @@ class Env {
 
   virtual bool FileExists(const std::string& path) = 0;
   virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
+  //! When the file's content last changed, UTC microseconds.
+  virtual Result<int64_t> GetModificationMicros(const std::string& path) = 0;
   //! Names (not paths) of the entries of dir, without "." and "..", in no particular order.
   virtual Result<std::vector<std::string>> GetChildren(const std::string& dir) = 0;
   //! Creates dir and its missing parents; OK when it exists.

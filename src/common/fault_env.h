@@ -34,6 +34,9 @@ class FaultInjectionEnv final : public Env {
   }
   bool FileExists(const std::string& path) override { return base_->FileExists(path); }
   Result<uint64_t> GetFileSize(const std::string& path) override { return base_->GetFileSize(path); }
+  Result<int64_t> GetModificationMicros(const std::string& path) override {
+    return base_->GetModificationMicros(path);
+  }
   Result<std::vector<std::string>> GetChildren(const std::string& dir) override { return base_->GetChildren(dir); }
   Status CreateDirs(const std::string& dir) override;
   Status RemoveFile(const std::string& path) override;

@@ -97,6 +97,11 @@ class PosixEnv final : public Env {
     if (::stat(path.c_str(), &st) != 0) return Status::FromErrno("stat " + path, errno);
     return static_cast<uint64_t>(st.st_size);
   }
+  Result<int64_t> GetModificationMicros(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return Status::FromErrno("stat " + path, errno);
+    return int64_t{st.st_mtim.tv_sec} * 1'000'000 + st.st_mtim.tv_nsec / 1000;
+  }
   Result<std::vector<std::string>> GetChildren(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) return Status::FromErrno("opendir " + dir, errno);

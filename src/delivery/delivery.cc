@@ -22,6 +22,8 @@ Delivery::Delivery(Stream* stream, ObjectStore* store, Clock* clock, Metrics* me
   delivered_ = metrics->GetCounter("sensorpipe_records_delivered_total", "Records written to lake objects.", view);
   objects_ = metrics->GetCounter("sensorpipe_lake_objects_written_total", "Lake objects written.", view);
   bytes_ = metrics->GetCounter("sensorpipe_lake_bytes_written_total", "Compressed bytes of lake objects written.", view);
+  expired_ = metrics->GetCounter("sensorpipe_delivery_expired_records_total",
+                                 "Records deleted by log retention before this view read them (lost to it).", view);
   flush_errors_ = metrics->GetCounter("sensorpipe_delivery_flush_errors_total",
                                       "Failed flushes to the object store (retried; nothing is lost).", view);
 }
@@ -103,8 +105,32 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait) {
   return RunOnce(wait, &polled);
 }
 
+Status Delivery::SkipExpired(const Status& why) {
+  // Retention deleted records this view had not read: they can never reach the lake. Say so
+  // loudly, count them, and go on from the oldest record still there rather than stall forever.
+  const auto positions = consumer_->Positions();
+  for (const ShardStats& s : stream_->Stats()) {
+    if (s.shard < positions.size() && positions[s.shard] < s.oldest_offset) {
+      const uint64_t lost = s.oldest_offset - positions[s.shard];
+      expired_->Inc(lost);
+      spdlog::error("delivery {}: {} records of shard {} expired from the log before delivery ({}); going on at "
+                    "offset {}", options_.consumer_name, lost, s.shard, why.message(), s.oldest_offset);
+      SP_RETURN_IF_ERROR(consumer_->Seek(s.shard, s.oldest_offset));
+      next_offsets_[s.shard] = s.oldest_offset;
+    }
+  }
+  return Status::OK();
+}
+
 Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
-  SP_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, consumer_->Poll(options_.poll_records, wait));
+  *polled = 0;
+  auto polled_records = consumer_->Poll(options_.poll_records, wait);
+  if (!polled_records.ok() && polled_records.status().IsOutOfRange()) {
+    SP_RETURN_IF_ERROR(SkipExpired(polled_records.status()));
+    *polled = 1;  // progress was made: a draining Stop goes on
+    return Status::OK();
+  }
+  SP_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, std::move(polled_records));
   *polled = records.size();
   if (!records.empty() && buffered_bytes_ == 0) oldest_us_ = clock_->MonotonicMicros();
   for (const StoredRecord& r : records) {

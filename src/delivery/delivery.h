@@ -63,6 +63,7 @@ class Delivery {
            std::unique_ptr<Consumer> consumer);
   Status Recover();
   Status RunOnce(std::chrono::milliseconds wait, size_t* polled);
+  Status SkipExpired(const Status& why);
   std::string PartitionOf(int64_t timestamp_us) const;
   bool FlushDue() const;
   void Loop();
@@ -83,6 +84,7 @@ class Delivery {
   Counter* objects_;
   Counter* bytes_;
   Counter* flush_errors_;
+  Counter* expired_;
 
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -191,6 +191,34 @@ TEST(Delivery, ReplayFromTheMiddleOfAnObjectRebuildsExactlyOnce) {
   EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(), 40u);
 }
 
+// Records deleted by retention before delivery read them are counted and reported, and
+// delivery goes on with the rest; nothing is skipped silently.
+TEST(Delivery, ExpiredRecordsAreCountedNotSilentlySkipped) {
+  testing::TempDir dir;
+  FakeClock clock;
+  Metrics metrics;
+  FsObjectStore store(Env::Default(), dir.Sub("lake"));
+  FileLogOptions o;
+  o.dir = dir.Sub("log");
+  o.shards = 1;
+  o.segment_bytes = 4096;
+  o.retention_bytes = 8192;
+  ASSERT_OK_AND_ASSIGN(auto log, OpenFileLog(Env::Default(), &clock, &metrics, o));
+  ASSERT_OK_AND_ASSIGN(Stream * stream, log->OpenStream("readings"));
+  DeliveryOptions options;
+  ASSERT_OK_AND_ASSIGN(auto d, Delivery::Open(stream, &store, &clock, &metrics, options));
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK(stream->Append(std::vector<Record>{
+        {"d", k20220713T23, "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(100, 'p') + "\"}"}}));
+  }
+  ASSERT_OK(d->Stop());
+  const uint64_t expired = metrics.CounterValue("sensorpipe_delivery_expired_records_total", {{"view", "raw"}});
+  const uint64_t delivered = metrics.CounterValue("sensorpipe_records_delivered_total", {{"view", "raw"}});
+  EXPECT_GT(expired, 0u);
+  EXPECT_EQ(expired + delivered, 200u);
+  EXPECT_EQ(expired, stream->Stats()[0].oldest_offset);
+}
+
 TEST(FsObjectStore, PutGetListDelete) {
   testing::TempDir dir;
   FsObjectStore store(Env::Default(), dir.path());

@@ -41,6 +41,7 @@ bool ValidName(const std::string& name) {
 }
 
 struct LogMetrics {
+  Counter* segments_deleted;
   Counter* appended_bytes;
   Counter* syncs;
   Counter* recovered_bytes;
@@ -71,15 +72,16 @@ class FileConsumer;
 
 class FileStream final : public Stream {
  public:
-  FileStream(Env* env, std::string dir, std::string name, const FileLogOptions& options, LogMetrics metrics)
-      : env_(env), dir_(std::move(dir)), name_(std::move(name)), options_(options), metrics_(metrics) {}
+  FileStream(Env* env, Clock* clock, std::string dir, std::string name, const FileLogOptions& options,
+             LogMetrics metrics)
+      : env_(env), clock_(clock), dir_(std::move(dir)), name_(std::move(name)), options_(options), metrics_(metrics) {}
   ~FileStream() override {
     {
       std::lock_guard lock(mu_);
       closing_ = true;
     }
     closing_cv_.notify_all();
-    if (sync_thread_.joinable()) sync_thread_.join();
+    if (housekeeping_.joinable()) housekeeping_.join();
     // A clean close makes everything durable whatever the policy.
     std::lock_guard io(io_mu_);
     for (auto& s : shards_) {
@@ -152,9 +154,13 @@ class FileStream final : public Stream {
   Status RecoverShard(uint32_t shard);
   Status WriteGroup(const std::vector<Writer*>& group, std::vector<Written>* written);
   Status Roll(Shard& s);
-  void SyncLoop();
+  //! Interval syncs and retention, in the background.
+  void Housekeeping();
+  //! Deletes the sealed segments that retention no longer keeps.
+  Status EnforceRetention();
 
   Env* const env_;
+  Clock* const clock_;
   const std::string dir_;
   const std::string name_;
   const FileLogOptions options_;
@@ -173,7 +179,8 @@ class FileStream final : public Stream {
   std::mutex io_mu_;  // the leader's file state; also taken by the interval sync thread
   Status failed_;     // guarded by io_mu_: after a write or sync error the stream stays failed
   std::string encode_buf_;
-  std::thread sync_thread_;
+  std::thread housekeeping_;
+  std::atomic<bool> retention_due_{false};  // set by a roll
 
   friend class FileConsumer;
 };
@@ -242,6 +249,11 @@ class FileConsumer final : public Consumer {
   std::vector<uint64_t> Committed() const override {
     std::lock_guard lock(mu_);
     return committed_;
+  }
+  std::vector<uint64_t> Positions() const override {
+    std::vector<uint64_t> out;
+    for (const auto& p : positions_) out.push_back(p.load());
+    return out;
   }
   void Wakeup() override {
     wakeup_ = true;
@@ -322,7 +334,11 @@ Status FileStream::Open(uint32_t configured_shards) {
   }
   if (options_.read_only) return Status::OK();
   SP_RETURN_IF_ERROR(env_->CreateDirs(JoinPath(dir_, "consumers")));
-  if (options_.fsync.kind == FsyncPolicy::Kind::kInterval) sync_thread_ = std::thread([this] { SyncLoop(); });
+  SP_RETURN_IF_ERROR(EnforceRetention());
+  const bool interval = options_.fsync.kind == FsyncPolicy::Kind::kInterval;
+  if (interval || options_.retention_ms > 0 || options_.retention_bytes > 0) {
+    housekeeping_ = std::thread([this] { Housekeeping(); });
+  }
   return Status::OK();
 }
 
@@ -460,6 +476,10 @@ Status FileStream::Append(std::span<const Record> records) {
     }
   }
   if (!writers_.empty()) writers_.front()->cv.notify_one();
+  lock.unlock();
+  if (retention_due_.exchange(false)) {
+    if (Status s = EnforceRetention(); !s.ok()) spdlog::error("log: retention of {}: {}", name_, s.ToString());
+  }
   return status;
 }
 
@@ -510,15 +530,18 @@ Status FileStream::Roll(Shard& s) {
   // The new file's directory entry must be durable before records in it are acknowledged.
   if (options_.fsync.kind != FsyncPolicy::Kind::kNone) SP_RETURN_IF_ERROR(env_->SyncDir(s.dir));
   s.dirty = false;
+  retention_due_ = true;  // a segment was sealed: size retention may apply (checked after publishing)
   return Status::OK();
 }
 
-void FileStream::SyncLoop() {
-  const auto interval = std::chrono::milliseconds(options_.fsync.interval_ms);
+void FileStream::Housekeeping() {
+  const bool interval = options_.fsync.kind == FsyncPolicy::Kind::kInterval;
+  const auto tick = std::chrono::milliseconds(interval ? options_.fsync.interval_ms : 1000);
+  int64_t last_retention_us = clock_->MonotonicMicros();
   std::unique_lock lock(mu_);
-  while (!closing_cv_.wait_for(lock, interval, [&] { return closing_; })) {
+  while (!closing_cv_.wait_for(lock, tick, [&] { return closing_; })) {
     lock.unlock();
-    {
+    if (interval) {
       std::lock_guard io(io_mu_);
       for (auto& s : shards_) {
         if (!s.dirty || !failed_.ok()) continue;
@@ -531,8 +554,45 @@ void FileStream::SyncLoop() {
         s.dirty = false;
       }
     }
+    if (clock_->MonotonicMicros() - last_retention_us >= 10'000'000) {
+      last_retention_us = clock_->MonotonicMicros();
+      if (Status st = EnforceRetention(); !st.ok()) spdlog::error("log: retention of {}: {}", name_, st.ToString());
+    }
     lock.lock();
   }
+}
+
+Status FileStream::EnforceRetention() {
+  if (options_.read_only || (options_.retention_ms <= 0 && options_.retention_bytes == 0)) return Status::OK();
+  const int64_t now = clock_->NowMicros();
+  for (uint32_t i = 0; i < shards_.size(); ++i) {
+    while (true) {
+      std::string path;
+      {
+        std::lock_guard lock(mu_);
+        Shard& s = shards_[i];
+        if (s.segments.size() < 2) break;  // the last segment is being written: never deleted
+        uint64_t bytes = 0;
+        for (const auto& seg : s.segments) bytes += seg.size;
+        const Segment& oldest = s.segments.front();
+        bool expired = false;
+        if (options_.retention_ms > 0) {
+          // Age by the time of the segment's last write (append time), not by the event times it
+          // holds: replaying last year's readings must not delete them at once.
+          auto mtime = env_->GetModificationMicros(oldest.path);
+          expired = mtime.ok() && now - *mtime > options_.retention_ms * 1000;
+        }
+        if (!expired && !(options_.retention_bytes > 0 && bytes > options_.retention_bytes)) break;
+        path = oldest.path;
+        // Readers stop seeing it now; one that holds the file open finishes its read.
+        s.segments.erase(s.segments.begin());
+      }
+      spdlog::info("log: retention deletes {}", path);
+      SP_RETURN_IF_ERROR(env_->RemoveFile(path));
+      metrics_.segments_deleted->Inc();
+    }
+  }
+  return Status::OK();
 }
 
 Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std::vector<StoredRecord>* out) {
@@ -548,7 +608,10 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
     if (from >= end || s.segments.empty()) return from;
     auto seg = std::upper_bound(s.segments.begin(), s.segments.end(), from,
                                 [](uint64_t off, const Segment& g) { return off < g.base; });
-    if (seg == s.segments.begin()) return Status::OutOfRange("offset " + std::to_string(from) + " is no longer in the log");
+    if (seg == s.segments.begin()) {
+      return Status::OutOfRange("shard " + std::to_string(shard) + ": offset " + std::to_string(from) +
+                                " was deleted by retention; the oldest is " + std::to_string(s.segments.front().base));
+    }
     --seg;
     next_base = std::next(seg) == s.segments.end() ? end : std::next(seg)->base;
     auto it = std::upper_bound(seg->index.begin(), seg->index.end(), from,
@@ -675,7 +738,10 @@ std::vector<std::pair<std::string, double>> FileStream::Lags() const {
 
 class FileLog final : public Log {
  public:
-  FileLog(Env* env, Metrics* metrics, FileLogOptions options) : env_(env), metrics_(metrics), options_(std::move(options)) {
+  FileLog(Env* env, Clock* clock, Metrics* metrics, FileLogOptions options)
+      : env_(env), clock_(clock), metrics_(metrics), options_(std::move(options)) {
+    m_.segments_deleted = metrics->GetCounter("sensorpipe_log_segments_deleted_total",
+                                              "Segments deleted by retention (age or size).");
     m_.appended_bytes = metrics->GetCounter("sensorpipe_log_appended_bytes_total", "Bytes of batches appended to the log.");
     m_.syncs = metrics->GetCounter("sensorpipe_log_syncs_total", "fdatasync calls made by the log.");
     m_.recovered_bytes = metrics->GetCounter("sensorpipe_log_recovered_bytes_total",
@@ -711,7 +777,7 @@ class FileLog final : public Log {
     std::lock_guard lock(mu_);
     auto it = streams_.find(name);
     if (it != streams_.end()) return it->second.get();
-    auto stream = std::make_unique<FileStream>(env_, JoinPath(options_.dir, name), name, options_, m_);
+    auto stream = std::make_unique<FileStream>(env_, clock_, JoinPath(options_.dir, name), name, options_, m_);
     SP_RETURN_IF_ERROR(stream->Open(options_.shards));
     Stream* raw = stream.get();
     streams_.emplace(name, std::move(stream));
@@ -720,6 +786,7 @@ class FileLog final : public Log {
 
  private:
   Env* env_;
+  Clock* clock_;
   Metrics* metrics_;
   const FileLogOptions options_;
   LogMetrics m_;
@@ -730,14 +797,13 @@ class FileLog final : public Log {
 }  // namespace
 
 Result<std::unique_ptr<Log>> OpenFileLog(Env* env, Clock* clock, Metrics* metrics, FileLogOptions options) {
-  (void)clock;  // segment ages and retention come with the log issue
   if (options.shards == 0) return Status::InvalidArgument("a stream needs at least one shard");
   if (options.read_only) {
     if (!env->FileExists(options.dir)) return Status::NotFound("no log in " + options.dir);
   } else {
     SP_RETURN_IF_ERROR(env->CreateDirs(options.dir));
   }
-  return std::unique_ptr<Log>(new FileLog(env, metrics, std::move(options)));
+  return std::unique_ptr<Log>(new FileLog(env, clock, metrics, std::move(options)));
 }
 
 }  // namespace sp

@@ -16,6 +16,10 @@ struct FileLogOptions {
   uint32_t shards = 4;  // for streams created from now on
   FsyncPolicy fsync;
   uint64_t segment_bytes = 64 << 20;
+  //! Sealed segments older than this (by their last write) are deleted; 0 keeps them forever.
+  int64_t retention_ms = 0;
+  //! The oldest sealed segments of a shard are deleted while it holds more; 0: no limit.
+  uint64_t retention_bytes = 0;
   //! For tools that read while the daemon writes: nothing is created, truncated or appended,
   //! streams must exist, and a tail that does not check out (a batch being written) is left alone.
   bool read_only = false;

@@ -43,7 +43,9 @@ class Consumer {
   virtual ~Consumer() = default;
   //! Up to max_records records from any shards, in offset order within each shard, continuing
   //! after what it returned before. Waits up to `wait` when none are available and returns an
-  //! empty vector then; an append wakes it at once.
+  //! empty vector then; an append wakes it at once. OutOfRange when retention deleted records at
+  //! the read position of a shard: the caller decides (Seek to Stream::Stats' oldest_offset, and
+  //! count the loss), the log never skips them silently.
   virtual Result<std::vector<StoredRecord>> Poll(size_t max_records, std::chrono::milliseconds wait) = 0;
   //! Makes the checkpoint durable: after a restart this consumer resumes at next_offsets[shard]
   //! for every shard named. Positions not yet polled are accepted (replay sets them back).
@@ -52,6 +54,8 @@ class Consumer {
   virtual Status Seek(uint32_t shard, uint64_t offset) = 0;
   //! The durable checkpoint: next offset per shard.
   virtual std::vector<uint64_t> Committed() const = 0;
+  //! The read position: next offset Poll reads, per shard.
+  virtual std::vector<uint64_t> Positions() const = 0;
   //! Makes a Poll waiting in another thread return now. Safe from any thread.
   virtual void Wakeup() = 0;
 };
