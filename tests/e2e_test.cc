@@ -140,6 +140,10 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   EXPECT_EQ(tail.exit_code, 0) << tail.err;
   EXPECT_EQ(Lines(tail.out).size(), 3u) << tail.out;
   EXPECT_EQ(tail.out.rfind("{\"stream\":\"readings\",\"shard\":", 0), 0u) << tail.out;
+  // AT_TIMESTAMP: the seed's last reading is at 05:59:50 UTC.
+  ASSERT_OK_AND_ASSIGN(tail, RunCommand({bin, "log", "tail", "--config", cfg, "--from", "2022-07-14T14:59:50+09:00"}, kDeadline));
+  EXPECT_EQ(Lines(tail.out).size(), 1u) << tail.out << tail.err;
+  EXPECT_NE(tail.out.find("\"seq\":5399"), std::string::npos) << tail.out;
   ASSERT_OK_AND_ASSIGN(CommandOutput busy, RunCommand({bin, "replay", "--config", cfg, "--consumer", "lake-raw", "--from",
                                                        "oldest"}, kDeadline));
   EXPECT_EQ(busy.exit_code, 1);

@@ -12,6 +12,7 @@
 #include "common/metrics.h"
 #include "common/time.h"
 #include "log/file_log.h"
+#include "rules/timestamp.h"
 
 namespace sp {
 
@@ -31,16 +32,23 @@ Result<std::unique_ptr<Log>> OpenLog(const Config& config, bool read_only, Metri
   return OpenFileLog(Env::Default(), Clock::Default(), metrics, o);
 }
 
-// "oldest", "latest" or a number: the position to start from in one shard.
-Result<uint64_t> Position(const std::string& from, const ShardStats& s) {
+// "oldest", "latest", an offset, or a time ("2022-07-13 15:00:00" in UTC, or ISO 8601 with an
+// offset): the position to start from in one shard (Kinesis's TRIM_HORIZON, LATEST,
+// AT_SEQUENCE_NUMBER and AT_TIMESTAMP).
+Result<uint64_t> Position(const std::string& from, Stream* stream, const ShardStats& s) {
   if (from == "oldest") return s.oldest_offset;
   if (from == "latest") return s.end_offset;
   uint64_t offset = 0;
   auto [end, ec] = std::from_chars(from.data(), from.data() + from.size(), offset);
-  if (ec != std::errc() || end != from.data() + from.size()) {
-    return Status::InvalidArgument("--from takes oldest, latest or an offset, not '" + from + "'");
+  if (ec == std::errc() && end == from.data() + from.size()) return std::clamp(offset, s.oldest_offset, s.end_offset);
+  static const auto utc = TimestampParser::Create("UTC");
+  int64_t ts;
+  if (utc.ok() && utc->ParseText(from, &ts)) {
+    SP_ASSIGN_OR_RETURN(uint64_t at, stream->OffsetForTime(s.shard, ts));
+    return std::clamp(at, s.oldest_offset, s.end_offset);
   }
-  return std::clamp(offset, s.oldest_offset, s.end_offset);
+  return Status::InvalidArgument("--from takes oldest, latest, an offset or a time like \"2022-07-13 15:00:00\" "
+                                 "(UTC) or \"2022-07-14T00:00:00+09:00\", not '" + from + "'");
 }
 
 std::atomic<bool> g_interrupted{false};
@@ -102,7 +110,7 @@ int LogTail(const Config& config, const TailOptions& options) {
     }
     if (positions.empty()) {
       for (const auto& s : stats) {
-        auto p = Position(options.from, s);
+        auto p = Position(options.from, *stream, s);
         if (!p.ok()) return Fail(p.status());
         positions.push_back(*p);
       }
@@ -169,7 +177,7 @@ int Replay(const Config& config, const std::string& stream_name, const std::stri
   if (!consumer.ok()) return Fail(consumer.status());
   std::vector<std::pair<uint32_t, uint64_t>> next;
   for (const auto& s : (*stream)->Stats()) {
-    auto p = Position(from, s);
+    auto p = Position(from, *stream, s);
     if (!p.ok()) return Fail(p.status());
     next.emplace_back(s.shard, *p);
   }

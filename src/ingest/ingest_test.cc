@@ -34,6 +34,7 @@ class FailingStream final : public Stream {
     return inner_->OpenConsumer(name, from);
   }
   std::vector<ShardStats> Stats() const override { return inner_->Stats(); }
+  Result<uint64_t> OffsetForTime(uint32_t shard, int64_t ts) override { return inner_->OffsetForTime(shard, ts); }
   Result<std::vector<ConsumerInfo>> Consumers() const override { return inner_->Consumers(); }
   std::atomic<bool> failing{false};
   std::atomic<int> attempts{0};

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <climits>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -54,6 +55,7 @@ struct Segment {
   std::string path;
   uint64_t size = 0;                                   // bytes of published batches
   std::vector<std::pair<uint64_t, uint64_t>> index;    // (first_offset, file position) per batch
+  std::vector<int64_t> max_ts;  // per batch: the largest event time in the shard up to its end
   std::shared_ptr<RandomAccessFile> reader;            // opened on first read
 };
 
@@ -61,6 +63,7 @@ struct Shard {
   std::string dir;
   std::vector<Segment> segments;  // guarded by FileStream::mu_
   uint64_t published_end = 0;     // guarded by FileStream::mu_: offsets below it are readable
+  int64_t max_ts = INT64_MIN;     // guarded by FileStream::mu_: largest event time published
   // Owned by the leader (io_mu_):
   std::unique_ptr<WritableFile> active;
   uint64_t active_base = 0;
@@ -109,6 +112,7 @@ class FileStream final : public Stream {
   Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, StartFrom from) override;
   std::vector<ShardStats> Stats() const override;
   Result<std::vector<ConsumerInfo>> Consumers() const override;
+  Result<uint64_t> OffsetForTime(uint32_t shard, int64_t timestamp_us) override;
 
   //! Reads records of shard from offset `from` on, at most max, appending to out; returns the
   //! offset to read next.
@@ -149,6 +153,7 @@ class FileStream final : public Stream {
     uint64_t position;
     uint64_t end;  // segment size after it
     uint64_t next_offset;
+    int64_t max_ts;
   };
 
   Status RecoverShard(uint32_t shard);
@@ -390,6 +395,8 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
         if (n < buf.size() || !batch::CrcMatches(buf)) break;
       }
       seg.index.emplace_back(h->first_offset, pos);
+      s.max_ts = std::max(s.max_ts, h->max_timestamp_us);
+      seg.max_ts.push_back(s.max_ts);
       pos += h->total_size();
       expected = h->first_offset + h->count;
     }
@@ -461,6 +468,8 @@ Status FileStream::Append(std::span<const Record> records) {
         s.segments.push_back(std::move(seg));
       }
       s.segments.back().index.emplace_back(b.first_offset, b.position);
+      s.max_ts = std::max(s.max_ts, b.max_ts);
+      s.segments.back().max_ts.push_back(s.max_ts);
       s.segments.back().size = b.end;
       s.published_end = b.next_offset;
     }
@@ -502,8 +511,10 @@ Status FileStream::WriteGroup(const std::vector<Writer*>& group, std::vector<Wri
     metrics_.appended_bytes->Inc(encode_buf_.size());
     s.dirty = true;
     s.next_offset += by_shard[i].size();
+    int64_t max_ts = INT64_MIN;
+    for (const Record* r : by_shard[i]) max_ts = std::max(max_ts, r->timestamp_us);
     written->push_back({i, s.active_base, JoinPath(s.dir, SegmentName(s.active_base)),
-                        s.next_offset - by_shard[i].size(), position, s.active->Size(), s.next_offset});
+                        s.next_offset - by_shard[i].size(), position, s.active->Size(), s.next_offset, max_ts});
     touched.push_back(i);
   }
   if (options_.fsync.kind == FsyncPolicy::Kind::kBatch) {
@@ -695,6 +706,41 @@ Result<std::unique_ptr<Consumer>> FileStream::OpenConsumer(const std::string& na
   std::lock_guard lock(mu_);
   consumers_.insert(consumer.get());
   return std::unique_ptr<Consumer>(std::move(consumer));
+}
+
+Result<uint64_t> FileStream::OffsetForTime(uint32_t shard, int64_t timestamp_us) {
+  if (shard >= shards_.size()) return Status::InvalidArgument("no shard " + std::to_string(shard));
+  std::shared_ptr<RandomAccessFile> file;
+  uint64_t at, batch_end, batch_first;
+  {
+    std::lock_guard lock(mu_);
+    Shard& s = shards_[shard];
+    // The running maximum only grows, so the first batch where it reaches the target holds the
+    // first record at or after it.
+    auto seg = std::find_if(s.segments.begin(), s.segments.end(),
+                            [&](const Segment& g) { return !g.max_ts.empty() && g.max_ts.back() >= timestamp_us; });
+    if (seg == s.segments.end()) return s.published_end;
+    const size_t k = static_cast<size_t>(std::lower_bound(seg->max_ts.begin(), seg->max_ts.end(), timestamp_us) -
+                                         seg->max_ts.begin());
+    at = seg->index[k].second;
+    batch_first = seg->index[k].first;
+    batch_end = k + 1 < seg->index.size() ? seg->index[k + 1].second : seg->size;
+    if (!seg->reader) {
+      auto f = env_->NewRandomAccessFile(seg->path);
+      if (!f.ok()) return f.status();
+      seg->reader = std::move(f).value();
+    }
+    file = seg->reader;
+  }
+  std::string buf(batch_end - at, '\0');
+  SP_ASSIGN_OR_RETURN(size_t n, file->Read(at, buf.size(), buf.data()));
+  buf.resize(n);
+  std::vector<StoredRecord> records;
+  SP_RETURN_IF_ERROR(batch::Decode(buf, shard, batch_first, &records));
+  for (const auto& r : records) {
+    if (r.timestamp_us >= timestamp_us) return r.offset;
+  }
+  return batch_first + records.size();
 }
 
 std::vector<ShardStats> FileStream::Stats() const {

@@ -371,6 +371,35 @@ TEST(FileLog, RetentionByAgeUsesTheTimeOfTheLastWrite) {
   EXPECT_GT(metrics.CounterValue("sensorpipe_log_segments_deleted_total"), 0u);
 }
 
+TEST(FileLog, OffsetForTimeFindsTheFirstRecordAtOrAfter) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1, 4096);
+  ASSERT_OK(h.Open());
+  // Event times 0, 10, 20, ... in batches of 3 across several segments; one late record.
+  for (int i = 0; i < 90; i += 3) {
+    ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", i * 10, std::string(80, 'a')),
+                                                   Rec("d", (i + 1) * 10, std::string(80, 'b')),
+                                                   Rec("d", (i + 2) * 10, std::string(80, 'c'))}));
+  }
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 5, "late")}));  // offset 90
+  auto at = [&](int64_t ts) { return h.stream->OffsetForTime(0, ts).value(); };
+  EXPECT_EQ(at(-100), 0u);
+  EXPECT_EQ(at(0), 0u);
+  EXPECT_EQ(at(1), 1u);
+  EXPECT_EQ(at(10), 1u);
+  EXPECT_EQ(at(445), 45u);
+  EXPECT_EQ(at(890), 89u);
+  EXPECT_EQ(at(891), 91u);  // past everything: the end
+  EXPECT_GT(h.stream->Stats()[0].segments, 1u);
+  ASSERT_OK(h.Open());  // the same answers from an index rebuilt at open
+  EXPECT_EQ(at(445), 45u);
+  ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("at-time", StartFrom::kOldest));
+  ASSERT_OK(c->Seek(0, at(445)));
+  ASSERT_OK_AND_ASSIGN(auto got, c->Poll(1, milliseconds(0)));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].timestamp_us, 450);
+}
+
 TEST(FileLog, ShardCountIsFixedAtCreation) {
   testing::TempDir dir;
   Harness h(dir.path(), 3);

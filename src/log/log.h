@@ -91,6 +91,11 @@ class Stream {
   //! Opens the named consumer, resuming from its checkpoint; shards without one start at `from`.
   virtual Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, StartFrom from) = 0;
   virtual std::vector<ShardStats> Stats() const = 0;
+  //! The first offset of shard whose event time is at or after timestamp_us, among records
+  //! appended after the shard's largest event time reached it (event time can arrive out of
+  //! order; like Kafka's time index, this never misses a record that came later). The end offset
+  //! when there is none. With Consumer::Seek this is Kinesis's AT_TIMESTAMP iterator.
+  virtual Result<uint64_t> OffsetForTime(uint32_t shard, int64_t timestamp_us) = 0;
   //! Every consumer that ever committed a checkpoint, open or not.
   virtual Result<std::vector<ConsumerInfo>> Consumers() const = 0;
 };
