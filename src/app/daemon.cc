@@ -71,6 +71,7 @@ Status RunDaemon(const Config& config) {
   log_options.shards = static_cast<uint32_t>(config.log.shards);
   log_options.fsync = config.log.fsync_policy;
   log_options.segment_bytes = static_cast<uint64_t>(config.log.segment_bytes);
+  log_options.segment_ms = config.log.segment_age_s * 1000;
   log_options.retention_ms = config.log.retention_hours * 3'600'000;
   log_options.retention_bytes = static_cast<uint64_t>(config.log.retention_bytes);
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenFileLog(env, clock, &metrics, log_options));

@@ -72,6 +72,7 @@ Status Read(TomlReader& r, Config& c) {
   if (!policy.ok()) return r.ErrorAt("fsync", std::string(policy.status().message()));
   c.log.fsync_policy = *policy;
   SP_RETURN_IF_ERROR(r.Int("segment_bytes", &c.log.segment_bytes, 4096, int64_t{1} << 40));
+  SP_RETURN_IF_ERROR(r.Int("segment_age_s", &c.log.segment_age_s, 0, 365LL * 86400));
   SP_RETURN_IF_ERROR(r.Int("retention_hours", &c.log.retention_hours, 0, 100LL * 365 * 24));
   SP_RETURN_IF_ERROR(r.Int("retention_bytes", &c.log.retention_bytes, 0, int64_t{1} << 50));
 

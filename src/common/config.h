@@ -57,6 +57,7 @@ struct Config {
     std::string fsync = "batch";  // batch | interval:<ms> | none
     FsyncPolicy fsync_policy;
     int64_t segment_bytes = 64 << 20;
+    int64_t segment_age_s = 86400;  // a segment also rolls after this long, so retention can act
     int64_t retention_hours = 168;  // sealed segments older than this are deleted; 0 keeps them
     int64_t retention_bytes = 0;    // per shard; 0: no limit
   } log;

@@ -67,6 +67,7 @@ struct Shard {
   // Owned by the leader (io_mu_):
   std::unique_ptr<WritableFile> active;
   uint64_t active_base = 0;
+  int64_t active_since_us = 0;  // monotonic time the active segment was opened
   uint64_t next_offset = 0;
   bool dirty = false;  // written since the last sync
 };
@@ -428,6 +429,7 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
   s.published_end = expected;
   if (options_.read_only) return Status::OK();
   SP_ASSIGN_OR_RETURN(s.active, env_->NewAppendableFile(s.segments.back().path));
+  s.active_since_us = clock_->MonotonicMicros();
   return Status::OK();
 }
 
@@ -503,9 +505,9 @@ Status FileStream::WriteGroup(const std::vector<Writer*>& group, std::vector<Wri
     Shard& s = shards_[i];
     encode_buf_.clear();
     batch::Encode(s.next_offset, by_shard[i], &encode_buf_);
-    if (s.active->Size() > 0 && s.active->Size() + encode_buf_.size() > options_.segment_bytes) {
-      SP_RETURN_IF_ERROR(Roll(s));
-    }
+    const bool full = s.active->Size() + encode_buf_.size() > options_.segment_bytes;
+    const bool old = options_.segment_ms > 0 && clock_->MonotonicMicros() - s.active_since_us >= options_.segment_ms * 1000;
+    if (s.active->Size() > 0 && (full || old)) SP_RETURN_IF_ERROR(Roll(s));
     const uint64_t position = s.active->Size();
     SP_RETURN_IF_ERROR(s.active->Append(encode_buf_));
     metrics_.appended_bytes->Inc(encode_buf_.size());
@@ -538,6 +540,7 @@ Status FileStream::Roll(Shard& s) {
   SP_RETURN_IF_ERROR(s.active->Close());
   s.active_base = s.next_offset;
   SP_ASSIGN_OR_RETURN(s.active, env_->NewWritableFile(JoinPath(s.dir, SegmentName(s.active_base))));
+  s.active_since_us = clock_->MonotonicMicros();
   // The new file's directory entry must be durable before records in it are acknowledged.
   if (options_.fsync.kind != FsyncPolicy::Kind::kNone) SP_RETURN_IF_ERROR(env_->SyncDir(s.dir));
   s.dirty = false;

@@ -16,6 +16,8 @@ struct FileLogOptions {
   uint32_t shards = 4;  // for streams created from now on
   FsyncPolicy fsync;
   uint64_t segment_bytes = 64 << 20;
+  //! A segment also rolls once it has been written to for this long; 0: by size only.
+  int64_t segment_ms = 0;
   //! Sealed segments older than this (by their last write) are deleted; 0 keeps them forever.
   int64_t retention_ms = 0;
   //! The oldest sealed segments of a shard are deleted while it holds more; 0: no limit.

@@ -371,6 +371,32 @@ TEST(FileLog, RetentionByAgeUsesTheTimeOfTheLastWrite) {
   EXPECT_GT(metrics.CounterValue("sensorpipe_log_segments_deleted_total"), 0u);
 }
 
+class FakeMonotonic final : public Clock {
+ public:
+  int64_t NowMicros() override { return Clock::Default()->NowMicros(); }
+  int64_t MonotonicMicros() override { return now; }
+  int64_t now = 1'000'000;
+};
+
+TEST(FileLog, SegmentsRollByAge) {
+  testing::TempDir dir;
+  FakeMonotonic clock;
+  FileLogOptions o;
+  o.dir = dir.path();
+  o.shards = 1;
+  o.segment_ms = 60'000;
+  Metrics metrics;
+  ASSERT_OK_AND_ASSIGN(auto log, OpenFileLog(Env::Default(), &clock, &metrics, o));
+  ASSERT_OK_AND_ASSIGN(Stream * stream, log->OpenStream("readings"));
+  ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 1, "a")}));
+  clock.now += 59'000'000;
+  ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 2, "b")}));
+  EXPECT_EQ(stream->Stats()[0].segments, 1u);
+  clock.now += 1'000'000;
+  ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 3, "c")}));
+  EXPECT_EQ(stream->Stats()[0].segments, 2u);
+}
+
 TEST(FileLog, OffsetForTimeFindsTheFirstRecordAtOrAfter) {
   testing::TempDir dir;
   Harness h(dir.path(), 1, 4096);
