@@ -27,7 +27,7 @@ struct Harness {
   Status Open() {
     log.reset();
     metrics = std::make_unique<Metrics>();
-    auto l = OpenFileLog(Env::Default(), Clock::Default(), metrics.get(), options);
+    auto l = OpenFileLog(Env::Default(), clock, metrics.get(), options);
     if (!l.ok()) return l.status();
     log = std::move(l).value();
     auto s = log->OpenStream("readings");
@@ -49,6 +49,7 @@ struct Harness {
     return all;
   }
   FileLogOptions options;
+  Clock* clock = Clock::Default();
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Log> log;
   Stream* stream = nullptr;
@@ -306,11 +307,13 @@ TEST(FileLog, CorruptCheckpointIsAnErrorNotAGuess) {
   EXPECT_TRUE(c.status().IsCorruption()) << c.status().ToString();
 }
 
-class ShiftedClock final : public Clock {
+// Wall time shifted by a settable amount; monotonic time fixed unless set.
+class TestClock final : public Clock {
  public:
-  int64_t NowMicros() override { return Clock::Default()->NowMicros() + shift_us; }
-  int64_t MonotonicMicros() override { return Clock::Default()->MonotonicMicros(); }
-  int64_t shift_us = 0;
+  int64_t NowMicros() override { return Clock::Default()->NowMicros() + wall_shift_us; }
+  int64_t MonotonicMicros() override { return monotonic_us; }
+  int64_t wall_shift_us = 0;
+  int64_t monotonic_us = 1'000'000;
 };
 
 TEST(FileLog, RetentionBySizeKeepsTheNewestAndTellsLateReaders) {
@@ -349,52 +352,36 @@ TEST(FileLog, RetentionBySizeKeepsTheNewestAndTellsLateReaders) {
 
 TEST(FileLog, RetentionByAgeUsesTheTimeOfTheLastWrite) {
   testing::TempDir dir;
-  ShiftedClock clock;
-  FileLogOptions o;
-  o.dir = dir.path();
-  o.shards = 1;
-  o.segment_bytes = 4096;
-  o.retention_ms = 3'600'000;
-  Metrics metrics;
-  {
-    ASSERT_OK_AND_ASSIGN(auto log, OpenFileLog(Env::Default(), &clock, &metrics, o));
-    ASSERT_OK_AND_ASSIGN(Stream * stream, log->OpenStream("readings"));
-    // Event times a year old do not matter: the segments were written just now.
-    for (int i = 0; i < 100; ++i) ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 0, std::string(100, 'y'))}));
-    EXPECT_EQ(stream->Stats()[0].oldest_offset, 0u);
-    EXPECT_GT(stream->Stats()[0].segments, 1u);
-    // Two hours later every sealed segment is past retention; the next roll deletes them.
-    clock.shift_us = 2 * 3'600'000'000LL;
-    for (int i = 0; i < 40; ++i) ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 0, std::string(100, 'z'))}));
-    EXPECT_GT(stream->Stats()[0].oldest_offset, 100u);
-  }
-  EXPECT_GT(metrics.CounterValue("sensorpipe_log_segments_deleted_total"), 0u);
+  TestClock clock;
+  Harness h(dir.path(), 1, 4096);
+  h.clock = &clock;
+  h.options.retention_ms = 3'600'000;
+  ASSERT_OK(h.Open());
+  // Event times a year old do not matter: the segments were written just now.
+  for (int i = 0; i < 100; ++i) ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 0, std::string(100, 'y'))}));
+  EXPECT_EQ(h.stream->Stats()[0].oldest_offset, 0u);
+  EXPECT_GT(h.stream->Stats()[0].segments, 1u);
+  // Two hours later every sealed segment is past retention; the next roll deletes them.
+  clock.wall_shift_us = 2 * 3'600'000'000LL;
+  for (int i = 0; i < 40; ++i) ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 0, std::string(100, 'z'))}));
+  EXPECT_GT(h.stream->Stats()[0].oldest_offset, 100u);
+  EXPECT_GT(h.metrics->CounterValue("sensorpipe_log_segments_deleted_total"), 0u);
 }
-
-class FakeMonotonic final : public Clock {
- public:
-  int64_t NowMicros() override { return Clock::Default()->NowMicros(); }
-  int64_t MonotonicMicros() override { return now; }
-  int64_t now = 1'000'000;
-};
 
 TEST(FileLog, SegmentsRollByAge) {
   testing::TempDir dir;
-  FakeMonotonic clock;
-  FileLogOptions o;
-  o.dir = dir.path();
-  o.shards = 1;
-  o.segment_ms = 60'000;
-  Metrics metrics;
-  ASSERT_OK_AND_ASSIGN(auto log, OpenFileLog(Env::Default(), &clock, &metrics, o));
-  ASSERT_OK_AND_ASSIGN(Stream * stream, log->OpenStream("readings"));
-  ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 1, "a")}));
-  clock.now += 59'000'000;
-  ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 2, "b")}));
-  EXPECT_EQ(stream->Stats()[0].segments, 1u);
-  clock.now += 1'000'000;
-  ASSERT_OK(stream->Append(std::vector<Record>{Rec("d", 3, "c")}));
-  EXPECT_EQ(stream->Stats()[0].segments, 2u);
+  TestClock clock;
+  Harness h(dir.path(), 1);
+  h.clock = &clock;
+  h.options.segment_ms = 60'000;
+  ASSERT_OK(h.Open());
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 1, "a")}));
+  clock.monotonic_us += 59'000'000;
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 2, "b")}));
+  EXPECT_EQ(h.stream->Stats()[0].segments, 1u);
+  clock.monotonic_us += 1'000'000;
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", 3, "c")}));
+  EXPECT_EQ(h.stream->Stats()[0].segments, 2u);
 }
 
 TEST(FileLog, OffsetForTimeFindsTheFirstRecordAtOrAfter) {
