@@ -19,6 +19,7 @@
 
 #include "common/crc32c.h"
 #include "log/batch.h"
+#include "log/segment_index.h"
 
 namespace sp {
 
@@ -53,11 +54,14 @@ struct LogMetrics {
 struct Segment {
   uint64_t base = 0;
   std::string path;
-  uint64_t size = 0;                                   // bytes of published batches
-  std::vector<std::pair<uint64_t, uint64_t>> index;    // (first_offset, file position) per batch
-  std::vector<int64_t> max_ts;  // per batch: the largest event time in the shard up to its end
-  std::shared_ptr<RandomAccessFile> reader;            // opened on first read
+  SegmentIndex index;               // of the published batches
+  bool index_file = false;          // sealed, and its .index file is written
+  std::shared_ptr<RandomAccessFile> reader;  // opened on first read
 };
+
+std::string IndexPath(const std::string& segment_path) {
+  return segment_path.substr(0, segment_path.size() - 4) + ".index";
+}
 
 struct Shard {
   std::string dir;
@@ -164,6 +168,11 @@ class FileStream final : public Stream {
   void Housekeeping();
   //! Deletes the sealed segments that retention no longer keeps.
   Status EnforceRetention();
+  //! Writes the .index file of every sealed segment that has none yet.
+  Status WriteSealedIndexes();
+  //! Writes seg's .index file. It can always be rebuilt from the segment, so no fsync is needed
+  //! for durability; the rename keeps a reader from ever seeing half of one.
+  Status WriteIndexFile(Segment& seg);
 
   Env* const env_;
   Clock* const clock_;
@@ -186,7 +195,7 @@ class FileStream final : public Stream {
   Status failed_;     // guarded by io_mu_: after a write or sync error the stream stays failed
   std::string encode_buf_;
   std::thread housekeeping_;
-  std::atomic<bool> retention_due_{false};  // set by a roll
+  std::atomic<bool> rolled_{false};  // set by a roll
 
   friend class FileConsumer;
 };
@@ -380,6 +389,21 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
     expected = seg.base;
     SP_ASSIGN_OR_RETURN(auto file, env_->NewRandomAccessFile(seg.path));
     SP_ASSIGN_OR_RETURN(uint64_t file_size, file->Size());
+    // A sealed segment's .index file, when it checks out, spares reading the segment at all.
+    if (!last && env_->FileExists(IndexPath(seg.path))) {
+      auto bytes = env_->ReadFile(IndexPath(seg.path));
+      auto idx = bytes.ok() ? SegmentIndex::Decode(*bytes, seg.base, file_size) : Result<SegmentIndex>(bytes.status());
+      if (idx.ok() && (idx->empty() || idx->ForOffset(seg.base) != nullptr)) {
+        seg.index = std::move(idx).value();
+        seg.index_file = true;
+        s.max_ts = std::max(s.max_ts, seg.index.max_ts());
+        expected = std::max(bases[i + 1], seg.index.end_offset());
+        s.segments.push_back(std::move(seg));
+        continue;
+      }
+      spdlog::warn("log: {} shard {}: rebuilding the index of {} from the segment ({})", name_, shard_id, seg.path,
+                   idx.ok() ? "it does not match" : idx.status().ToString());
+    }
     // Walk the batches. The last segment is checked in full (its tail may be torn by a crash);
     // sealed ones were synced before the roll, so their headers suffice to index them.
     uint64_t pos = 0;
@@ -395,9 +419,8 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
         SP_ASSIGN_OR_RETURN(n, file->Read(pos, buf.size(), buf.data()));
         if (n < buf.size() || !batch::CrcMatches(buf)) break;
       }
-      seg.index.emplace_back(h->first_offset, pos);
+      seg.index.Add(pos, h->first_offset, h->count, h->total_size(), h->max_timestamp_us, s.max_ts);
       s.max_ts = std::max(s.max_ts, h->max_timestamp_us);
-      seg.max_ts.push_back(s.max_ts);
       pos += h->total_size();
       expected = h->first_offset + h->count;
     }
@@ -419,8 +442,10 @@ Status FileStream::RecoverShard(uint32_t shard_id) {
                       name_, shard_id, seg.path, pos);
       }
     }
-    seg.size = pos;
-    if (!last) expected = std::max(expected, bases[i + 1]);
+    if (!last) {
+      expected = std::max(expected, bases[i + 1]);
+      if (!options_.read_only) SP_RETURN_IF_ERROR(WriteIndexFile(seg));
+    }
     s.segments.push_back(std::move(seg));
   }
   if (s.segments.empty()) return Status::OK();  // read-only, a shard never written
@@ -469,10 +494,9 @@ Status FileStream::Append(std::span<const Record> records) {
         seg.path = b.segment_path;
         s.segments.push_back(std::move(seg));
       }
-      s.segments.back().index.emplace_back(b.first_offset, b.position);
+      s.segments.back().index.Add(b.position, b.first_offset, static_cast<uint32_t>(b.next_offset - b.first_offset),
+                                  b.end - b.position, b.max_ts, s.max_ts);
       s.max_ts = std::max(s.max_ts, b.max_ts);
-      s.segments.back().max_ts.push_back(s.max_ts);
-      s.segments.back().size = b.end;
       s.published_end = b.next_offset;
     }
     ++append_seq_;
@@ -488,7 +512,9 @@ Status FileStream::Append(std::span<const Record> records) {
   }
   if (!writers_.empty()) writers_.front()->cv.notify_one();
   lock.unlock();
-  if (retention_due_.exchange(false)) {
+  if (rolled_.exchange(false)) {
+    // A segment was sealed: its index is final now, and size retention may apply.
+    if (Status s = WriteSealedIndexes(); !s.ok()) spdlog::error("log: index of {}: {}", name_, s.ToString());
     if (Status s = EnforceRetention(); !s.ok()) spdlog::error("log: retention of {}: {}", name_, s.ToString());
   }
   return status;
@@ -544,7 +570,7 @@ Status FileStream::Roll(Shard& s) {
   // The new file's directory entry must be durable before records in it are acknowledged.
   if (options_.fsync.kind != FsyncPolicy::Kind::kNone) SP_RETURN_IF_ERROR(env_->SyncDir(s.dir));
   s.dirty = false;
-  retention_due_ = true;  // a segment was sealed: size retention may apply (checked after publishing)
+  rolled_ = true;  // handled after publishing: see Append
   return Status::OK();
 }
 
@@ -587,7 +613,7 @@ Status FileStream::EnforceRetention() {
         Shard& s = shards_[i];
         if (s.segments.size() < 2) break;  // the last segment is being written: never deleted
         uint64_t bytes = 0;
-        for (const auto& seg : s.segments) bytes += seg.size;
+        for (const auto& seg : s.segments) bytes += seg.index.size();
         const Segment& oldest = s.segments.front();
         bool expired = false;
         if (options_.retention_ms > 0) {
@@ -603,6 +629,7 @@ Status FileStream::EnforceRetention() {
       }
       spdlog::info("log: retention deletes {}", path);
       SP_RETURN_IF_ERROR(env_->RemoveFile(path));
+      if (Status st = env_->RemoveFile(IndexPath(path)); !st.ok() && !st.IsNotFound()) return st;
       metrics_.segments_deleted->Inc();
     }
   }
@@ -610,11 +637,9 @@ Status FileStream::EnforceRetention() {
 }
 
 Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std::vector<StoredRecord>* out) {
-  // Find the batch holding `from` and copy what the read needs, under the lock; read the file
-  // without it.
+  // Find where to start under the lock; read the file without it.
   std::shared_ptr<RandomAccessFile> file;
-  uint64_t seg_end, end, next_base;
-  std::vector<std::pair<uint64_t, uint64_t>> batches;  // (first_offset, position) from the one holding `from`
+  uint64_t pos, seg_end, end, next_base;
   {
     std::lock_guard lock(mu_);
     Shard& s = shards_[shard];
@@ -628,21 +653,10 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
     }
     --seg;
     next_base = std::next(seg) == s.segments.end() ? end : std::next(seg)->base;
-    auto it = std::upper_bound(seg->index.begin(), seg->index.end(), from,
-                               [](uint64_t off, const std::pair<uint64_t, uint64_t>& e) { return off < e.first; });
-    if (it == seg->index.begin()) return next_base;  // a damaged segment: skip to the next one
-    --it;
-    seg_end = seg->size;
-    // At most max batches are needed (each holds at least one record), plus the one after the
-    // last, whose position ends it: copying the whole tail of a large segment would make a
-    // sequential reader quadratic.
-    const size_t window = std::min<size_t>(static_cast<size_t>(seg->index.end() - it), max + 1);
-    batches.assign(it, it + static_cast<std::ptrdiff_t>(window));
-    if (window < static_cast<size_t>(seg->index.end() - it)) {
-      seg_end = batches.back().second;
-      next_base = batches.back().first;
-      batches.pop_back();
-    }
+    const IndexEntry* entry = seg->index.ForOffset(from);
+    if (entry == nullptr) return next_base;  // an empty segment, or one damaged from its start
+    pos = entry->position;
+    seg_end = seg->index.size();
     if (!seg->reader) {
       auto f = env_->NewRandomAccessFile(seg->path);
       if (!f.ok()) return f.status();
@@ -650,30 +664,51 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
     }
     file = seg->reader;
   }
-  std::string buf;
-  uint64_t next = from;
+  // Walk the batch headers from the index entry; decode from the batch holding `from` on.
   const size_t limit = out->size() + max;  // out may already hold other shards' records
-  for (size_t i = 0; i < batches.size() && out->size() < limit; ++i) {
-    const uint64_t at = batches[i].second;
-    const uint64_t batch_end = i + 1 < batches.size() ? batches[i + 1].second : seg_end;
-    const uint64_t batch_next = i + 1 < batches.size() ? batches[i + 1].first : next_base;
-    buf.resize(batch_end - at);
-    SP_ASSIGN_OR_RETURN(size_t n, file->Read(at, buf.size(), buf.data()));
+  uint64_t next = from;
+  bool cut = false;
+  std::string buf;
+  while (pos < seg_end && out->size() < limit) {
+    buf.resize(batch::kHeaderSize);
+    SP_ASSIGN_OR_RETURN(size_t n, file->Read(pos, buf.size(), buf.data()));
+    auto h = n == buf.size() ? batch::DecodeHeader(buf) : Result<batch::Header>(Status::Corruption("short header"));
+    if (!h.ok() || pos + h->total_size() > seg_end) {
+      // The walk lost the batch boundaries: the rest of this segment cannot be read.
+      metrics_.corrupt_batches->Inc();
+      spdlog::error("log: {} shard {}: damaged batch header at position {}; skipping to offset {}", name_, shard, pos,
+                    next_base);
+      next = next_base;
+      break;
+    }
+    const uint64_t batch_next = h->first_offset + h->count;
+    if (batch_next <= next) {  // entirely before the start: skip it unread
+      pos += h->total_size();
+      continue;
+    }
+    buf.resize(h->total_size());
+    SP_ASSIGN_OR_RETURN(n, file->Read(pos, buf.size(), buf.data()));
     buf.resize(n);
-    size_t before = out->size();
-    Status s = batch::Decode(buf, shard, next, out);
-    if (!s.ok()) {
+    pos += h->total_size();
+    const size_t before = out->size();
+    Status st = batch::Decode(buf, shard, next, out);
+    if (!st.ok()) {
       // Damage inside a sealed batch: report it and go on at the next batch.
       out->resize(before);
       metrics_.corrupt_batches->Inc();
-      spdlog::error("log: {} shard {}: {}; skipping to offset {}", name_, shard, s.ToString(), batch_next);
+      spdlog::error("log: {} shard {}: {}; skipping to offset {}", name_, shard, st.ToString(), batch_next);
       next = batch_next;
       continue;
     }
     // Keep only up to the limit; the rest is read again next time from `next`.
-    if (out->size() > limit) out->resize(limit);
+    if (out->size() > limit) {
+      out->resize(limit);
+      cut = true;
+    }
     next = out->size() > before ? out->back().offset + 1 : batch_next;
   }
+  // Having walked the whole segment, the next read starts in the next one.
+  if (pos >= seg_end && !cut) next = std::max(next, next_base);
   return std::min(next, end);
 }
 
@@ -714,20 +749,20 @@ Result<std::unique_ptr<Consumer>> FileStream::OpenConsumer(const std::string& na
 Result<uint64_t> FileStream::OffsetForTime(uint32_t shard, int64_t timestamp_us) {
   if (shard >= shards_.size()) return Status::InvalidArgument("no shard " + std::to_string(shard));
   std::shared_ptr<RandomAccessFile> file;
-  uint64_t at, batch_end, batch_first;
+  uint64_t pos, seg_end;
+  int64_t running;
   {
     std::lock_guard lock(mu_);
     Shard& s = shards_[shard];
     // The running maximum only grows, so the first batch where it reaches the target holds the
     // first record at or after it.
     auto seg = std::find_if(s.segments.begin(), s.segments.end(),
-                            [&](const Segment& g) { return !g.max_ts.empty() && g.max_ts.back() >= timestamp_us; });
+                            [&](const Segment& g) { return !g.index.empty() && g.index.max_ts() >= timestamp_us; });
     if (seg == s.segments.end()) return s.published_end;
-    const size_t k = static_cast<size_t>(std::lower_bound(seg->max_ts.begin(), seg->max_ts.end(), timestamp_us) -
-                                         seg->max_ts.begin());
-    at = seg->index[k].second;
-    batch_first = seg->index[k].first;
-    batch_end = k + 1 < seg->index.size() ? seg->index[k + 1].second : seg->size;
+    const IndexEntry* entry = seg->index.ForTime(timestamp_us);
+    pos = entry->position;
+    running = entry->max_ts_before;
+    seg_end = seg->index.size();
     if (!seg->reader) {
       auto f = env_->NewRandomAccessFile(seg->path);
       if (!f.ok()) return f.status();
@@ -735,15 +770,54 @@ Result<uint64_t> FileStream::OffsetForTime(uint32_t shard, int64_t timestamp_us)
     }
     file = seg->reader;
   }
-  std::string buf(batch_end - at, '\0');
-  SP_ASSIGN_OR_RETURN(size_t n, file->Read(at, buf.size(), buf.data()));
-  buf.resize(n);
-  std::vector<StoredRecord> records;
-  SP_RETURN_IF_ERROR(batch::Decode(buf, shard, batch_first, &records));
-  for (const auto& r : records) {
-    if (r.timestamp_us >= timestamp_us) return r.offset;
+  std::string buf;
+  while (pos < seg_end) {
+    buf.resize(batch::kHeaderSize);
+    SP_ASSIGN_OR_RETURN(size_t n, file->Read(pos, buf.size(), buf.data()));
+    if (n < buf.size()) break;
+    SP_ASSIGN_OR_RETURN(batch::Header h, batch::DecodeHeader(buf));
+    running = std::max(running, h.max_timestamp_us);
+    if (running >= timestamp_us) {
+      buf.resize(h.total_size());
+      SP_ASSIGN_OR_RETURN(n, file->Read(pos, buf.size(), buf.data()));
+      buf.resize(n);
+      std::vector<StoredRecord> records;
+      SP_RETURN_IF_ERROR(batch::Decode(buf, shard, h.first_offset, &records));
+      for (const auto& r : records) {
+        if (r.timestamp_us >= timestamp_us) return r.offset;
+      }
+      return h.first_offset + h.count;
+    }
+    pos += h.total_size();
   }
-  return batch_first + records.size();
+  return Status::Corruption("shard " + std::to_string(shard) + ": the time index and the segment disagree");
+}
+
+Status FileStream::WriteIndexFile(Segment& seg) {
+  SP_RETURN_IF_ERROR(env_->WriteFileAtomic(IndexPath(seg.path), seg.index.Encode(seg.base)));
+  seg.index_file = true;
+  return Status::OK();
+}
+
+Status FileStream::WriteSealedIndexes() {
+  for (auto& shard : shards_) {
+    while (true) {
+      Segment copy;
+      {
+        std::lock_guard lock(mu_);
+        if (shard.segments.size() < 2) break;
+        const auto last = std::prev(shard.segments.end());  // being written: no index file yet
+        auto it = std::find_if(shard.segments.begin(), last, [](const Segment& g) { return !g.index_file; });
+        if (it == last) break;
+        it->index_file = true;  // claimed; written below without the lock
+        copy.base = it->base;
+        copy.path = it->path;
+        copy.index = it->index;
+      }
+      SP_RETURN_IF_ERROR(WriteIndexFile(copy));
+    }
+  }
+  return Status::OK();
 }
 
 std::vector<ShardStats> FileStream::Stats() const {
@@ -756,7 +830,7 @@ std::vector<ShardStats> FileStream::Stats() const {
     st.oldest_offset = s.segments.empty() ? s.published_end : s.segments.front().base;
     st.end_offset = s.published_end;
     st.segments = s.segments.size();
-    for (const auto& seg : s.segments) st.bytes += seg.size;
+    for (const auto& seg : s.segments) st.bytes += seg.index.size();
     out.push_back(st);
   }
   return out;
