@@ -168,6 +168,10 @@ class FileStream final : public Stream {
   void Housekeeping();
   //! Deletes the sealed segments that retention no longer keeps.
   Status EnforceRetention();
+  //! The position of the first whole, CRC-valid batch in [from, end) holding offsets past
+  //! min_offset, or end.
+  static Result<uint64_t> NextValidBatch(const RandomAccessFile& file, uint64_t from, uint64_t end,
+                                         uint64_t min_offset);
   //! Writes the .index file of every sealed segment that has none yet.
   Status WriteSealedIndexes();
   //! Writes seg's .index file. It can always be rebuilt from the segment, so no fsync is needed
@@ -674,12 +678,17 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
     SP_ASSIGN_OR_RETURN(size_t n, file->Read(pos, buf.size(), buf.data()));
     auto h = n == buf.size() ? batch::DecodeHeader(buf) : Result<batch::Header>(Status::Corruption("short header"));
     if (!h.ok() || pos + h->total_size() > seg_end) {
-      // The walk lost the batch boundaries: the rest of this segment cannot be read.
+      // The walk lost the batch boundaries: find the next batch that checks out in full.
       metrics_.corrupt_batches->Inc();
-      spdlog::error("log: {} shard {}: damaged batch header at position {}; skipping to offset {}", name_, shard, pos,
-                    next_base);
-      next = next_base;
-      break;
+      SP_ASSIGN_OR_RETURN(uint64_t found, NextValidBatch(*file, pos + 1, seg_end, next));
+      spdlog::error("log: {} shard {}: damaged batch header at position {}; going on at position {}", name_, shard,
+                    pos, found);
+      if (found >= seg_end) {
+        next = next_base;
+        break;
+      }
+      pos = found;
+      continue;
     }
     const uint64_t batch_next = h->first_offset + h->count;
     if (batch_next <= next) {  // entirely before the start: skip it unread
@@ -791,6 +800,22 @@ Result<uint64_t> FileStream::OffsetForTime(uint32_t shard, int64_t timestamp_us)
     pos += h.total_size();
   }
   return Status::Corruption("shard " + std::to_string(shard) + ": the time index and the segment disagree");
+}
+
+Result<uint64_t> FileStream::NextValidBatch(const RandomAccessFile& file, uint64_t from, uint64_t end,
+                                           uint64_t min_offset) {
+  // Only on damage: read the rest of the segment and try every position. A batch counts only if
+  // its whole CRC matches and its offsets lie ahead, so bytes inside a value that happen to look
+  // like a header are not mistaken for one.
+  std::string rest(end - std::min(from, end), '\0');
+  SP_ASSIGN_OR_RETURN(size_t n, file.Read(from, rest.size(), rest.data()));
+  rest.resize(n);
+  for (size_t p = 0; p + batch::kHeaderSize <= rest.size(); ++p) {
+    auto h = batch::DecodeHeader(std::string_view(rest).substr(p));
+    if (!h.ok() || p + h->total_size() > rest.size() || h->first_offset + h->count <= min_offset) continue;
+    if (batch::CrcMatches(std::string_view(rest).substr(p, h->total_size()))) return from + p;
+  }
+  return end;
 }
 
 Status FileStream::WriteIndexFile(Segment& seg) {

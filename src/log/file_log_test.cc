@@ -289,6 +289,31 @@ TEST(FileLog, DamageInASealedSegmentIsSkippedNotFatal) {
   EXPECT_EQ(h.metrics->CounterValue("sensorpipe_log_corrupt_batches_total"), 1u);
 }
 
+TEST(FileLog, ADamagedHeaderInASealedSegmentResumesAtTheNextValidBatch) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1, 4096);
+  ASSERT_OK(h.Open());
+  // 20 batches fill the first segment; the 21st rolls it, so it is sealed with an index file.
+  // (A batch here is 200 bytes: 40 of header, 160 of record.)
+  for (int i = 0; i < 21; ++i) ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("d", i, std::string(155, 'a' + i))}));
+  ASSERT_EQ(h.stream->Stats()[0].segments, 2u);
+  h.log.reset();
+  // Batch 5's length field becomes garbage: the walk cannot step over it.
+  const std::string seg = dir.path() + "/readings/0000/00000000000000000000.log";
+  std::string data = Slurp(seg);
+  ASSERT_EQ(data.size() % 20, 0u);
+  data[5 * (data.size() / 20) + 6] = '\x7f';
+  Spit(seg, data);
+  ASSERT_OK(h.Open());
+  auto all = h.ReadAll();
+  // Everything but batch 5 is read, in order; the damage is counted.
+  ASSERT_EQ(all.size(), 20u);
+  EXPECT_EQ(all[4].offset, 4u);
+  EXPECT_EQ(all[5].offset, 6u);
+  EXPECT_EQ(all.back().offset, 20u);
+  EXPECT_GE(h.metrics->CounterValue("sensorpipe_log_corrupt_batches_total"), 1u);
+}
+
 TEST(FileLog, CorruptCheckpointIsAnErrorNotAGuess) {
   testing::TempDir dir;
   Harness h(dir.path(), 2);
