@@ -140,6 +140,9 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   EXPECT_EQ(tail.exit_code, 0) << tail.err;
   EXPECT_EQ(Lines(tail.out).size(), 3u) << tail.out;
   EXPECT_EQ(tail.out.rfind("{\"stream\":\"readings\",\"shard\":", 0), 0u) << tail.out;
+  // AFTER_SEQUENCE_NUMBER (the seed's one device is in one shard).
+  ASSERT_OK_AND_ASSIGN(tail, RunCommand({bin, "log", "tail", "--config", cfg, "--from", "after:0", "-n", "1"}, kDeadline));
+  EXPECT_NE(tail.out.find("\"offset\":1,"), std::string::npos) << tail.out << tail.err;
   // AT_TIMESTAMP: the seed's last reading is at 05:59:50 UTC.
   ASSERT_OK_AND_ASSIGN(tail, RunCommand({bin, "log", "tail", "--config", cfg, "--from", "2022-07-14T14:59:50+09:00"}, kDeadline));
   EXPECT_EQ(Lines(tail.out).size(), 1u) << tail.out << tail.err;

@@ -32,22 +32,27 @@ Result<std::unique_ptr<Log>> OpenLog(const Config& config, bool read_only, Metri
   return OpenFileLog(Env::Default(), Clock::Default(), metrics, o);
 }
 
-// "oldest", "latest", an offset, or a time ("2022-07-13 15:00:00" in UTC, or ISO 8601 with an
+// "oldest", "latest", an offset (or after:OFFSET), or a time ("2022-07-13 15:00:00" in UTC, or ISO 8601 with an
 // offset): the position to start from in one shard (Kinesis's TRIM_HORIZON, LATEST,
 // AT_SEQUENCE_NUMBER and AT_TIMESTAMP).
 Result<uint64_t> Position(const std::string& from, Stream* stream, const ShardStats& s) {
   if (from == "oldest") return s.oldest_offset;
   if (from == "latest") return s.end_offset;
+  // OFFSET is AT_SEQUENCE_NUMBER; after:OFFSET is AFTER_SEQUENCE_NUMBER.
+  const bool after = from.rfind("after:", 0) == 0;
+  const std::string digits = after ? from.substr(6) : from;
   uint64_t offset = 0;
-  auto [end, ec] = std::from_chars(from.data(), from.data() + from.size(), offset);
-  if (ec == std::errc() && end == from.data() + from.size()) return std::clamp(offset, s.oldest_offset, s.end_offset);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), offset);
+  if (ec == std::errc() && end == digits.data() + digits.size() && !digits.empty()) {
+    return std::clamp(offset + (after ? 1 : 0), s.oldest_offset, s.end_offset);
+  }
   static const auto utc = TimestampParser::Create("UTC");
   int64_t ts;
   if (utc.ok() && utc->ParseText(from, &ts)) {
     SP_ASSIGN_OR_RETURN(uint64_t at, stream->OffsetForTime(s.shard, ts));
     return std::clamp(at, s.oldest_offset, s.end_offset);
   }
-  return Status::InvalidArgument("--from takes oldest, latest, an offset or a time like \"2022-07-13 15:00:00\" "
+  return Status::InvalidArgument("--from takes oldest, latest, OFFSET, after:OFFSET or a time like \"2022-07-13 15:00:00\" "
                                  "(UTC) or \"2022-07-14T00:00:00+09:00\", not '" + from + "'");
 }
 

@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
   tail->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
   tail->add_option("--stream", tail_options.stream, "Stream: readings or errors")->capture_default_str();
   auto* shard_option = tail->add_option("--shard", shard, "Only this shard");
-  tail->add_option("--from", tail_options.from, "oldest, latest, an offset, or a time (UTC unless it has an offset)")
+  tail->add_option("--from", tail_options.from,
+                   "oldest, latest, OFFSET, after:OFFSET, or a time (UTC unless it has an offset)")
       ->capture_default_str();
   tail->add_option("-n,--limit", tail_options.limit, "Stop after this many records")->check(CLI::NonNegativeNumber);
   tail->add_flag("-f,--follow", tail_options.follow, "Keep printing new records until interrupted");
@@ -94,7 +95,8 @@ int main(int argc, char** argv) {
   replay->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
   replay->add_option("--stream", replay_stream, "Stream: readings or errors")->capture_default_str();
   replay->add_option("--consumer", replay_consumer, "Consumer, e.g. lake-raw")->required();
-  replay->add_option("--from", replay_from, "oldest, latest, an offset, or a time (UTC unless it has an offset)")
+  replay->add_option("--from", replay_from,
+                     "oldest, latest, OFFSET, after:OFFSET, or a time (UTC unless it has an offset)")
       ->required();
 
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;

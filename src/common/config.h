@@ -59,7 +59,7 @@ struct Config {
     int64_t segment_bytes = 64 << 20;
     int64_t segment_age_s = 86400;  // a segment also rolls after this long, so retention can act
     int64_t retention_hours = 168;  // sealed segments older than this are deleted; 0 keeps them
-    int64_t retention_bytes = 0;    // per shard; 0: no limit
+    int64_t retention_bytes = 0;    // per stream, all shards together; 0: no limit
   } log;
 
   struct Delivery {

@@ -609,33 +609,37 @@ void FileStream::Housekeeping() {
 Status FileStream::EnforceRetention() {
   if (options_.read_only || (options_.retention_ms <= 0 && options_.retention_bytes == 0)) return Status::OK();
   const int64_t now = clock_->NowMicros();
-  for (uint32_t i = 0; i < shards_.size(); ++i) {
-    while (true) {
-      std::string path;
-      {
-        std::lock_guard lock(mu_);
-        Shard& s = shards_[i];
-        if (s.segments.size() < 2) break;  // the last segment is being written: never deleted
-        uint64_t bytes = 0;
-        for (const auto& seg : s.segments) bytes += seg.index.size();
-        const Segment& oldest = s.segments.front();
-        bool expired = false;
-        if (options_.retention_ms > 0) {
-          // Age by the time of the segment's last write (append time), not by the event times it
-          // holds: replaying last year's readings must not delete them at once.
-          auto mtime = env_->GetModificationMicros(oldest.path);
-          expired = mtime.ok() && now - *mtime > options_.retention_ms * 1000;
+  while (true) {
+    // Age is judged by when a segment was last written (append time), never by the event times
+    // it holds: replaying last year's readings must not delete them at once. The size limit is
+    // the stream's total; the segment written longest ago goes first, whatever its shard.
+    std::string path;
+    {
+      std::lock_guard lock(mu_);
+      uint64_t total = 0;
+      Shard* oldest_shard = nullptr;
+      int64_t oldest_mtime = INT64_MAX;
+      for (Shard& s : shards_) {
+        for (const auto& seg : s.segments) total += seg.index.size();
+        if (s.segments.size() < 2) continue;  // a shard's last segment is being written: never deleted
+        auto mtime = env_->GetModificationMicros(s.segments.front().path);
+        if (mtime.ok() && *mtime < oldest_mtime) {
+          oldest_mtime = *mtime;
+          oldest_shard = &s;
         }
-        if (!expired && !(options_.retention_bytes > 0 && bytes > options_.retention_bytes)) break;
-        path = oldest.path;
-        // Readers stop seeing it now; one that holds the file open finishes its read.
-        s.segments.erase(s.segments.begin());
       }
-      spdlog::info("log: retention deletes {}", path);
-      SP_RETURN_IF_ERROR(env_->RemoveFile(path));
-      if (Status st = env_->RemoveFile(IndexPath(path)); !st.ok() && !st.IsNotFound()) return st;
-      metrics_.segments_deleted->Inc();
+      if (oldest_shard == nullptr) break;
+      const bool expired = options_.retention_ms > 0 && now - oldest_mtime > options_.retention_ms * 1000;
+      const bool over = options_.retention_bytes > 0 && total > options_.retention_bytes;
+      if (!expired && !over) break;
+      path = oldest_shard->segments.front().path;
+      // Readers stop seeing it now; one that holds the file open finishes its read.
+      oldest_shard->segments.erase(oldest_shard->segments.begin());
     }
+    spdlog::info("log: retention deletes {}", path);
+    SP_RETURN_IF_ERROR(env_->RemoveFile(path));
+    if (Status st = env_->RemoveFile(IndexPath(path)); !st.ok() && !st.IsNotFound()) return st;
+    metrics_.segments_deleted->Inc();
   }
   return Status::OK();
 }

@@ -20,7 +20,7 @@ struct FileLogOptions {
   int64_t segment_ms = 0;
   //! Sealed segments older than this (by their last write) are deleted; 0 keeps them forever.
   int64_t retention_ms = 0;
-  //! The oldest sealed segments of a shard are deleted while it holds more; 0: no limit.
+  //! The sealed segments written longest ago are deleted while the stream holds more; 0: no limit.
   uint64_t retention_bytes = 0;
   //! For tools that read while the daemon writes: nothing is created, truncated or appended,
   //! streams must exist, and a tail that does not check out (a batch being written) is left alone.

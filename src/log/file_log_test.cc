@@ -375,6 +375,20 @@ TEST(FileLog, RetentionBySizeKeepsTheNewestAndTellsLateReaders) {
   EXPECT_EQ(h.ReadAll().size(), 300 - oldest);
 }
 
+TEST(FileLog, RetentionBySizeCountsTheWholeStream) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 4, 4096);
+  h.options.retention_bytes = 40000;
+  ASSERT_OK(h.Open());
+  for (int i = 0; i < 1200; ++i) {
+    ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("dev" + std::to_string(i % 4), i, std::string(100, 'x'))}));
+  }
+  uint64_t total = 0;
+  for (const auto& st : h.stream->Stats()) total += st.bytes;
+  EXPECT_LE(total, 40000u + 4 * 4096u);  // the limit, plus what the shards are writing
+  EXPECT_GT(h.metrics->CounterValue("sensorpipe_log_segments_deleted_total"), 0u);
+}
+
 TEST(FileLog, RetentionByAgeUsesTheTimeOfTheLastWrite) {
   testing::TempDir dir;
   TestClock clock;
