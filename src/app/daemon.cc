@@ -70,6 +70,7 @@ Status RunDaemon(const Config& config) {
   log_options.dir = config.LogDir();
   log_options.shards = static_cast<uint32_t>(config.log.shards);
   log_options.fsync = config.log.fsync_policy;
+  log_options.stream_fsync = config.log.stream_fsync;
   log_options.segment_bytes = static_cast<uint64_t>(config.log.segment_bytes);
   log_options.segment_ms = config.log.segment_age_s * 1000;
   log_options.retention_ms = config.log.retention_hours * 3'600'000;

@@ -71,6 +71,13 @@ Status Read(TomlReader& r, Config& c) {
   auto policy = ParseFsyncPolicy(c.log.fsync);
   if (!policy.ok()) return r.ErrorAt("fsync", std::string(policy.status().message()));
   c.log.fsync_policy = *policy;
+  std::map<std::string, std::string> stream_fsync;
+  SP_RETURN_IF_ERROR(r.StringMap("stream_fsync", &stream_fsync));
+  for (const auto& [stream, text] : stream_fsync) {
+    auto p = ParseFsyncPolicy(text);
+    if (!p.ok()) return r.ErrorAt("stream_fsync", stream + ": " + std::string(p.status().message()));
+    c.log.stream_fsync[stream] = *p;
+  }
   SP_RETURN_IF_ERROR(r.Int("segment_bytes", &c.log.segment_bytes, 4096, int64_t{1} << 40));
   SP_RETURN_IF_ERROR(r.Int("segment_age_s", &c.log.segment_age_s, 0, 365LL * 86400));
   SP_RETURN_IF_ERROR(r.Int("retention_hours", &c.log.retention_hours, 0, 100LL * 365 * 24));

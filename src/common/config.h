@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,8 @@ struct Config {
     int shards = 4;
     std::string fsync = "batch";  // batch | interval:<ms> | none
     FsyncPolicy fsync_policy;
+    //! Per-stream overrides of fsync, e.g. { errors = "interval:1000" }.
+    std::map<std::string, FsyncPolicy> stream_fsync;
     int64_t segment_bytes = 64 << 20;
     int64_t segment_age_s = 86400;  // a segment also rolls after this long, so retention can act
     int64_t retention_hours = 168;  // sealed segments older than this are deleted; 0 keeps them

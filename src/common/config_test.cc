@@ -38,6 +38,7 @@ device_time_zone = "Asia/Seoul"
 [log]
 fsync = "interval:20"
 retention_hours = 24
+stream_fsync = { errors = "none" }
 retention_bytes = 1073741824
 [http]
 listen = "0.0.0.0:9090"
@@ -49,6 +50,8 @@ listen = "0.0.0.0:9090"
   EXPECT_EQ(c.log.fsync_policy.kind, FsyncPolicy::Kind::kInterval);
   EXPECT_EQ(c.log.fsync_policy.interval_ms, 20);
   EXPECT_EQ(c.log.retention_hours, 24);
+  ASSERT_EQ(c.log.stream_fsync.count("errors"), 1u);
+  EXPECT_EQ(c.log.stream_fsync.at("errors").kind, FsyncPolicy::Kind::kNone);
   EXPECT_EQ(c.log.retention_bytes, 1073741824);
   ASSERT_OK_AND_ASSIGN(MqttUrl u, ParseMqttUrl(c.mqtt.url));
   EXPECT_EQ(u.host, "10.0.0.5");
@@ -68,6 +71,8 @@ TEST(Config, ErrorsNameFileLineAndReason) {
   EXPECT_NE(s.message().find(":2: [log] shards: 0 is out of range"), std::string_view::npos) << s.ToString();
   s = ErrorOf("[log]\nfsync = \"sometimes\"\n");
   EXPECT_NE(s.message().find(":2: [log] fsync: expected"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[log]\nstream_fsync = { errors = \"often\" }\n");
+  EXPECT_NE(s.message().find(":2: [log] stream_fsync: errors: expected"), std::string_view::npos) << s.ToString();
   s = ErrorOf("[mqtt]\nurl = \"http://x\"\n");
   EXPECT_NE(s.message().find(":2: [mqtt] url: expected mqtt://"), std::string_view::npos) << s.ToString();
   s = ErrorOf("[http]\nlisten = 8080\n");

@@ -152,6 +152,20 @@ Status TomlReader::StringArray(const std::string& key, std::vector<std::string>*
   return Status::OK();
 }
 
+Status TomlReader::StringMap(const std::string& key, std::map<std::string, std::string>* out) {
+  impl_->used.insert(impl_->table_name + "." + key);
+  const toml::value* v = Find(impl_->table, key);
+  if (!v) return Status::OK();
+  if (!v->is_table()) return ErrorAt(key, "expected a table of strings, e.g. { name = \"value\" }");
+  std::map<std::string, std::string> items;
+  for (const auto& [k, item] : v->as_table()) {
+    if (!item.is_string()) return ErrorAt(key, "expected a table of strings; " + k + " is not a string");
+    items[k] = item.as_string().str;
+  }
+  *out = std::move(items);
+  return Status::OK();
+}
+
 Status TomlReader::Finish() const {
   // Report the unknown entry that comes first in the file, so the message is deterministic.
   struct Unknown {

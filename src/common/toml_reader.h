@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,8 @@ class TomlReader {
   //! A number (integer or float) within [min, max].
   Status Double(const std::string& key, double* out, double min, double max);
   Status StringArray(const std::string& key, std::vector<std::string>* out);
+  //! An inline table of strings, e.g. `stream_fsync = { errors = "none" }`.
+  Status StringMap(const std::string& key, std::map<std::string, std::string>* out);
   //! An error pointing at key in the current table (or at the table when key is absent).
   Status ErrorAt(const std::string& key, const std::string& reason) const;
   //! Fails on the first key (in file order) or table that no read asked for.

@@ -929,7 +929,10 @@ class FileLog final : public Log {
     std::lock_guard lock(mu_);
     auto it = streams_.find(name);
     if (it != streams_.end()) return it->second.get();
-    auto stream = std::make_unique<FileStream>(env_, clock_, JoinPath(options_.dir, name), name, options_, m_);
+    // A stream's own durability policy, when the config names one, else the log's.
+    FileLogOptions options = options_;
+    if (auto it = options_.stream_fsync.find(name); it != options_.stream_fsync.end()) options.fsync = it->second;
+    auto stream = std::make_unique<FileStream>(env_, clock_, JoinPath(options_.dir, name), name, options, m_);
     SP_RETURN_IF_ERROR(stream->Open(options_.shards));
     Stream* raw = stream.get();
     streams_.emplace(name, std::move(stream));

@@ -1,6 +1,7 @@
 // The embedded log: segment files under one folder, laid out as docs/format/log.md says.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,7 +15,8 @@ namespace sp {
 struct FileLogOptions {
   std::string dir;  // data_dir/log
   uint32_t shards = 4;  // for streams created from now on
-  FsyncPolicy fsync;
+  FsyncPolicy fsync;  // for every stream but those named in stream_fsync
+  std::map<std::string, FsyncPolicy> stream_fsync;
   uint64_t segment_bytes = 64 << 20;
   //! A segment also rolls once it has been written to for this long; 0: by size only.
   int64_t segment_ms = 0;

@@ -170,6 +170,18 @@ TEST(FileLog, ConcurrentAppendersShareSyncs) {
   EXPECT_GT(syncs, 0u);
 }
 
+TEST(FileLog, EachStreamCanHaveItsOwnDurability) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1);
+  h.options.stream_fsync["errors"].kind = FsyncPolicy::Kind::kNone;
+  ASSERT_OK(h.Open());
+  ASSERT_OK_AND_ASSIGN(Stream * errors, h.log->OpenStream("errors"));
+  ASSERT_OK(errors->Append(std::vector<Record>{Rec("e", 1, "x")}));
+  EXPECT_EQ(h.metrics->CounterValue("sensorpipe_log_syncs_total"), 0u);
+  ASSERT_OK(h.stream->Append(std::vector<Record>{Rec("r", 1, "y")}));  // readings: "batch"
+  EXPECT_EQ(h.metrics->CounterValue("sensorpipe_log_syncs_total"), 1u);
+}
+
 TEST(FileLog, PollWakesOnAppendAndOnWakeup) {
   testing::TempDir dir;
   Harness h(dir.path());
