@@ -172,6 +172,8 @@ class FileStream final : public Stream {
   //! min_offset, or end.
   static Result<uint64_t> NextValidBatch(const RandomAccessFile& file, uint64_t from, uint64_t end,
                                          uint64_t min_offset);
+  //! The segment's shared reader, opened on first use. Call with mu_ held.
+  Result<std::shared_ptr<RandomAccessFile>> ReaderOf(Segment& seg);
   //! Writes the .index file of every sealed segment that has none yet.
   Status WriteSealedIndexes();
   //! Writes seg's .index file. It can always be rebuilt from the segment, so no fsync is needed
@@ -665,12 +667,7 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
     if (entry == nullptr) return next_base;  // an empty segment, or one damaged from its start
     pos = entry->position;
     seg_end = seg->index.size();
-    if (!seg->reader) {
-      auto f = env_->NewRandomAccessFile(seg->path);
-      if (!f.ok()) return f.status();
-      seg->reader = std::move(f).value();
-    }
-    file = seg->reader;
+    SP_ASSIGN_OR_RETURN(file, ReaderOf(*seg));
   }
   // Walk the batch headers from the index entry; decode from the batch holding `from` on.
   const size_t limit = out->size() + max;  // out may already hold other shards' records
@@ -776,12 +773,7 @@ Result<uint64_t> FileStream::OffsetForTime(uint32_t shard, int64_t timestamp_us)
     pos = entry->position;
     running = entry->max_ts_before;
     seg_end = seg->index.size();
-    if (!seg->reader) {
-      auto f = env_->NewRandomAccessFile(seg->path);
-      if (!f.ok()) return f.status();
-      seg->reader = std::move(f).value();
-    }
-    file = seg->reader;
+    SP_ASSIGN_OR_RETURN(file, ReaderOf(*seg));
   }
   std::string buf;
   while (pos < seg_end) {
@@ -820,6 +812,14 @@ Result<uint64_t> FileStream::NextValidBatch(const RandomAccessFile& file, uint64
     if (batch::CrcMatches(std::string_view(rest).substr(p, h->total_size()))) return from + p;
   }
   return end;
+}
+
+Result<std::shared_ptr<RandomAccessFile>> FileStream::ReaderOf(Segment& seg) {
+  if (!seg.reader) {
+    SP_ASSIGN_OR_RETURN(auto f, env_->NewRandomAccessFile(seg.path));
+    seg.reader = std::move(f);
+  }
+  return seg.reader;
 }
 
 Status FileStream::WriteIndexFile(Segment& seg) {
