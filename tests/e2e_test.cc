@@ -273,5 +273,57 @@ TEST_F(EndToEnd, HealthMetricsAndFirstPage) {
                                                                                           std::filesystem::copy_options::overwrite_existing);
 }
 
+// POST /v1/ingest: the same rule, the same stores, an answer only after the durable append, per
+// line what was rejected, and a bearer token always.
+TEST(HttpIngest, NdjsonAndArraysWithAToken) {
+  TempDir dir;
+  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());  // no broker needed
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed, "[delivery]\ninterval_s = 1\n"
+                                                                         "[http]\ntoken = \"s3cret\"\n"));
+  auto post = [&](const std::string& body, const std::string& auth) {
+    std::vector<std::string> argv = {"curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@-",
+                                     "-H", "Content-Type: application/x-ndjson"};
+    if (!auth.empty()) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + auth});
+    argv.push_back("http://127.0.0.1:" + std::to_string(daemon->http_port()) + "/v1/ingest");
+    auto out = RunCommand(argv, kDeadline, body);
+    return out.ok() ? out->out : std::string("curl failed");
+  };
+  const std::string ndjson =
+      "{\"client_id\":\"pi-h\",\"timestamp\":\"2022-07-14T00:00:00Z\",\"temperature\":20.5,\"count\":1}\n"
+      "not json\n"
+      "\n"
+      "{\"client_id\":\"pi-h\",\"timestamp\":1657756800,\"humidity\":40,\"count\":2}\n";
+  std::string answer = post(ndjson, "s3cret");
+  EXPECT_NE(answer.find("{\"accepted\":2,\"rejected\":1,\"errors\":[{\"line\":2,\"reason\":\"malformed_json\""),
+            std::string::npos) << answer;
+  EXPECT_EQ(answer.substr(answer.size() - 3), "200") << answer;
+  answer = post("[{\"client_id\":\"pi-h\",\"timestamp\":\"2022-07-14 00:00:02\",\"count\":3},{\"timestamp\":1}]", "s3cret");
+  EXPECT_NE(answer.find("{\"accepted\":1,\"rejected\":1,\"errors\":[{\"line\":2,\"reason\":\"missing_field\""),
+            std::string::npos) << answer;
+  EXPECT_EQ(answer.substr(answer.size() - 3), "200") << answer;
+  auto status = [](const std::string& a) { return a.substr(a.size() - 3); };
+  EXPECT_EQ(status(post("[1,", "s3cret")), "400");
+  EXPECT_EQ(status(post(ndjson, "")), "401");
+  EXPECT_EQ(status(post(ndjson, "wrong")), "401");
+  // What was acknowledged is stored: three readings, two errors with topic "http".
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon, "SELECT count(*) FROM readings WHERE device = 'pi-h'") == 3; },
+                        kDeadline));
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon, "SELECT count(*) FROM errors WHERE topic = 'http'") == 2; },
+                        kDeadline));
+  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+TEST(HttpIngest, NoTokenNoWrites) {
+  TempDir dir;
+  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed, ""));
+  ASSERT_OK_AND_ASSIGN(CommandOutput out,
+                       RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary",
+                                   "{}", "http://127.0.0.1:" + std::to_string(daemon->http_port()) + "/v1/ingest"},
+                                  kDeadline));
+  EXPECT_EQ(out.out, "403");
+}
+
 }  // namespace
 }  // namespace sp::testing

@@ -11,6 +11,7 @@
 #include "common/metrics.h"
 #include "delivery/delivery.h"
 #include "delivery/fs_object_store.h"
+#include "ingest/http_ingest.h"
 #include "ingest/ingest.h"
 #include "ingest/mqtt_client.h"
 #include "log/file_log.h"
@@ -131,6 +132,13 @@ Status RunDaemon(const Config& config) {
     h.mqtt_connected = subscriber.connected();
     return h;
   });
+  // HTTP ingest gets a rule of its own: a Rule serves one thread at a time.
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Rule> http_rule, MakeDefaultRule(rule_options));
+  HttpIngest http_ingest(std::move(http_rule), readings, errors, clock, &metrics);
+  web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes), [&](std::string_view body) {
+    HttpIngest::Answer a = http_ingest.Ingest(body);
+    return std::make_pair(a.status, std::move(a.body));
+  });
   SP_RETURN_IF_ERROR(web.Start(listen.first, listen.second));
 
   Ingest ingest(&subscriber, rule.get(), readings, errors, clock, &metrics, Ingest::Options{});
@@ -146,12 +154,12 @@ Status RunDaemon(const Config& config) {
   sigwait(&set, &sig);
   spdlog::info("sensorpipe stopping on {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
-  // Producers first: after ingest stops nothing more is appended (unacknowledged messages stay
-  // with the broker), then delivery drains the log to the lake and checkpoints.
+  // Producers first: after MQTT and HTTP ingest stop nothing more is appended (unacknowledged
+  // messages stay with the broker or the HTTP client), then delivery drains the log to the lake.
   ingest.Stop();
+  web.Stop();
   Status raw_stop = raw_delivery->Stop();
   Status error_stop = error_delivery->Stop();
-  web.Stop();
   if (!raw_stop.ok()) return raw_stop.WithContext("stopping delivery");
   if (!error_stop.ok()) return error_stop.WithContext("stopping error delivery");
   spdlog::info("sensorpipe stopped cleanly");

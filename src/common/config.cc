@@ -93,6 +93,8 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Table("http"));
   SP_RETURN_IF_ERROR(r.String("listen", &c.http.listen));
   if (auto hp = ParseHostPort(c.http.listen); !hp.ok()) return r.ErrorAt("listen", std::string(hp.status().message()));
+  SP_RETURN_IF_ERROR(r.String("token", &c.http.token));
+  SP_RETURN_IF_ERROR(r.Int("max_body_bytes", &c.http.max_body_bytes, 1024, int64_t{1} << 32));
 
   SP_RETURN_IF_ERROR(r.Table("query"));
   SP_RETURN_IF_ERROR(r.Int("row_limit", &c.query.row_limit, 1, int64_t{1} << 40));

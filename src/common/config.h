@@ -73,6 +73,8 @@ struct Config {
 
   struct Http {
     std::string listen = "127.0.0.1:8080";
+    std::string token;  // bearer token for POST /v1/ingest; empty: no HTTP ingest
+    int64_t max_body_bytes = 16 << 20;
   } http;
 
   struct Query {

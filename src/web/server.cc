@@ -39,6 +39,34 @@ WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health)
 
 WebServer::~WebServer() { Stop(); }
 
+void WebServer::EnableIngest(std::string token, size_t max_body_bytes, IngestFn fn) {
+  token_ = std::move(token);
+  ingest_ = std::move(fn);
+  server_->set_payload_max_length(max_body_bytes);
+  server_->Post("/v1/ingest", [this](const httplib::Request& req, httplib::Response& res) {
+    requests_->Inc();
+    if (token_.empty()) {
+      res.status = 403;
+      res.set_content("{\"error\":\"POST /v1/ingest needs [http] token in the config\"}\n", "application/json");
+      return;
+    }
+    // Compare in constant time, so the answer's timing says nothing about the token.
+    const std::string given = req.get_header_value("Authorization");
+    const std::string expected = "Bearer " + token_;
+    unsigned char diff = given.size() == expected.size() ? 0 : 1;
+    for (size_t i = 0; i < given.size() && i < expected.size(); ++i) diff |= given[i] ^ expected[i];
+    if (diff != 0) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer");
+      res.set_content("{\"error\":\"a valid Authorization: Bearer <token> header is needed\"}\n", "application/json");
+      return;
+    }
+    auto [status, body] = ingest_(req.body);
+    res.status = status;
+    res.set_content(body, "application/json");
+  });
+}
+
 Status WebServer::Start(const std::string& host, int port) {
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());

@@ -19,12 +19,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir, const std:
   d->http_port_ = FreePort();
   // extra_toml may open tables, so the skeleton's top-level key comes first and each table the
   // test does not set gets its own header here only when absent.
+  // The listener is always the free port found here, also when extra_toml has an [http] table.
+  const std::string listen = "listen = \"127.0.0.1:" + std::to_string(d->http_port_) + "\"\n";
+  std::string extra = extra_toml;
+  if (size_t at = extra.find("[http]\n"); at != std::string::npos) extra.insert(at + 7, listen);
   std::ostringstream conf;
-  conf << "data_dir = \"data\"\n" << extra_toml << "\n";
-  if (extra_toml.find("[mqtt]") == std::string::npos) conf << "[mqtt]\nurl = \"" << mqtt_url << "\"\n";
-  if (extra_toml.find("[http]") == std::string::npos) {
-    conf << "[http]\nlisten = \"127.0.0.1:" << d->http_port_ << "\"\n";
-  }
+  conf << "data_dir = \"data\"\n" << extra << "\n";
+  if (extra.find("[mqtt]") == std::string::npos) conf << "[mqtt]\nurl = \"" << mqtt_url << "\"\n";
+  if (extra.find("[http]") == std::string::npos) conf << "[http]\n" << listen;
   std::ofstream(d->config_path_) << conf.str();
   SP_RETURN_IF_ERROR(d->Launch());
   return d;
