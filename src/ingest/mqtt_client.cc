@@ -1,342 +1,358 @@
 #include "ingest/mqtt_client.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 #include <random>
-
-#include "ingest/mqtt_codec.h"
 
 namespace sp {
 
 namespace {
-constexpr size_t kMaxTopicOverhead = 2 + 65535 + 2;  // topic length, topic, packet id
-}
+constexpr int64_t kSendTimeoutUs = 10'000'000;
+constexpr size_t kReadChunk = 64 * 1024;
+}  // namespace
 
 MqttSubscriber::MqttSubscriber(MqttClientOptions options, Clock* clock, Metrics* metrics)
     : options_(std::move(options)),
       clock_(clock),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      reader_(options_.max_payload_bytes),
       backoff_(options_.reconnect_min),
-      connected_(metrics->GetGauge("sensorpipe_mqtt_connected", "1 while subscribed to the broker.")),
-      reconnects_(metrics->GetCounter("sensorpipe_mqtt_reconnects_total", "Connections to the broker after the first.")),
+      connected_(metrics->GetGauge("sensorpipe_mqtt_connected", "1 while connected and subscribed to the broker.")),
+      reconnects_(metrics->GetCounter("sensorpipe_mqtt_reconnects_total",
+                                      "Connections established to the broker after the first.")),
       protocol_errors_(metrics->GetCounter("sensorpipe_mqtt_protocol_errors_total",
-                                           "Malformed or unexpected packets from the broker (the connection is reset).")),
-      bytes_received_(metrics->GetCounter("sensorpipe_mqtt_bytes_received_total", "Bytes read from the broker.")) {}
+                                           "Malformed or unexpected packets from the broker.")),
+      bytes_received_(metrics->GetCounter("sensorpipe_mqtt_bytes_received_total", "Bytes read from the broker.")),
+      subscribe_failures_(metrics->GetCounter("sensorpipe_mqtt_subscribe_failures_total",
+                                              "Topic filters the broker refused in a SUBACK.")) {}
 
 MqttSubscriber::~MqttSubscriber() {
-  if (fd_ >= 0) ::close(fd_);
+  transport_.reset();
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void MqttSubscriber::Wakeup() {
-  uint64_t one = 1;
+  const uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
-void MqttSubscriber::Close(const std::string& why) {
-  if (fd_ >= 0) {
-    spdlog::warn("mqtt: connection to {}:{} lost: {}", options_.host, options_.port, why);
-    ::close(fd_);
+void MqttSubscriber::SetConnected(bool up) {
+  connected_flag_.store(up, std::memory_order_relaxed);
+  connected_->Set(up ? 1 : 0);
+}
+
+std::chrono::milliseconds MqttSubscriber::Jittered(std::chrono::milliseconds base) {
+  // "Equal jitter": half fixed, half random, so many daemons do not reconnect in step.
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const int64_t half = std::max<int64_t>(base.count() / 2, 1);
+  return std::chrono::milliseconds(half + std::uniform_int_distribution<int64_t>(0, half)(rng));
+}
+
+Status MqttSubscriber::StartConnect() {
+  SP_ASSIGN_OR_RETURN(transport_, ConnectTcp(options_.host, options_.port, options_.connect_timeout, wake_fd_, clock_));
+  reader_.Reset();
+  ++session_;  // before any PUBLISH of this connection is decoded
+  ping_outstanding_ = false;
+  stray_logged_ = false;
+  last_received_us_ = clock_->MonotonicMicros();
+  std::string out;
+  mqtt::ConnectOptions co;
+  co.client_id = options_.client_id;
+  co.username = options_.username;
+  co.password = options_.password;
+  co.keepalive_s = static_cast<uint16_t>(std::clamp(options_.keepalive_s, 0, 65535));
+  co.clean_session = options_.clean_session;
+  mqtt::EncodeConnect(co, &out);
+  phase_ = Phase::kAwaitConnack;
+  phase_deadline_us_ = clock_->MonotonicMicros() + options_.connect_timeout.count() * 1000;
+  return Send(out);
+}
+
+void MqttSubscriber::ConnectFailed(const Status& why) {
+  transport_.reset();
+  reader_.Reset();
+  phase_ = Phase::kDown;
+  SetConnected(false);
+  const int64_t now = clock_->MonotonicMicros();
+  if (!outage_logged_) {
+    spdlog::warn("mqtt: cannot connect to {}:{}: {} (retrying every {}-{} ms)", options_.host, options_.port,
+                 why.ToString(), options_.reconnect_min.count(), options_.reconnect_max.count());
+    outage_logged_ = true;
+    outage_since_us_ = now;
+    failed_attempts_ = 0;
   }
-  fd_ = -1;
-  subscribed_ = false;
-  connected_->Set(0);
-  in_.clear();
-  skip_ = 0;
-  next_attempt_us_ = clock_->MonotonicMicros() + backoff_.count() * 1000;
+  ++failed_attempts_;
+  next_attempt_us_ = now + Jittered(backoff_).count() * 1000;
+  backoff_ = std::min(options_.reconnect_max, backoff_ * 2);
+}
+
+void MqttSubscriber::Close(const Status& why) {
+  if (phase_ != Phase::kUp && phase_ != Phase::kAwaitSuback) {
+    ConnectFailed(why);  // lost during the handshake: part of the same outage
+    return;
+  }
+  spdlog::warn("mqtt: connection to {}:{} lost: {}", options_.host, options_.port, why.ToString());
+  const int64_t now = clock_->MonotonicMicros();
+  // A connection that lived a while earns a quick reconnect; one dropped right after it came up
+  // (a broker kicking a duplicate client id, say) keeps backing off, so flapping stays slow.
+  if (now - up_since_us_ >= options_.reconnect_max.count() * 1000) backoff_ = options_.reconnect_min;
+  transport_.reset();
+  reader_.Reset();
+  phase_ = Phase::kDown;
+  SetConnected(false);
+  outage_logged_ = true;  // the loss was logged; failed retries after it need no more lines
+  outage_since_us_ = now;
+  failed_attempts_ = 0;
+  next_attempt_us_ = now + Jittered(backoff_).count() * 1000;
+  backoff_ = std::min(options_.reconnect_max, backoff_ * 2);
 }
 
 Status MqttSubscriber::Send(const std::string& bytes) {
-  size_t done = 0;
-  const int64_t deadline = clock_->MonotonicMicros() + 10'000'000;
-  while (done < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-      continue;
+  if (!transport_) return Status::Unavailable("not connected");
+  std::string_view rest = bytes;
+  const int64_t deadline = clock_->MonotonicMicros() + kSendTimeoutUs;
+  while (!rest.empty()) {
+    auto n = transport_->Write(rest);
+    if (!n.ok()) return n.status();
+    rest.remove_prefix(*n);
+    if (rest.empty()) break;
+    // The socket buffer is full: the broker is slow to read. Wait for room, but not forever.
+    // (Wakeup is not honoured here: these are a few bytes, and a half-sent packet cannot be left.)
+    if (WaitFd(transport_->fd(), POLLOUT, -1, deadline, clock_) == WaitResult::kTimeout) {
+      return Status::Unavailable("send to the broker timed out");
     }
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return Status::FromErrno("send", errno);
-    pollfd p{fd_, POLLOUT, 0};
-    int64_t left_ms = (deadline - clock_->MonotonicMicros()) / 1000;
-    if (left_ms <= 0) return Status::Unavailable("send timed out");
-    ::poll(&p, 1, static_cast<int>(left_ms));
   }
   last_sent_us_ = clock_->MonotonicMicros();
   return Status::OK();
 }
 
-Status MqttSubscriber::Connect() {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(options_.port);
-  if (int rc = ::getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return Status::Unavailable("cannot resolve " + options_.host + ": " + gai_strerror(rc));
-  }
-  Status last = Status::Unavailable("no address for " + options_.host);
-  for (addrinfo* ai = res; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    // Before connect: without it, Nagle and delayed ACKs put a 40 ms floor under latency.
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last = Status::FromErrno("connect to " + options_.host + ":" + port, errno);
-      ::close(fd);
-      continue;
-    }
-    pollfd p{fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::poll(&p, 1, static_cast<int>(options_.connect_timeout.count())) != 1 ||
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      last = err ? Status::FromErrno("connect to " + options_.host + ":" + port, err)
-                 : Status::Unavailable("connect to " + options_.host + ":" + port + " timed out");
-      ::close(fd);
-      continue;
-    }
-    fd_ = fd;
-  }
-  ::freeaddrinfo(res);
-  if (fd_ < 0) return last;
-
-  std::string out;
-  mqtt::ConnectOptions co{options_.client_id, options_.username, options_.password,
-                          static_cast<uint16_t>(options_.keepalive_s), options_.clean_session};
-  mqtt::EncodeConnect(co, &out);
-  SP_RETURN_IF_ERROR(Send(out));
-
-  // The CONNACK comes first; nothing else may precede it.
-  const int64_t deadline = clock_->MonotonicMicros() + options_.connect_timeout.count() * 1000;
-  while (true) {
-    auto h = mqtt::DecodeFixedHeader(in_);
-    if (h.ok() && in_.size() >= h->header_size + h->remaining_length) {
-      if (h->type != mqtt::PacketType::kConnack) return Status::Corruption("expected CONNACK");
-      SP_ASSIGN_OR_RETURN(mqtt::Connack ack, mqtt::DecodeConnack(std::string_view(in_).substr(h->header_size, h->remaining_length)));
-      in_.erase(0, h->header_size + h->remaining_length);
-      if (ack.return_code != 0) {
-        return Status::Unavailable(std::string("broker refused the connection: ") + mqtt::ConnackReason(ack.return_code));
-      }
-      break;
-    }
-    if (!h.ok() && !h.status().IsNotFound()) return h.status();
-    if (WaitReadable(deadline) != Wait::kReadable) return Status::Unavailable("no CONNACK from the broker");
-    char buf[4096];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n == 0) return Status::Unavailable("the broker closed the connection");
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return Status::FromErrno("recv", errno);
-    if (n > 0) in_.append(buf, static_cast<size_t>(n));
-  }
-  // Subscribing again on every connection is harmless and covers a broker that lost the session.
-  out.clear();
-  mqtt::EncodeSubscribe(next_packet_id_++, options_.topics, 1, &out);
-  if (next_packet_id_ == 0) next_packet_id_ = 1;
-  SP_RETURN_IF_ERROR(Send(out));
-  last_received_us_ = clock_->MonotonicMicros();
-  ping_outstanding_ = false;
-  ++session_;
-  return Status::OK();
-}
-
-MqttSubscriber::Wait MqttSubscriber::WaitReadable(int64_t deadline_us) {
-  pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-  // At most a second at a time, so the caller can keep the connection alive meanwhile.
-  int64_t left_ms = std::max<int64_t>(0, (deadline_us - clock_->MonotonicMicros() + 999) / 1000);
-  int n = ::poll(p, 2, static_cast<int>(std::min<int64_t>(left_ms, 1000)));
-  if (n > 0 && (p[1].revents & POLLIN)) {
-    uint64_t v;
-    (void)!::read(wake_fd_, &v, sizeof v);
-    return Wait::kWoken;
-  }
-  return n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) ? Wait::kReadable : Wait::kTimeout;
-}
-
-void MqttSubscriber::KeepAlive() {
-  // Ping when idle for half the keepalive; give up on a broker silent for 1.5 of it.
+Status MqttSubscriber::CheckTimers(int64_t* next_timer_us) {
   const int64_t now = clock_->MonotonicMicros();
-  const int64_t keepalive_us = int64_t{options_.keepalive_s} * 1'000'000;
-  if (now - last_received_us_ > keepalive_us * 3 / 2) {
-    Close("no answer from the broker within 1.5 keepalive periods");
-    return;
+  *next_timer_us = INT64_MAX;
+  if (phase_ == Phase::kAwaitConnack || phase_ == Phase::kAwaitSuback) {
+    if (now >= phase_deadline_us_) {
+      return Status::Unavailable(phase_ == Phase::kAwaitConnack ? "no CONNACK from the broker in time"
+                                                                : "no SUBACK from the broker in time");
+    }
+    *next_timer_us = phase_deadline_us_;
   }
-  if (!ping_outstanding_ && now - last_sent_us_ >= keepalive_us / 2) {
+  if (options_.keepalive_s <= 0) return Status::OK();
+  // Ping when nothing was sent for half the keepalive (the broker counts what it receives);
+  // give up on a broker silent for 1.5 keepalives, as the broker itself would on a client.
+  const int64_t keepalive_us = int64_t{options_.keepalive_s} * 1'000'000;
+  const int64_t dead_at = last_received_us_ + keepalive_us * 3 / 2;
+  if (now >= dead_at) return Status::Unavailable("no packet from the broker for 1.5 keepalive periods");
+  *next_timer_us = std::min(*next_timer_us, dead_at);
+  if (phase_ == Phase::kAwaitConnack) return Status::OK();  // nothing but CONNECT may go first
+  const int64_t ping_at = last_sent_us_ + keepalive_us / 2;
+  if (!ping_outstanding_ && now >= ping_at) {
     std::string ping;
     mqtt::EncodePingreq(&ping);
-    if (Status s = Send(ping); !s.ok()) {
-      Close(s.ToString());
-      return;
-    }
+    SP_RETURN_IF_ERROR(Send(ping));
     ping_outstanding_ = true;
+  } else if (!ping_outstanding_) {
+    *next_timer_us = std::min(*next_timer_us, ping_at);
   }
+  return Status::OK();
 }
 
 Result<std::vector<MqttMessage>> MqttSubscriber::Poll(std::chrono::milliseconds wait, size_t max_messages) {
   std::vector<MqttMessage> out;
+  max_messages = std::max<size_t>(max_messages, 1);
   const int64_t deadline = clock_->MonotonicMicros() + wait.count() * 1000;
+  char buf[kReadChunk];
   while (true) {
-    if (fd_ < 0) {
+    if (!transport_) {
       if (clock_->MonotonicMicros() >= next_attempt_us_) {
-        if (session_ > 0 || logged_down_) reconnects_->Inc();
-        Status s = Connect();
-        if (s.ok()) {
-          spdlog::info("mqtt: connected to {}:{} as {}, subscribing to {} topic filter(s)", options_.host, options_.port,
-                       options_.client_id, options_.topics.size());
-          logged_down_ = false;
-          backoff_ = options_.reconnect_min;
-        } else {
-          if (fd_ >= 0) ::close(fd_);
-          fd_ = -1;
-          in_.clear();
-          if (!logged_down_) spdlog::warn("mqtt: cannot connect to {}:{}: {} (retrying)", options_.host, options_.port, s.ToString());
-          logged_down_ = true;
-          // Exponential backoff with jitter, so many daemons do not reconnect in step.
-          static thread_local std::mt19937 rng{std::random_device{}()};
-          backoff_ = std::min(options_.reconnect_max, backoff_ * 2);
-          auto jitter = std::uniform_int_distribution<int64_t>(0, backoff_.count() / 2)(rng);
-          next_attempt_us_ = clock_->MonotonicMicros() + (backoff_.count() / 2 + jitter) * 1000;
-        }
+        Status s = StartConnect();
+        if (s.IsAborted()) return out;  // Wakeup during connect()
+        if (!s.ok()) ConnectFailed(s);
       }
-      if (fd_ < 0) {
+      if (!transport_) {
         // Sleep until the next attempt or the deadline, whichever is first; Wakeup ends it.
-        pollfd p{wake_fd_, POLLIN, 0};
-        int64_t until = std::min(next_attempt_us_, deadline);
-        int64_t ms = std::max<int64_t>(0, (until - clock_->MonotonicMicros()) / 1000);
-        if (::poll(&p, 1, static_cast<int>(ms)) > 0) {
-          uint64_t v;
-          (void)!::read(wake_fd_, &v, sizeof v);
-          return out;
-        }
-        if (clock_->MonotonicMicros() >= deadline) return out;
+        const WaitResult w = WaitFd(-1, 0, wake_fd_, std::min(next_attempt_us_, deadline), clock_);
+        if (w == WaitResult::kWoken || clock_->MonotonicMicros() >= deadline) return out;
         continue;
       }
     }
-    Status s = ReadPackets(&out, max_messages);
+    // Decoded packets first, then the socket: bytes left from an earlier Poll that stopped at
+    // max_messages must not wait for new bytes to arrive.
+    Status s = Drain(&out, max_messages);
+    if (s.ok() && out.size() < max_messages) {
+      auto n = transport_->Read(buf, sizeof buf);
+      if (!n.ok()) {
+        s = n.status();
+      } else if (*n > 0) {
+        bytes_received_->Inc(*n);
+        last_received_us_ = clock_->MonotonicMicros();
+        reader_.Append(std::string_view(buf, *n));
+        continue;  // decode them, and read again while the socket has more
+      }
+    }
+    int64_t next_timer = INT64_MAX;
+    if (s.ok()) s = CheckTimers(&next_timer);
     if (!s.ok()) {
       if (s.IsCorruption()) protocol_errors_->Inc();
-      Close(s.ToString());
+      Close(s);
+      if (!out.empty()) return out;
       continue;
     }
-    if (fd_ >= 0) KeepAlive();
     if (!out.empty() || clock_->MonotonicMicros() >= deadline) return out;
-    if (fd_ >= 0 && WaitReadable(deadline) == Wait::kWoken) return out;
+    if (transport_->HasPending()) continue;
+    const WaitResult w =
+        WaitFd(transport_->fd(), transport_->ReadEvents(), wake_fd_, std::min(deadline, next_timer), clock_);
+    if (w == WaitResult::kWoken) return out;
   }
 }
 
-Status MqttSubscriber::ReadPackets(std::vector<MqttMessage>* out, size_t max_messages) {
-  char buf[65536];
-  while (out->size() < max_messages) {
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n == 0) return Status::Unavailable("the broker closed the connection");
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      return Status::FromErrno("recv", errno);
-    }
-    bytes_received_->Inc(static_cast<uint64_t>(n));
-    last_received_us_ = clock_->MonotonicMicros();
-    std::string_view data(buf, static_cast<size_t>(n));
-    if (skip_ > 0) {  // the tail of an oversize message, already delivered truncated
-      size_t drop = std::min(skip_, data.size());
-      skip_ -= drop;
-      data.remove_prefix(drop);
-    }
-    in_.append(data);
-    // Decode every complete packet in the buffer.
-    while (skip_ == 0) {
-      auto h = mqtt::DecodeFixedHeader(in_);
-      if (!h.ok()) {
-        if (h.status().IsNotFound()) break;
-        return h.status();
-      }
-      const size_t total = h->header_size + h->remaining_length;
-      const size_t cap = options_.max_payload_bytes + kMaxTopicOverhead;
-      if (h->type == mqtt::PacketType::kPublish && h->remaining_length > cap) {
-        // Too big to hold: deliver what fits (flagged), drop the rest as it streams in, so
-        // memory stays bounded whatever a publisher sends.
-        if (in_.size() < h->header_size + cap) break;
-        std::string_view body = std::string_view(in_).substr(h->header_size, cap);
-        SP_ASSIGN_OR_RETURN(mqtt::Publish p, mqtt::DecodePublish(h->flags, body));
-        MqttMessage m{std::string(p.topic), std::string(p.payload.substr(0, options_.max_payload_bytes)), p.qos, p.dup,
-                      p.retain, p.packet_id, session_, 0, true};
-        m.payload_size = h->remaining_length - (body.size() - p.payload.size());
-        out->push_back(std::move(m));
-        const size_t have = std::min(in_.size(), total);
-        skip_ = total - have;
-        in_.erase(0, have);
-        continue;
-      }
-      if (in_.size() < total) break;
-      SP_RETURN_IF_ERROR(HandlePacket(static_cast<uint8_t>(in_[0]), std::string_view(in_).substr(h->header_size, h->remaining_length), out));
-      in_.erase(0, total);
-    }
+Status MqttSubscriber::Drain(std::vector<MqttMessage>* out, size_t max_messages) {
+  while (out->size() < max_messages && transport_) {
+    SP_ASSIGN_OR_RETURN(std::optional<mqtt::Packet> p, reader_.Next());
+    if (!p) return Status::OK();
+    SP_RETURN_IF_ERROR(HandlePacket(*p, out));
   }
   return Status::OK();
 }
 
-Status MqttSubscriber::HandlePacket(uint8_t first_byte, std::string_view body, std::vector<MqttMessage>* out) {
-  switch (static_cast<mqtt::PacketType>(first_byte >> 4)) {
-    case mqtt::PacketType::kPublish: {
-      SP_ASSIGN_OR_RETURN(mqtt::Publish p, mqtt::DecodePublish(first_byte & 0x0f, body));
-      if (p.qos == 2) {
-        // Subscriptions ask for QoS 1, so the broker never sends QoS 2; one that does is broken.
-        return Status::Corruption("QoS 2 PUBLISH on a QoS 1 subscription");
+Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* out) {
+  using mqtt::PacketType;
+  if (phase_ == Phase::kAwaitConnack && p.type != PacketType::kConnack) {
+    return Status::Corruption(std::string(mqtt::PacketTypeName(p.type)) + " before CONNACK");
+  }
+  switch (p.type) {
+    case PacketType::kConnack: {
+      if (phase_ != Phase::kAwaitConnack) return Status::Corruption("a second CONNACK");
+      if (p.connack.return_code != 0) {
+        return Status::Unavailable(fmt::format("the broker refused the connection: {} ({})",
+                                               mqtt::ConnackReason(p.connack.return_code), p.connack.return_code));
       }
-      out->push_back(MqttMessage{std::string(p.topic), std::string(p.payload), p.qos, p.dup, p.retain, p.packet_id,
-                                 session_, p.payload.size(), false});
+      ++established_;
+      if (established_ > 1) reconnects_->Inc();
+      up_since_us_ = clock_->MonotonicMicros();
+      if (outage_logged_) {
+        spdlog::info("mqtt: reconnected to {}:{} as {} after {:.1f} s down ({} failed attempts), session present: {}",
+                     options_.host, options_.port, options_.client_id, (up_since_us_ - outage_since_us_) / 1e6,
+                     failed_attempts_, p.connack.session_present);
+      } else {
+        spdlog::info("mqtt: connected to {}:{} as {}, session present: {}", options_.host, options_.port,
+                     options_.client_id, p.connack.session_present);
+      }
+      if (established_ > 1 && !p.connack.session_present && !options_.clean_session) {
+        // The broker lost our session (restarted without persistence, or it expired): whatever
+        // it had queued for us is gone. Nothing to do but resubscribe, which happens anyway.
+        spdlog::warn("mqtt: the broker had no session for {}: messages queued for it meanwhile are lost",
+                     options_.client_id);
+      }
+      outage_logged_ = false;
+      if (options_.topics.empty()) {  // an empty SUBSCRIBE is a protocol error: do not send one
+        phase_ = Phase::kUp;
+        SetConnected(true);
+        return Status::OK();
+      }
+      // Subscribe on every connection, session present or not: it is idempotent, and covers a
+      // broker that lost the session or a topic list changed in the config.
+      std::string sub;
+      subscribe_id_ = next_packet_id_++;
+      if (next_packet_id_ == 0) next_packet_id_ = 1;
+      mqtt::EncodeSubscribe(mqtt::Version::kV311, subscribe_id_, options_.topics, 1, &sub);
+      phase_ = Phase::kAwaitSuback;
+      phase_deadline_us_ = clock_->MonotonicMicros() + options_.connect_timeout.count() * 1000;
+      return Send(sub);
+    }
+    case PacketType::kPublish: {
+      if (p.publish.qos == 2) return Status::Corruption("QoS 2 PUBLISH on a QoS 1 subscription");
+      MqttMessage m;
+      m.topic.assign(p.publish.topic);
+      m.payload.assign(p.publish.payload);
+      m.qos = p.publish.qos;
+      m.dup = p.publish.dup;
+      m.retain = p.publish.retain;
+      m.packet_id = p.publish.packet_id;
+      m.session = session_;
+      m.payload_size = p.publish.payload_size;
+      m.truncated = p.publish.truncated;
+      out->push_back(std::move(m));
       return Status::OK();
     }
-    case mqtt::PacketType::kSuback: {
-      SP_ASSIGN_OR_RETURN(mqtt::Suback s, mqtt::DecodeSuback(body));
-      for (size_t i = 0; i < s.return_codes.size(); ++i) {
-        if (s.return_codes[i] == 0x80) {
-          spdlog::error("mqtt: the broker refused the subscription to '{}'",
-                        i < options_.topics.size() ? options_.topics[i] : "?");
+    case PacketType::kSuback: {
+      if (phase_ != Phase::kAwaitSuback || p.suback.packet_id != subscribe_id_) break;  // stray: ignored below
+      if (p.suback.return_codes.size() != options_.topics.size()) {
+        return Status::Corruption(fmt::format("SUBACK with {} return codes for {} filters",
+                                              p.suback.return_codes.size(), options_.topics.size()));
+      }
+      size_t granted = 0;
+      for (size_t i = 0; i < p.suback.return_codes.size(); ++i) {
+        const uint8_t code = p.suback.return_codes[i];
+        if (code == 0x80) {
+          subscribe_failures_->Inc();
+          spdlog::error("mqtt: the broker refused the subscription to '{}'", options_.topics[i]);
+          continue;
+        }
+        ++granted;
+        if (code == 0) {
+          spdlog::warn("mqtt: the broker granted only QoS 0 for '{}': its messages are not redelivered if lost",
+                       options_.topics[i]);
         }
       }
-      subscribed_ = true;
-      connected_->Set(1);
+      phase_ = Phase::kUp;
+      SetConnected(granted > 0);
+      if (granted == 0) spdlog::error("mqtt: no subscription granted; receiving nothing until the next connection");
       return Status::OK();
     }
-    case mqtt::PacketType::kPingresp:
+    case PacketType::kPingresp:
       ping_outstanding_ = false;
       return Status::OK();
+    case PacketType::kPubrel: {
+      // QoS 2's release. We never take QoS 2 (see the header), but the spec asks for a PUBCOMP
+      // for any PUBREL, known id or not, and answering keeps a confused broker from retrying.
+      std::string comp;
+      mqtt::EncodePubcomp(p.packet_id, &comp);
+      protocol_errors_->Inc();
+      return Send(comp);
+    }
     default:
-      return Status::Corruption("unexpected packet type " + std::to_string(first_byte >> 4));
+      break;  // PUBACK, PUBREC, PUBCOMP, UNSUBACK: acknowledgements of packets we never sent
   }
+  protocol_errors_->Inc();
+  if (!stray_logged_) {
+    spdlog::warn("mqtt: ignoring {} for unknown packet id {} (logged once per connection)",
+                 mqtt::PacketTypeName(p.type), p.packet_id);
+    stray_logged_ = true;
+  }
+  return Status::OK();
 }
 
 Status MqttSubscriber::Ack(std::span<const MqttMessage> messages) {
-  if (fd_ < 0) return Status::OK();  // the broker will redeliver them on the next connection
+  if (!transport_ || phase_ == Phase::kAwaitConnack) return Status::OK();  // redelivered next time
   std::string out;
   for (const MqttMessage& m : messages) {
     if (m.qos == 1 && m.session == session_) mqtt::EncodePuback(m.packet_id, &out);
   }
   if (out.empty()) return Status::OK();
-  Status s = Send(out);
-  if (!s.ok()) Close(s.ToString());
+  // PUBACKs can be a batch of thousands (4 bytes each): one write, not one per message.
+  if (Status s = Send(out); !s.ok()) Close(s);
   return Status::OK();
 }
 
 Status MqttSubscriber::Disconnect() {
-  if (fd_ < 0) return Status::OK();
-  std::string out;
-  mqtt::EncodeDisconnect(&out);
-  Status s = Send(out);
-  ::close(fd_);
-  fd_ = -1;
-  subscribed_ = false;
-  connected_->Set(0);
+  if (!transport_) return Status::OK();
+  Status s;
+  if (phase_ != Phase::kAwaitConnack) {
+    std::string out;
+    mqtt::EncodeDisconnect(&out);
+    s = Send(out);
+  }
+  spdlog::info("mqtt: disconnected from {}:{}", options_.host, options_.port);
+  transport_.reset();
+  reader_.Reset();
+  phase_ = Phase::kDown;
+  SetConnected(false);
+  backoff_ = options_.reconnect_min;
+  next_attempt_us_ = 0;  // a later Poll connects at once
   return s;
 }
 
