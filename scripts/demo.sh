@@ -38,6 +38,8 @@ DEMO=$(cd "$DEMO" && pwd)
 BROKER_PORT=$(first_free_port 1884)
 HTTP_PORT=$(first_free_port 8080)
 sed -e "s|@PORT@|$BROKER_PORT|" -e "s|@DIR@|$DEMO/broker|" scripts/mosquitto.conf.in > "$DEMO/broker/mosquitto.conf"
+# Started as root, mosquitto drops to its own user: that user must be able to write its data.
+if [[ $EUID -eq 0 ]] && id mosquitto > /dev/null 2>&1; then chown -R mosquitto "$DEMO/broker"; fi
 cat > "$DEMO/sensorpipe.toml" <<CONF
 # Written by scripts/demo.sh; see the README for every key.
 data_dir = "data"

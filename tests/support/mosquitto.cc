@@ -1,6 +1,7 @@
 #include "support/mosquitto.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,9 @@ Result<std::unique_ptr<Mosquitto>> Mosquitto::Start(const std::string& dir, cons
        << "max_queued_messages 0\n"
        << "max_inflight_messages 1000\n"
        << "log_dest file " << dir << "/mosquitto.log\n"
+       // Started as root, mosquitto drops to the "mosquitto" user, which cannot write into a
+       // 0700 temp folder: persistence would silently fail and sessions not survive Restart().
+       << (::geteuid() == 0 ? "user root\n" : "")
        << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
        << extra_conf << "\n";
   conf.close();
