@@ -22,6 +22,7 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
   SP_RETURN_IF_ERROR(r->String("username", &c.mqtt.username));
   SP_RETURN_IF_ERROR(r->String("password", &c.mqtt.password));
   SP_RETURN_IF_ERROR(r->Int("keepalive_s", &c.mqtt.keepalive_s, 1, 65535));
+  SP_RETURN_IF_ERROR(ReadMqttTls(*r, path, &c.mqtt));
   SP_RETURN_IF_ERROR(r->Finish());
   return c;
 }

@@ -1,5 +1,6 @@
 // The agent's TOML file: `[agent] device, interval_s, topic` and the `[mqtt]` table shared with
-// the daemon's config (url, client_id, username, password, keepalive_s). Unknown keys and bad
+// the daemon's config (url, client_id, username, password, keepalive_s, ca_file, cert_file,
+// key_file). Unknown keys and bad
 // values stop start-up with file:line; a missing file means the defaults.
 #pragma once
 

@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
   po.username = config->mqtt.username;
   po.password = config->mqtt.password;
   po.keepalive_s = config->mqtt.keepalive_s;
+  po.tls = broker->tls;
+  po.ca_file = config->mqtt.ca_file;
+  po.cert_file = config->mqtt.cert_file;
+  po.key_file = config->mqtt.key_file;
   sp::Publisher publisher(po);
   if (sp::Status s = publisher.Start(); !s.ok()) return Fail(s.ToString());
   const std::string the_topic = sp::ExpandTopic(config->topic, config->device);

@@ -49,6 +49,12 @@ Status Publisher::Start() {
   if (!options_.username.empty()) {
     mosquitto_username_pw_set(mosq_, options_.username.c_str(), options_.password.c_str());
   }
+  if (options_.tls) {
+    auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    int rc = mosquitto_tls_set(mosq_, opt(options_.ca_file), options_.ca_file.empty() ? "/etc/ssl/certs" : nullptr,
+                               opt(options_.cert_file), opt(options_.key_file), nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) return Status::InvalidArgument(std::string("TLS: ") + mosquitto_strerror(rc));
+  }
   mosquitto_reconnect_delay_set(mosq_, 1, 30, true);
   int rc = mosquitto_connect_async(mosq_, options_.host.c_str(), options_.port, options_.keepalive_s);
   if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {

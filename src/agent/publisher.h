@@ -20,6 +20,10 @@ struct PublisherOptions {
   std::string client_id;
   std::string username, password;
   int keepalive_s = 30;
+  bool tls = false;       // mqtts://
+  std::string ca_file;    // empty: the system's trust store
+  std::string cert_file;  // client certificate (one per device), with key_file
+  std::string key_file;
 };
 
 class Publisher {

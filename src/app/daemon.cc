@@ -125,6 +125,8 @@ Status RunDaemon(const Config& config) {
   mqtt_options.keepalive_s = config.mqtt.keepalive_s;
   mqtt_options.topics = config.mqtt.topics;
   mqtt_options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
+  mqtt_options.tls = url.tls;
+  mqtt_options.tls_options = {config.mqtt.ca_file, config.mqtt.cert_file, config.mqtt.key_file};
   MqttSubscriber subscriber(mqtt_options, clock, &metrics);
 
   WebServer web(&metrics, engine.get(), [&] {

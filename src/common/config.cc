@@ -54,6 +54,7 @@ Status Read(TomlReader& r, Config& c) {
     return r.ErrorAt("protocol", "expected \"auto\", \"3.1.1\" or \"5\"");
   }
   SP_RETURN_IF_ERROR(r.Int("keepalive_s", &c.mqtt.keepalive_s, 1, 65535));
+  SP_RETURN_IF_ERROR(ReadMqttTls(r, c.path, &c.mqtt));
 
   SP_RETURN_IF_ERROR(r.Table("ingest"));
   SP_RETURN_IF_ERROR(r.String("device_time_zone", &c.ingest.device_time_zone));
@@ -111,9 +112,11 @@ Result<MqttUrl> ParseMqttUrl(const std::string& url) {
   if (rest.rfind("mqtt://", 0) == 0) {
     rest.remove_prefix(7);
   } else if (rest.rfind("mqtts://", 0) == 0) {
-    return Status::InvalidArgument("mqtts:// (TLS) is not supported by this build yet");
+    rest.remove_prefix(8);
+    out.tls = true;
+    out.port = 8883;
   } else {
-    return Status::InvalidArgument("expected mqtt://host:port, got '" + url + "'");
+    return Status::InvalidArgument("expected mqtt://host:port or mqtts://host:port, got '" + url + "'");
   }
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   size_t colon = rest.rfind(':');
@@ -126,6 +129,19 @@ Result<MqttUrl> ParseMqttUrl(const std::string& url) {
   }
   out.host = std::string(rest);
   return out;
+}
+
+Status ReadMqttTls(TomlReader& r, const std::string& config_path, MqttConfig* mqtt) {
+  for (auto [key, value] : {std::pair{"ca_file", &mqtt->ca_file}, std::pair{"cert_file", &mqtt->cert_file},
+                            std::pair{"key_file", &mqtt->key_file}}) {
+    SP_RETURN_IF_ERROR(r.String(key, value));
+    *value = ResolveConfigPath(config_path, *value);
+    if (!value->empty() && !Env::Default()->FileExists(*value)) return r.ErrorAt(key, "no file " + *value);
+  }
+  if (mqtt->cert_file.empty() != mqtt->key_file.empty()) {
+    return r.ErrorAt(mqtt->cert_file.empty() ? "key_file" : "cert_file", "cert_file and key_file go together");
+  }
+  return Status::OK();
 }
 
 Result<FsyncPolicy> ParseFsyncPolicy(const std::string& text) {

@@ -14,23 +14,30 @@
 namespace sp {
 
 //! An MQTT connection, shared by the daemon's [mqtt] and the agent's.
+class TomlReader;
 struct MqttConfig {
-  std::string url = "mqtt://127.0.0.1:1883";  // mqtt://host:port; mqtts:// comes with TLS
+  std::string url = "mqtt://127.0.0.1:1883";  // mqtt://host:port, or mqtts://host:port for TLS
   std::vector<std::string> topics = {"sensor/#"};
   std::string client_id;  // empty: "sensorpipe-<hostname>" for the daemon, the device id for the agent
   std::string username;
   std::string password;
   std::string protocol = "auto";  // auto | 3.1.1 | 5
   int keepalive_s = 30;
+  // TLS (mqtts://): PEM files, relative to the config file's folder.
+  std::string ca_file;    // empty: the system's trust store
+  std::string cert_file;  // client certificate, for brokers that require one
+  std::string key_file;
 };
 
-//! "mqtt://host:port" split up; port defaults to 1883.
+//! "mqtt://host:port" or "mqtts://host:port" split up; the port defaults to 1883, or 8883 with TLS.
 struct MqttUrl {
   std::string host;
   int port = 1883;
   bool tls = false;
 };
 Result<MqttUrl> ParseMqttUrl(const std::string& url);
+//! Reads the [mqtt] keys both the daemon's and the agent's files have, from r's current table.
+Status ReadMqttTls(TomlReader& r, const std::string& config_path, MqttConfig* mqtt);
 
 //! When an append counts as durable (see docs/format/log.md).
 struct FsyncPolicy {

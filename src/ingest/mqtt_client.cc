@@ -53,7 +53,12 @@ std::chrono::milliseconds MqttSubscriber::Jittered(std::chrono::milliseconds bas
 }
 
 Status MqttSubscriber::StartConnect() {
-  SP_ASSIGN_OR_RETURN(transport_, ConnectTcp(options_.host, options_.port, options_.connect_timeout, wake_fd_, clock_));
+  if (options_.tls) {
+    SP_ASSIGN_OR_RETURN(transport_, ConnectTls(options_.host, options_.port, options_.tls_options,
+                                               options_.connect_timeout, wake_fd_, clock_));
+  } else {
+    SP_ASSIGN_OR_RETURN(transport_, ConnectTcp(options_.host, options_.port, options_.connect_timeout, wake_fd_, clock_));
+  }
   reader_.Reset();
   ++session_;  // before any PUBLISH of this connection is decoded
   ping_outstanding_ = false;

@@ -30,6 +30,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "ingest/mqtt_codec.h"
+#include "ingest/mqtt_tls.h"
 #include "ingest/mqtt_transport.h"
 
 namespace sp {
@@ -45,6 +46,8 @@ struct MqttClientOptions {
   size_t max_payload_bytes = 131072;
   std::chrono::milliseconds connect_timeout{5000};  // TCP connect, and again for CONNACK
   std::chrono::milliseconds reconnect_min{100}, reconnect_max{10000};
+  bool tls = false;  // mqtts://
+  TlsOptions tls_options;
 };
 
 struct MqttMessage {
