@@ -273,6 +273,36 @@ TEST_F(EndToEnd, HealthMetricsAndFirstPage) {
                                                                                           std::filesystem::copy_options::overwrite_existing);
 }
 
+// Two daemons with one shared subscription split the stream: each message reaches exactly one.
+TEST(SharedSubscription, TwoDaemonsSplitOneStream) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
+  auto start = [&](const std::string& name) {
+    return Daemon::Start(dir.Sub(name), broker->url(),
+                         "[mqtt]\nurl = \"" + broker->url() + "\"\nclient_id = \"" + name +
+                             "\"\ntopics = [\"$share/sensorpipe/sensor/#\"]\n[delivery]\ninterval_s = 1\n");
+  };
+  ASSERT_OK_AND_ASSIGN(auto a, start("sp-a"));
+  ASSERT_OK_AND_ASSIGN(auto b, start("sp-b"));
+  ASSERT_TRUE(WaitUntil([&] { return a->Metric("sensorpipe_mqtt_connected") == 1 && b->Metric("sensorpipe_mqtt_connected") == 1; },
+                        kDeadline));
+  std::string lines;
+  for (int i = 0; i < 200; ++i) {
+    lines += "{\"client_id\":\"pi-s\",\"timestamp\":\"2022-07-14 00:00:00\",\"count\":" + std::to_string(i) + "}\n";
+  }
+  ASSERT_OK(Publish(*broker, {"-l"}, lines));
+  auto received = [&](Daemon& d) { return d.Metric("sensorpipe_messages_received_total"); };
+  ASSERT_TRUE(WaitUntil([&] { return received(*a) + received(*b) == 200; }, kDeadline))
+      << received(*a) << " + " << received(*b);
+  EXPECT_GT(received(*a), 0);
+  EXPECT_GT(received(*b), 0);
+  ASSERT_OK(a->Stop().status());
+  ASSERT_OK(b->Stop().status());
+  const int64_t in_a = CountRows(*a, "SELECT count(DISTINCT seq) FROM readings");
+  const int64_t in_b = CountRows(*b, "SELECT count(DISTINCT seq) FROM readings");
+  EXPECT_EQ(in_a + in_b, 200);
+}
+
 // POST /v1/ingest: the same rule, the same stores, an answer only after the durable append, per
 // line what was rejected, and a bearer token always.
 TEST(HttpIngest, NdjsonAndArraysWithAToken) {
