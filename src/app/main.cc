@@ -1,4 +1,5 @@
-// sensorpipe: the daemon (`run`) and the tools that read what it stored (`query`).
+// sensorpipe: the daemon (`run`) and the tools around what it stores (`query`, `log stat`,
+// `log tail`, `replay`).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -62,26 +63,26 @@ int main(int argc, char** argv) {
   CLI::App app{"sensorpipe: a self-hosted IoT sensor-log pipeline (MQTT -> log -> lake -> SQL)"};
   app.require_subcommand(1);
   std::string config_path = kDefaultConfig;
+  auto with_config = [&](CLI::App* sub) {
+    sub->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+    return sub;
+  };
 
-  auto* run = app.add_subcommand("run", "Run the pipeline daemon until SIGINT or SIGTERM");
-  run->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  auto* run = with_config(app.add_subcommand("run", "Run the pipeline daemon until SIGINT or SIGTERM"));
 
   std::string format = "table";
   std::string sql;
-  auto* query = app.add_subcommand("query", "Run SQL over the lake (views: readings, errors)");
-  query->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  auto* query = with_config(app.add_subcommand("query", "Run SQL over the lake (views: readings, errors)"));
   query->add_option("-f,--format", format, "Output format: table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   query->add_option("sql", sql, "One SQL statement, e.g. \"SELECT count(*) FROM readings\"")->required();
 
   auto* log = app.add_subcommand("log", "Look into the log: stat, tail");
   log->require_subcommand(1);
-  auto* stat = log->add_subcommand("stat", "Shards, segments, offsets, bytes, consumers and their lag");
-  stat->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  auto* stat = with_config(log->add_subcommand("stat", "Shards, segments, offsets, bytes, consumers and their lag"));
   sp::TailOptions tail_options;
   uint32_t shard = 0;
-  auto* tail = log->add_subcommand("tail", "Print records as NDJSON");
-  tail->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  auto* tail = with_config(log->add_subcommand("tail", "Print records as NDJSON"));
   tail->add_option("--stream", tail_options.stream, "Stream: readings or errors")->capture_default_str();
   auto* shard_option = tail->add_option("--shard", shard, "Only this shard");
   tail->add_option("--from", tail_options.from,
@@ -91,8 +92,8 @@ int main(int argc, char** argv) {
   tail->add_flag("-f,--follow", tail_options.follow, "Keep printing new records until interrupted");
 
   std::string replay_stream = "readings", replay_consumer, replay_from;
-  auto* replay = app.add_subcommand("replay", "Rewind a consumer so the view it feeds is rebuilt (daemon stopped)");
-  replay->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+  auto* replay =
+      with_config(app.add_subcommand("replay", "Rewind a consumer so the view it feeds is rebuilt (daemon stopped)"));
   replay->add_option("--stream", replay_stream, "Stream: readings or errors")->capture_default_str();
   replay->add_option("--consumer", replay_consumer, "Consumer, e.g. lake-raw")->required();
   replay->add_option("--from", replay_from,
