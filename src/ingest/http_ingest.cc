@@ -13,9 +13,7 @@ HttpIngest::HttpIngest(std::unique_ptr<Rule> rule, Stream* readings, Stream* err
       errors_(errors),
       clock_(clock),
       received_(metrics->GetCounter("sensorpipe_http_messages_received_total", "Messages received by POST /v1/ingest.")),
-      appended_(metrics->GetCounter("sensorpipe_records_appended_total",
-                                    "Accepted records appended durably to the readings stream.")),
-      metrics_(metrics) {}
+      counters_(IngestCounters::Register(metrics)) {}
 
 HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
   // Split the body into messages: the elements of a JSON array, or the lines of NDJSON.
@@ -57,10 +55,7 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
         continue;
       }
       ++rejected;
-      metrics_->GetCounter("sensorpipe_messages_rejected_total",
-                           "Messages rejected by the rule, by reason; each is in the errors output.",
-                           {{"reason", std::string(ReasonName(rejection.reason))}})
-          ->Inc();
+      counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
       rejects.push_back(MakeErrorRecord(msg, rule_->name(), rejection));
       errors_json += errors_json.empty() ? "{\"line\":" : ",{\"line\":";
       errors_json += std::to_string(i + 1) + ",\"reason\":\"" + std::string(ReasonName(rejection.reason)) +
@@ -76,7 +71,7 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
     AppendJsonString(out, "the log refused the records; nothing was stored as acknowledged: " + s.ToString());
     return {503, out + "}\n"};
   }
-  appended_->Inc(accepted.size());
+  counters_.appended->Inc(accepted.size());
   if (Status s = errors_->Append(rejects); !s.ok()) {
     std::string out = "{\"error\":";
     AppendJsonString(out, "the error output refused the rejected lines: " + s.ToString());

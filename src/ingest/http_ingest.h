@@ -12,6 +12,7 @@
 
 #include "common/env.h"
 #include "common/metrics.h"
+#include "ingest/ingest.h"
 #include "log/log.h"
 #include "rules/rule.h"
 
@@ -39,8 +40,7 @@ class HttpIngest {
   Stream* errors_;
   Clock* clock_;
   Counter* received_;
-  Counter* appended_;
-  Metrics* metrics_;
+  IngestCounters counters_;
 };
 
 }  // namespace sp

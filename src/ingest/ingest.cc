@@ -6,6 +6,18 @@
 
 namespace sp {
 
+IngestCounters IngestCounters::Register(Metrics* metrics) {
+  IngestCounters c;
+  c.appended = metrics->GetCounter("sensorpipe_records_appended_total",
+                                   "Accepted records appended durably to the readings stream.");
+  for (Reason r : kAllReasons) {
+    c.rejected.push_back(metrics->GetCounter("sensorpipe_messages_rejected_total",
+                                             "Messages rejected by the rule, by reason; each is in the errors output.",
+                                             {{"reason", std::string(ReasonName(r))}}));
+  }
+  return c;
+}
+
 Ingest::Ingest(MqttSubscriber* subscriber, Rule* rule, Stream* readings, Stream* errors, Clock* clock,
                Metrics* metrics, Options options)
     : subscriber_(subscriber),
@@ -15,17 +27,9 @@ Ingest::Ingest(MqttSubscriber* subscriber, Rule* rule, Stream* readings, Stream*
       clock_(clock),
       options_(options),
       received_(metrics->GetCounter("sensorpipe_messages_received_total", "Messages received from the broker.")),
-      appended_(metrics->GetCounter("sensorpipe_records_appended_total",
-                                    "Accepted records appended durably to the readings stream.")),
       append_errors_(metrics->GetCounter("sensorpipe_ingest_append_errors_total",
-                                         "Failed appends to the log (retried; the messages stay unacknowledged).")) {
-  // Every reason is registered up front so /metrics shows a zero rather than nothing.
-  for (Reason r : kAllReasons) {
-    rejected_.push_back(metrics->GetCounter("sensorpipe_messages_rejected_total",
-                                            "Messages rejected by the rule, by reason; each is in the errors output.",
-                                            {{"reason", std::string(ReasonName(r))}}));
-  }
-}
+                                         "Failed appends to the log (retried; the messages stay unacknowledged).")),
+      counters_(IngestCounters::Register(metrics)) {}
 
 Ingest::~Ingest() { Stop(); }
 
@@ -67,7 +71,7 @@ Status Ingest::RunOnce(std::chrono::milliseconds wait) {
     if (ok) {
       ++n_accepted;
     } else {
-      rejected_[static_cast<size_t>(rejection.reason)]->Inc();
+      counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
       rejects_.push_back(MakeErrorRecord(msg, rule_->name(), rejection, m.truncated ? m.payload_size : 0));
     }
   }
@@ -75,7 +79,7 @@ Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   // Both appends must be durable before any acknowledgement: a rejected message is still data
   // the broker handed to us, and the error output is where the user finds it.
   SP_RETURN_IF_ERROR(AppendDurably(readings_, std::span<const Record>(accepted_.data(), n_accepted)));
-  appended_->Inc(n_accepted);
+  counters_.appended->Inc(n_accepted);
   SP_RETURN_IF_ERROR(AppendDurably(errors_, rejects_));
   return subscriber_->Ack(messages);
 }

@@ -19,6 +19,13 @@
 
 namespace sp {
 
+//! The counters both ways in (MQTT and HTTP) add to, registered once per registry.
+struct IngestCounters {
+  Counter* appended;
+  std::vector<Counter*> rejected;  // by Reason; every reason registered, so /metrics shows zeros
+  static IngestCounters Register(Metrics* metrics);
+};
+
 class Ingest {
  public:
   struct Options {
@@ -53,9 +60,8 @@ class Ingest {
   Options options_;
 
   Counter* received_;
-  Counter* appended_;
   Counter* append_errors_;
-  std::vector<Counter*> rejected_;  // by Reason
+  IngestCounters counters_;
 
   std::vector<Record> accepted_;  // reused across rounds so their strings keep their capacity
   std::vector<Record> rejects_;
