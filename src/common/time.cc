@@ -55,12 +55,4 @@ std::string FormatTimestamp(int64_t unix_micros) {
   return buf;
 }
 
-std::string FormatRfc3339(int64_t unix_micros) {
-  CivilTime c = ToCivil(unix_micros);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month, c.day, c.hour, c.minute,
-                c.second, c.micros);
-  return buf;
-}
-
 }  // namespace sp

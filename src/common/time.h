@@ -20,7 +20,5 @@ int64_t DaysFromCivil(int year, int month, int day);
 //! "YYYY-MM-DD HH:MM:SS" and ".ffffff" when the instant has a fraction: the lake's and the
 //! query output's timestamp form, which DuckDB, Spark and Trino all read as a TIMESTAMP.
 std::string FormatTimestamp(int64_t unix_micros);
-//! "YYYY-MM-DDTHH:MM:SS.ffffffZ" (RFC 3339), for logs and HTTP.
-std::string FormatRfc3339(int64_t unix_micros);
 
 }  // namespace sp

@@ -158,8 +158,6 @@ Status QueryEngine::RefreshViews() {
   return r.status();
 }
 
-void QueryEngine::Interrupt() { duckdb_interrupt(h_->conn); }
-
 Result<QueryResult> QueryEngine::Run(const std::string& sql) {
   // The views first: statements are checked by preparing them, which needs the views.
   SP_RETURN_IF_ERROR(RefreshViews());

@@ -2,7 +2,7 @@
 // `errors`. Each QueryEngine owns an in-memory DuckDB database; the views are rebuilt from the
 // lake's current file list before every query, so a long-lived engine (the web server's) sees new
 // objects, and a query never reads a half-written one (objects appear by atomic rename).
-// One thread at a time may Run; Interrupt may be called from any thread.
+// One thread at a time may Run.
 #pragma once
 
 #include <cstdint>
@@ -59,8 +59,6 @@ class QueryEngine {
 
   //! Runs one statement. SQL errors are InvalidArgument with DuckDB's message; a timeout is Aborted.
   Result<QueryResult> Run(const std::string& sql);
-  //! Stops the running query, if any.
-  void Interrupt();
 
  private:
   struct Handles;
