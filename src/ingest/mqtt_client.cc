@@ -18,10 +18,17 @@ constexpr size_t kReadChunk = 64 * 1024;
 MqttSubscriber::MqttSubscriber(MqttClientOptions options, Clock* clock, Metrics* metrics)
     : options_(std::move(options)),
       clock_(clock),
+      client_id_(options_.client_id),
+      keepalive_s_(options_.keepalive_s),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      reader_(options_.max_payload_bytes),
+      reader_(options_.max_payload_bytes),  // StartConnect sets the version of each connection
+      attempt_version_(options_.protocol == MqttProtocol::kV311 ? mqtt::Version::kV311 : mqtt::Version::kV5),
+      version_flag_(attempt_version_),
       backoff_(options_.reconnect_min),
       connected_(metrics->GetGauge("sensorpipe_mqtt_connected", "1 while connected and subscribed to the broker.")),
+      protocol_level_(metrics->GetGauge("sensorpipe_mqtt_protocol_level",
+                                        "MQTT protocol level of the broker connection: 4 = 3.1.1, 5 = MQTT 5, "
+                                        "0 while down.")),
       reconnects_(metrics->GetCounter("sensorpipe_mqtt_reconnects_total",
                                       "Connections established to the broker after the first.")),
       protocol_errors_(metrics->GetCounter("sensorpipe_mqtt_protocol_errors_total",
@@ -43,6 +50,26 @@ void MqttSubscriber::Wakeup() {
 void MqttSubscriber::SetConnected(bool up) {
   connected_flag_.store(up, std::memory_order_relaxed);
   connected_->Set(up ? 1 : 0);
+  protocol_level_->Set(up ? static_cast<int>(attempt_version_) : 0);
+}
+
+mqtt::Version MqttSubscriber::NextVersion() const {
+  switch (options_.protocol) {
+    case MqttProtocol::kV311:
+      return mqtt::Version::kV311;
+    case MqttProtocol::kV5:
+      return mqtt::Version::kV5;
+    case MqttProtocol::kAuto:
+      break;
+  }
+  return v311_only_ || try_v311_ ? mqtt::Version::kV311 : mqtt::Version::kV5;
+}
+
+void MqttSubscriber::DropTransport() {
+  transport_.reset();
+  reader_.Reset(attempt_version_);  // frees the buffer; StartConnect sets the next version
+  phase_ = Phase::kDown;
+  SetConnected(false);
 }
 
 std::chrono::milliseconds MqttSubscriber::Jittered(std::chrono::milliseconds base) {
@@ -53,24 +80,43 @@ std::chrono::milliseconds MqttSubscriber::Jittered(std::chrono::milliseconds bas
 }
 
 Status MqttSubscriber::StartConnect() {
+  attempt_version_ = NextVersion();
+  version_flag_.store(attempt_version_, std::memory_order_relaxed);
+  version_refused_ = false;
   if (options_.tls) {
     SP_ASSIGN_OR_RETURN(transport_, ConnectTls(options_.host, options_.port, options_.tls_options,
                                                options_.connect_timeout, wake_fd_, clock_));
   } else {
-    SP_ASSIGN_OR_RETURN(transport_, ConnectTcp(options_.host, options_.port, options_.connect_timeout, wake_fd_, clock_));
+    SP_ASSIGN_OR_RETURN(transport_,
+                        ConnectTcp(options_.host, options_.port, options_.connect_timeout, wake_fd_, clock_));
   }
-  reader_.Reset();
+  reader_.Reset(attempt_version_);
   ++session_;  // before any PUBLISH of this connection is decoded
   ping_outstanding_ = false;
   stray_logged_ = false;
+  keepalive_s_ = std::clamp(options_.keepalive_s, 0, 65535);  // until a CONNACK says otherwise
   last_received_us_ = clock_->MonotonicMicros();
   std::string out;
   mqtt::ConnectOptions co;
-  co.client_id = options_.client_id;
+  co.version = attempt_version_;
+  co.client_id = client_id_;
   co.username = options_.username;
   co.password = options_.password;
-  co.keepalive_s = static_cast<uint16_t>(std::clamp(options_.keepalive_s, 0, 65535));
+  co.keepalive_s = static_cast<uint16_t>(keepalive_s_);
   co.clean_session = options_.clean_session;
+  if (attempt_version_ == mqtt::Version::kV5) {
+    // Without a Session Expiry Interval an MQTT 5 session ends with the connection, clean start
+    // or not: the persistence this client relies on must be asked for.
+    if (!options_.clean_session && options_.session_expiry_s > 0) {
+      co.properties.session_expiry_s = options_.session_expiry_s;
+    }
+    co.properties.receive_maximum = std::max<uint16_t>(options_.receive_maximum, 1);
+    // No Maximum Packet Size, on purpose. A broker must not send a client a packet larger than
+    // the client's Maximum Packet Size: it drops the message for that client, silently (MQTT 5
+    // 3.1.2.11.4). An oversize message must instead reach us, so that ingest writes it to the
+    // error output as "oversize" instead of losing it without a trace; the PacketReader already
+    // keeps memory bounded by truncating it. Likewise no Topic Alias Maximum: 0, no aliases.
+  }
   mqtt::EncodeConnect(co, &out);
   phase_ = Phase::kAwaitConnack;
   phase_deadline_us_ = clock_->MonotonicMicros() + options_.connect_timeout.count() * 1000;
@@ -78,11 +124,18 @@ Status MqttSubscriber::StartConnect() {
 }
 
 void MqttSubscriber::ConnectFailed(const Status& why) {
-  transport_.reset();
-  reader_.Reset();
-  phase_ = Phase::kDown;
-  SetConnected(false);
+  const bool not_v5 = std::exchange(version_refused_, false) && attempt_version_ == mqtt::Version::kV5;
+  DropTransport();
   const int64_t now = clock_->MonotonicMicros();
+  if (options_.protocol == MqttProtocol::kAuto && not_v5) {
+    // Fall back to 3.1.1 at once and without a log line yet: if 3.1.1 is accepted, that logs
+    // the fallback once (HandlePacket); if it fails too, that failure is logged as any other.
+    try_v311_ = true;
+    v5_refusal_ = std::string(why.message());
+    next_attempt_us_ = now;
+    return;
+  }
+  if (attempt_version_ == mqtt::Version::kV311) try_v311_ = false;  // see MqttProtocol::kAuto
   if (!outage_logged_) {
     spdlog::warn("mqtt: cannot connect to {}:{}: {} (retrying every {}-{} ms)", options_.host, options_.port,
                  why.ToString(), options_.reconnect_min.count(), options_.reconnect_max.count());
@@ -105,10 +158,7 @@ void MqttSubscriber::Close(const Status& why) {
   // A connection that lived a while earns a quick reconnect; one dropped right after it came up
   // (a broker kicking a duplicate client id, say) keeps backing off, so flapping stays slow.
   if (now - up_since_us_ >= options_.reconnect_max.count() * 1000) backoff_ = options_.reconnect_min;
-  transport_.reset();
-  reader_.Reset();
-  phase_ = Phase::kDown;
-  SetConnected(false);
+  DropTransport();
   outage_logged_ = true;  // the loss was logged; failed retries after it need no more lines
   outage_since_us_ = now;
   failed_attempts_ = 0;
@@ -145,10 +195,10 @@ Status MqttSubscriber::CheckTimers(int64_t* next_timer_us) {
     }
     *next_timer_us = phase_deadline_us_;
   }
-  if (options_.keepalive_s <= 0) return Status::OK();
+  if (keepalive_s_ <= 0) return Status::OK();
   // Ping when nothing was sent for half the keepalive (the broker counts what it receives);
   // give up on a broker silent for 1.5 keepalives, as the broker itself would on a client.
-  const int64_t keepalive_us = int64_t{options_.keepalive_s} * 1'000'000;
+  const int64_t keepalive_us = int64_t{keepalive_s_} * 1'000'000;
   const int64_t dead_at = last_received_us_ + keepalive_us * 3 / 2;
   if (now >= dead_at) return Status::Unavailable("no packet from the broker for 1.5 keepalive periods");
   *next_timer_us = std::min(*next_timer_us, dead_at);
@@ -191,6 +241,8 @@ Result<std::vector<MqttMessage>> MqttSubscriber::Poll(std::chrono::milliseconds 
       auto n = transport_->Read(buf, sizeof buf);
       if (!n.ok()) {
         s = n.status();
+        // A server that does not know MQTT 5 may close on the CONNECT instead of answering it.
+        if (phase_ == Phase::kAwaitConnack) version_refused_ = true;
       } else if (*n > 0) {
         bytes_received_->Inc(*n);
         last_received_us_ = clock_->MonotonicMicros();
@@ -231,26 +283,42 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
   switch (p.type) {
     case PacketType::kConnack: {
       if (phase_ != Phase::kAwaitConnack) return Status::Corruption("a second CONNACK");
-      if (p.connack.return_code != 0) {
-        return Status::Unavailable(fmt::format("the broker refused the connection: {} ({})",
-                                               mqtt::ConnackReason(p.connack.return_code), p.connack.return_code));
+      const mqtt::Connack& c = p.connack;
+      if (c.v311_form) {  // to our MQTT 5 CONNECT (the decoder sets it for MQTT 5 only)
+        version_refused_ = true;
+        if (c.return_code == 0) return Status::Unavailable("the broker answered an MQTT 5 CONNECT in MQTT 3.1.1");
+        return Status::Unavailable(
+            fmt::format("the broker refused MQTT 5: {} ({})", mqtt::ConnackReason(c.return_code), c.return_code));
+      }
+      if (c.return_code != 0) {
+        if (attempt_version_ == mqtt::Version::kV5 && c.return_code == 0x84) version_refused_ = true;
+        return Status::Unavailable(fmt::format(
+            "the broker refused the connection: {} ({}){}", mqtt::ConnackReason(c.return_code, attempt_version_),
+            c.return_code, p.props.reason_string ? ": " + std::string(*p.props.reason_string) : ""));
+      }
+      if (attempt_version_ == mqtt::Version::kV5) ApplyConnackProperties(p.props);
+      if (options_.protocol == MqttProtocol::kAuto && attempt_version_ == mqtt::Version::kV311 && !v311_only_) {
+        v311_only_ = true;
+        spdlog::warn("mqtt: {}:{} does not speak MQTT 5 ({}); using MQTT 3.1.1 with it from now on", options_.host,
+                     options_.port, v5_refusal_);
       }
       ++established_;
       if (established_ > 1) reconnects_->Inc();
       up_since_us_ = clock_->MonotonicMicros();
+      const char* version = mqtt::VersionName(attempt_version_);
       if (outage_logged_) {
-        spdlog::info("mqtt: reconnected to {}:{} as {} after {:.1f} s down ({} failed attempts), session present: {}",
-                     options_.host, options_.port, options_.client_id, (up_since_us_ - outage_since_us_) / 1e6,
-                     failed_attempts_, p.connack.session_present);
+        spdlog::info(
+            "mqtt: reconnected to {}:{} (MQTT {}) as {} after {:.1f} s down ({} failed attempts), session present: {}",
+            options_.host, options_.port, version, client_id_, (up_since_us_ - outage_since_us_) / 1e6,
+            failed_attempts_, c.session_present);
       } else {
-        spdlog::info("mqtt: connected to {}:{} as {}, session present: {}", options_.host, options_.port,
-                     options_.client_id, p.connack.session_present);
+        spdlog::info("mqtt: connected to {}:{} (MQTT {}) as {}, session present: {}", options_.host, options_.port,
+                     version, client_id_, c.session_present);
       }
-      if (established_ > 1 && !p.connack.session_present && !options_.clean_session) {
+      if (established_ > 1 && !c.session_present && !options_.clean_session) {
         // The broker lost our session (restarted without persistence, or it expired): whatever
         // it had queued for us is gone. Nothing to do but resubscribe, which happens anyway.
-        spdlog::warn("mqtt: the broker had no session for {}: messages queued for it meanwhile are lost",
-                     options_.client_id);
+        spdlog::warn("mqtt: the broker had no session for {}: messages queued for it meanwhile are lost", client_id_);
       }
       outage_logged_ = false;
       if (options_.topics.empty()) {  // an empty SUBSCRIBE is a protocol error: do not send one
@@ -263,13 +331,16 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
       std::string sub;
       subscribe_id_ = next_packet_id_++;
       if (next_packet_id_ == 0) next_packet_id_ = 1;
-      mqtt::EncodeSubscribe(mqtt::Version::kV311, subscribe_id_, options_.topics, 1, &sub);
+      mqtt::EncodeSubscribe(attempt_version_, subscribe_id_, options_.topics, 1, &sub);
       phase_ = Phase::kAwaitSuback;
       phase_deadline_us_ = clock_->MonotonicMicros() + options_.connect_timeout.count() * 1000;
       return Send(sub);
     }
     case PacketType::kPublish: {
       if (p.publish.qos == 2) return Status::Corruption("QoS 2 PUBLISH on a QoS 1 subscription");
+      // We announce no Topic Alias Maximum, so 0: the broker may not use aliases (MQTT 5 3.3.2.3.4).
+      if (p.props.topic_alias)
+        return Status::Corruption("PUBLISH with a Topic Alias, which this client does not allow");
       MqttMessage m;
       m.topic.assign(p.publish.topic);
       m.payload.assign(p.publish.payload);
@@ -280,6 +351,8 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
       m.session = session_;
       m.payload_size = p.publish.payload_size;
       m.truncated = p.publish.truncated;
+      if (p.props.content_type) m.content_type.assign(*p.props.content_type);
+      for (const auto& [name, value] : p.props.user_properties) m.user_properties.emplace_back(name, value);
       out->push_back(std::move(m));
       return Status::OK();
     }
@@ -292,9 +365,15 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
       size_t granted = 0;
       for (size_t i = 0; i < p.suback.return_codes.size(); ++i) {
         const uint8_t code = p.suback.return_codes[i];
-        if (code == 0x80) {
+        if (code >= 0x80) {  // 3.1.1: 0x80 only; MQTT 5: a reason code saying why
           subscribe_failures_->Inc();
-          spdlog::error("mqtt: the broker refused the subscription to '{}'", options_.topics[i]);
+          if (attempt_version_ == mqtt::Version::kV5) {
+            spdlog::error("mqtt: the broker refused the subscription to '{}': {} (0x{:02x}){}", options_.topics[i],
+                          mqtt::ReasonCodeName(code), code,
+                          p.props.reason_string ? ": " + std::string(*p.props.reason_string) : "");
+          } else {
+            spdlog::error("mqtt: the broker refused the subscription to '{}'", options_.topics[i]);
+          }
           continue;
         }
         ++granted;
@@ -311,6 +390,15 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
     case PacketType::kPingresp:
       ping_outstanding_ = false;
       return Status::OK();
+    case PacketType::kDisconnect:  // MQTT 5 only (the decoder refuses it in 3.1.1)
+      // The broker ends the connection and says why (session taken over, shutting down, ...):
+      // logged by Close with the reason; the reconnect follows with the usual backoff.
+      return Status::Unavailable(fmt::format("the broker disconnected us: {} (0x{:02x}){}",
+                                             mqtt::ReasonCodeName(p.reason_code), p.reason_code,
+                                             p.props.reason_string ? ": " + std::string(*p.props.reason_string) : ""));
+    case PacketType::kAuth:
+      // Only part of an extended authentication this client never asks for.
+      return Status::Corruption("AUTH from the broker, though no extended authentication was asked for");
     case PacketType::kPubrel: {
       // QoS 2's release. We never take QoS 2 (see the header), but the spec asks for a PUBCOMP
       // for any PUBREL, known id or not, and answering keeps a confused broker from retrying.
@@ -331,6 +419,53 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
   return Status::OK();
 }
 
+void MqttSubscriber::ApplyConnackProperties(const mqtt::Properties& props) {
+  // What the broker says about itself for a publishing client (its Receive Maximum, Topic Alias
+  // Maximum, Maximum Packet Size, Maximum QoS for PUBLISH) does not matter: we publish nothing.
+  if (props.server_keepalive_s && *props.server_keepalive_s != keepalive_s_) {
+    // MQTT 5 3.2.2.3.14: the client must use the server's value instead of its own.
+    spdlog::info("mqtt: the broker set the keepalive to {} s (asked for {} s)", *props.server_keepalive_s,
+                 keepalive_s_);
+    keepalive_s_ = *props.server_keepalive_s;
+  }
+  if (props.assigned_client_id && client_id_.empty()) {
+    // Kept for every later CONNECT: with an empty id each connection would get a new id, and so
+    // a new session, losing what the broker queued for the old one.
+    client_id_.assign(*props.assigned_client_id);
+    spdlog::info("mqtt: the broker assigned the client id {}; reconnects reuse it", client_id_);
+  }
+  if (props.session_expiry_s && !options_.clean_session && *props.session_expiry_s < options_.session_expiry_s) {
+    spdlog::warn("mqtt: the broker keeps our session only {} s after a disconnect (asked for {} s)",
+                 *props.session_expiry_s, options_.session_expiry_s);
+  }
+  for (const std::string& t : options_.topics) {
+    // The SUBACK refuses such filters anyway; this says why before it does.
+    if (props.shared_subscription_available == false && t.starts_with("$share/")) {
+      spdlog::warn("mqtt: the broker does not support shared subscriptions, needed for '{}'", t);
+    }
+    if (props.wildcard_subscription_available == false && t.find_first_of("+#") != std::string::npos) {
+      spdlog::warn("mqtt: the broker does not support wildcard subscriptions, needed for '{}'", t);
+    }
+  }
+}
+
+Status MqttSubscriber::KeepAlive() {
+  if (!transport_ || phase_ == Phase::kAwaitConnack || keepalive_s_ <= 0) return Status::OK();
+  // Not CheckTimers: that would also judge the broker silent, but the broker's answers are
+  // unread in the socket on purpose, and a PINGREQ is due every half keepalive whether or not
+  // the last one was answered yet (they are only read later).
+  const int64_t keepalive_us = int64_t{keepalive_s_} * 1'000'000;
+  if (clock_->MonotonicMicros() < last_sent_us_ + keepalive_us / 2) return Status::OK();
+  std::string ping;
+  mqtt::EncodePingreq(&ping);
+  if (Status s = Send(ping); !s.ok()) {
+    Close(s);
+    return Status::OK();
+  }
+  ping_outstanding_ = true;
+  return Status::OK();
+}
+
 Status MqttSubscriber::Ack(std::span<const MqttMessage> messages) {
   if (!transport_ || phase_ == Phase::kAwaitConnack) return Status::OK();  // redelivered next time
   std::string out;
@@ -347,15 +482,13 @@ Status MqttSubscriber::Disconnect() {
   if (!transport_) return Status::OK();
   Status s;
   if (phase_ != Phase::kAwaitConnack) {
+    // MQTT 5: reason 0, normal disconnection. The session stays for session_expiry_s.
     std::string out;
-    mqtt::EncodeDisconnect(&out);
+    mqtt::EncodeDisconnect(&out, attempt_version_, 0);
     s = Send(out);
   }
   spdlog::info("mqtt: disconnected from {}:{}", options_.host, options_.port);
-  transport_.reset();
-  reader_.Reset();
-  phase_ = Phase::kDown;
-  SetConnected(false);
+  DropTransport();
   backoff_ = options_.reconnect_min;
   next_attempt_us_ = 0;  // a later Poll connects at once
   return s;

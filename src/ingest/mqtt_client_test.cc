@@ -371,6 +371,7 @@ class MqttClientFaultTest : public ::testing::Test {
     o.port = broker_.port();
     o.client_id = "sp-fault";
     o.topics = {"sensor/#"};
+    o.protocol = MqttProtocol::kV311;  // the scripts speak 3.1.1 unless a test says otherwise
     o.reconnect_min = milliseconds(10);
     o.reconnect_max = milliseconds(100);
     return o;

@@ -1,6 +1,7 @@
 // The MQTT codec: encoders byte for byte against the spec, the decoders on every packet a
-// server sends, and malformed input (varints too long, lengths past the end, reserved flags),
-// plus the streaming reader's bounded handling of oversize PUBLISH packets.
+// server sends (3.1.1 and MQTT 5), MQTT 5 properties of every type, and malformed input (varints
+// too long, lengths past the end, reserved flags, bad or repeated properties), plus the streaming
+// reader's bounded handling of oversize PUBLISH packets and random or mutated input.
 #include "ingest/mqtt_codec.h"
 
 #include <gtest/gtest.h>
@@ -35,6 +36,39 @@ std::string PublishPacket(std::string_view topic, std::string_view payload, int 
   return out + body;
 }
 
+// An MQTT 5 server-to-client PUBLISH with a properties block (its bytes after the length).
+std::string Publish5(std::string_view topic, std::string_view props, std::string_view payload, int qos = 1,
+                     uint16_t id = 7) {
+  std::string body;
+  body.push_back(static_cast<char>(topic.size() >> 8));
+  body.push_back(static_cast<char>(topic.size() & 0xff));
+  body.append(topic);
+  if (qos > 0) {
+    body.push_back(static_cast<char>(id >> 8));
+    body.push_back(static_cast<char>(id & 0xff));
+  }
+  PutVarint(&body, props.size());
+  body.append(props);
+  body.append(payload);
+  std::string out(1, static_cast<char>(0x30 | (qos << 1)));
+  PutVarint(&out, body.size());
+  return out + body;
+}
+
+// A packet of type `first` whose body is body.
+std::string Packet5(int first, std::string_view body) {
+  std::string out(1, static_cast<char>(first));
+  PutVarint(&out, body.size());
+  return out.append(body);
+}
+
+// A properties block with its length.
+std::string Block(const PropertyWriter& w) {
+  std::string out;
+  w.AppendTo(&out);
+  return out;
+}
+
 TEST(MqttCodec, EncodesConnectPerTheSpec) {
   std::string out;
   ConnectOptions o;
@@ -61,6 +95,24 @@ TEST(MqttCodec, EncodesConnectPerTheSpec) {
   EXPECT_EQ(out, std::string("\x10\x10\x00\x04MQTT\x05\x02\x00\x00\x00\x00\x03"
                              "dev",
                              18));
+  // MQTT 5 with what the client sends: Session Expiry Interval 604800 (0x00093a80) and Receive
+  // Maximum 65535, a properties block of 8 bytes (3.1.2.11).
+  out.clear();
+  o.clean_session = false;
+  o.keepalive_s = 30;
+  o.properties.session_expiry_s = 604800;
+  o.properties.receive_maximum = 65535;
+  EncodeConnect(o, &out);
+  EXPECT_EQ(out, std::string("\x10\x18\x00\x04MQTT\x05\x00\x00\x1e"
+                             "\x08\x11\x00\x09\x3a\x80\x21\xff\xff"
+                             "\x00\x03"
+                             "dev",
+                             26));
+  // The same properties are not written for 3.1.1.
+  out.clear();
+  o.version = Version::kV311;
+  EncodeConnect(o, &out);
+  EXPECT_EQ(out.size(), 17u);
 }
 
 TEST(MqttCodec, EncodesTheOtherClientPackets) {
@@ -86,6 +138,12 @@ TEST(MqttCodec, EncodesTheOtherClientPackets) {
   EncodePingreq(&out);
   EncodeDisconnect(&out);
   EXPECT_EQ(out, Bytes({0xc0, 0x00, 0xe0, 0x00}));
+  // MQTT 5 DISCONNECT: reason 0 in the short form, another reason as one byte (3.14.2.1).
+  out.clear();
+  EncodeDisconnect(&out, Version::kV5, 0);
+  EncodeDisconnect(&out, Version::kV5, 0x04);
+  EncodeDisconnect(&out, Version::kV311, 0x04);  // 3.1.1 has no reason
+  EXPECT_EQ(out, Bytes({0xe0, 0x00, 0xe0, 0x01, 0x04, 0xe0, 0x00}));
 }
 
 TEST(MqttCodec, RemainingLengthVarintAtEveryBoundary) {
@@ -318,21 +376,385 @@ TEST(MqttCodecReader, RejectsHugeControlPacketsWithoutBufferingThem) {
   EXPECT_TRUE(r2.Next().status().IsCorruption());
 }
 
+TEST(MqttProperties, WritesAndParsesEveryValueType) {
+  using Id = PropertyId;
+  // A PUBLISH with every property it may carry: byte, four-byte, string, binary, varint (twice:
+  // one per matching subscription), two-byte, and string pairs (twice, order kept).
+  PropertyWriter w;
+  w.Byte(Id::kPayloadFormatIndicator, 1);
+  w.FourByte(Id::kMessageExpiryInterval, 0x01020304);
+  w.String(Id::kContentType, "application/json");
+  w.String(Id::kResponseTopic, "reply/to");
+  w.Binary(Id::kCorrelationData, std::string("\x00\xff\x01", 3));
+  w.Varint(Id::kSubscriptionIdentifier, 1);
+  w.Varint(Id::kSubscriptionIdentifier, 268'435'455);
+  w.TwoByte(Id::kTopicAlias, 0x0102);
+  w.StringPair(Id::kUserProperty, "site", "north");
+  w.StringPair(Id::kUserProperty, "site", "south");  // names may repeat
+  // Byte for byte, the first ones: identifier, then the value in network order.
+  EXPECT_EQ(w.bytes().substr(0, 7), Bytes({0x01, 0x01, 0x02, 0x01, 0x02, 0x03, 0x04}));
+  const std::string bytes = w.bytes();
+  ASSERT_OK_AND_ASSIGN(Properties p, ParseProperties(PacketType::kPublish, bytes));
+  EXPECT_EQ(p.payload_format, 1);
+  EXPECT_EQ(p.message_expiry_s, 0x01020304u);
+  EXPECT_EQ(p.content_type, "application/json");
+  EXPECT_EQ(p.subscription_ids, (std::vector<uint32_t>{1, 268'435'455}));
+  EXPECT_EQ(p.topic_alias, 0x0102);
+  ASSERT_EQ(p.user_properties.size(), 2u);
+  EXPECT_EQ(p.user_properties[0].first, "site");
+  EXPECT_EQ(p.user_properties[0].second, "north");
+  EXPECT_EQ(p.user_properties[1].second, "south");
+  EXPECT_FALSE(p.reason_string.has_value());
+
+  // A CONNACK with every property it may carry.
+  PropertyWriter c;
+  c.FourByte(Id::kSessionExpiryInterval, 3600);
+  c.String(Id::kAssignedClientIdentifier, "auto-1234");
+  c.TwoByte(Id::kServerKeepAlive, 60);
+  c.String(Id::kAuthenticationMethod, "SCRAM-SHA-1");
+  c.Binary(Id::kAuthenticationData, "");
+  c.String(Id::kResponseInformation, "resp/");
+  c.String(Id::kServerReference, "other:1883");
+  c.String(Id::kReasonString, "welcome \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");  // 2, 3 and 4-byte UTF-8
+  c.TwoByte(Id::kReceiveMaximum, 20);
+  c.TwoByte(Id::kTopicAliasMaximum, 10);
+  c.Byte(Id::kMaximumQos, 1);
+  c.Byte(Id::kRetainAvailable, 0);
+  c.StringPair(Id::kUserProperty, "", "");
+  c.FourByte(Id::kMaximumPacketSize, 1 << 20);
+  c.Byte(Id::kWildcardSubscriptionAvailable, 0);
+  c.Byte(Id::kSubscriptionIdentifierAvailable, 1);
+  c.Byte(Id::kSharedSubscriptionAvailable, 1);
+  const std::string cbytes = c.bytes();
+  ASSERT_OK_AND_ASSIGN(Properties a, ParseProperties(PacketType::kConnack, cbytes));
+  EXPECT_EQ(a.session_expiry_s, 3600u);
+  EXPECT_EQ(a.assigned_client_id, "auto-1234");
+  EXPECT_EQ(a.server_keepalive_s, 60);
+  EXPECT_EQ(a.reason_string, "welcome \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  EXPECT_EQ(a.receive_maximum, 20);
+  EXPECT_EQ(a.topic_alias_maximum, 10);
+  EXPECT_EQ(a.maximum_qos, 1);
+  EXPECT_EQ(a.maximum_packet_size, 1u << 20);
+  EXPECT_EQ(a.wildcard_subscription_available, false);
+  EXPECT_EQ(a.shared_subscription_available, true);
+  ASSERT_EQ(a.user_properties.size(), 1u);
+
+  // The block's length goes first; an empty block is the single byte 0.
+  EXPECT_EQ(Block(PropertyWriter()), Bytes({0x00}));
+  PropertyWriter one;
+  one.TwoByte(Id::kReceiveMaximum, 5);
+  EXPECT_EQ(Block(one), Bytes({0x03, 0x21, 0x00, 0x05}));
+}
+
+TEST(MqttProperties, EncodePropertiesRoundTrips) {
+  Properties in;
+  in.session_expiry_s = 0xffffffff;
+  in.receive_maximum = 65535;
+  in.maximum_packet_size = 1000;
+  in.topic_alias_maximum = 0;
+  in.maximum_qos = 0;
+  in.assigned_client_id = "id";
+  in.server_keepalive_s = 0;
+  in.wildcard_subscription_available = true;
+  in.shared_subscription_available = false;
+  in.reason_string = "why";
+  in.user_properties = {{"a", "1"}, {"b", "2"}};
+  std::string block;
+  EncodeProperties(in, &block);
+  ASSERT_EQ(static_cast<size_t>(block[0]), block.size() - 1);
+  ASSERT_OK_AND_ASSIGN(Properties out, ParseProperties(PacketType::kConnack, std::string_view(block).substr(1)));
+  EXPECT_EQ(out.session_expiry_s, in.session_expiry_s);
+  EXPECT_EQ(out.receive_maximum, in.receive_maximum);
+  EXPECT_EQ(out.maximum_packet_size, in.maximum_packet_size);
+  EXPECT_EQ(out.topic_alias_maximum, in.topic_alias_maximum);
+  EXPECT_EQ(out.maximum_qos, in.maximum_qos);
+  EXPECT_EQ(out.assigned_client_id, in.assigned_client_id);
+  EXPECT_EQ(out.server_keepalive_s, in.server_keepalive_s);
+  EXPECT_EQ(out.wildcard_subscription_available, in.wildcard_subscription_available);
+  EXPECT_EQ(out.shared_subscription_available, in.shared_subscription_available);
+  EXPECT_EQ(out.reason_string, in.reason_string);
+  EXPECT_EQ(out.user_properties, in.user_properties);
+
+  Properties pub;
+  pub.payload_format = 0;
+  pub.message_expiry_s = 10;
+  pub.content_type = "text/plain";
+  pub.topic_alias = 3;
+  pub.subscription_ids = {5, 300};
+  block.clear();
+  EncodeProperties(pub, &block);
+  ASSERT_OK_AND_ASSIGN(Properties back, ParseProperties(PacketType::kPublish, std::string_view(block).substr(1)));
+  EXPECT_EQ(back.payload_format, 0);
+  EXPECT_EQ(back.message_expiry_s, 10u);
+  EXPECT_EQ(back.content_type, "text/plain");
+  EXPECT_EQ(back.topic_alias, 3);
+  EXPECT_EQ(back.subscription_ids, pub.subscription_ids);
+}
+
+TEST(MqttProperties, RejectsMalformedProperties) {
+  auto bad = [](PacketType t, const std::string& block) { return ParseProperties(t, block).status().IsCorruption(); };
+  const PacketType kPub = PacketType::kPublish, kAck = PacketType::kConnack;
+  // Unknown identifiers: gaps in the numbering, past the last, and a multi-byte varint id.
+  for (int id : {0x00, 0x04, 0x0a, 0x0c, 0x10, 0x14, 0x1b, 0x20, 0x2b, 0x7f, 0x80}) {
+    EXPECT_TRUE(bad(kAck, Bytes({id, 0x00, 0x00, 0x00, 0x00}))) << id;
+  }
+  // Known, but not allowed in that packet.
+  EXPECT_TRUE(bad(kAck, Bytes({0x23, 0x00, 0x01})));              // Topic Alias in a CONNACK
+  EXPECT_TRUE(bad(kPub, Bytes({0x12, 0x00, 0x01, 'x'})));         // Assigned Client Identifier in a PUBLISH
+  EXPECT_TRUE(bad(kPub, Bytes({0x18, 0x00, 0x00, 0x00, 0x01})));  // Will Delay Interval: wills only
+  EXPECT_TRUE(bad(kAck, Bytes({0x18, 0x00, 0x00, 0x00, 0x01})));
+  EXPECT_TRUE(bad(PacketType::kSuback, Bytes({0x21, 0x00, 0x01})));      // Receive Maximum in a SUBACK
+  EXPECT_TRUE(bad(PacketType::kPuback, Bytes({0x11, 0, 0, 0, 1})));      // Session Expiry in a PUBACK
+  EXPECT_TRUE(bad(PacketType::kDisconnect, Bytes({0x13, 0x00, 0x01})));  // Server Keep Alive in a DISCONNECT
+  EXPECT_TRUE(bad(PacketType::kPingresp, Bytes({0x26, 0, 0, 0, 0})));    // PINGRESP has no properties
+  // Repeated where only one is allowed.
+  EXPECT_TRUE(bad(kPub, Bytes({0x03, 0x00, 0x01, 'a', 0x03, 0x00, 0x01, 'b'})));  // Content Type twice
+  EXPECT_TRUE(bad(kAck, Bytes({0x1f, 0x00, 0x00, 0x1f, 0x00, 0x00})));            // Reason String twice
+  EXPECT_TRUE(bad(kAck, Bytes({0x21, 0x00, 0x01, 0x21, 0x00, 0x01})));            // Receive Maximum twice
+  EXPECT_TRUE(bad(kAck, Bytes({0x24, 0x00, 0x24, 0x00})));                        // Maximum QoS twice
+  EXPECT_TRUE(bad(PacketType::kSubscribe, Bytes({0x0b, 0x01, 0x0b, 0x02})));      // Subscription Identifier twice
+  EXPECT_TRUE(ParseProperties(kPub, Bytes({0x0b, 0x01, 0x0b, 0x02})).ok());  // ... in a PUBLISH: one per subscription
+  EXPECT_TRUE(ParseProperties(kAck, Bytes({0x26, 0, 0, 0, 0, 0x26, 0, 0, 0, 0})).ok());  // User Property may repeat
+  // Values cut short by the end of the block.
+  EXPECT_TRUE(bad(kPub, Bytes({0x01})));                                    // byte
+  EXPECT_TRUE(bad(kPub, Bytes({0x23, 0x00})));                              // two-byte
+  EXPECT_TRUE(bad(kPub, Bytes({0x02, 0x00, 0x00, 0x00})));                  // four-byte
+  EXPECT_TRUE(bad(kPub, Bytes({0x0b, 0x80})));                              // varint cut
+  EXPECT_TRUE(bad(kPub, Bytes({0x0b, 0xff, 0xff, 0xff, 0xff, 0x01})));      // varint of 5 bytes
+  EXPECT_TRUE(bad(kPub, Bytes({0x03, 0x00})));                              // string length cut
+  EXPECT_TRUE(bad(kPub, Bytes({0x03, 0x00, 0x05, 'a', 'b'})));              // string past the block
+  EXPECT_TRUE(bad(kPub, Bytes({0x03, 0xff, 0xff})));                        // string of 65535 bytes, none there
+  EXPECT_TRUE(bad(kPub, Bytes({0x09, 0x00, 0x02, 0x00})));                  // binary past the block
+  EXPECT_TRUE(bad(kPub, Bytes({0x26, 0x00, 0x01, 'k'})));                   // string pair without its value
+  EXPECT_TRUE(bad(kPub, Bytes({0x26, 0x00, 0x01, 'k', 0x00, 0x02, 'v'})));  // value cut
+  // Values out of range.
+  EXPECT_TRUE(bad(kPub, Bytes({0x23, 0x00, 0x00})));              // Topic Alias 0
+  EXPECT_TRUE(bad(kAck, Bytes({0x21, 0x00, 0x00})));              // Receive Maximum 0
+  EXPECT_TRUE(bad(kAck, Bytes({0x27, 0x00, 0x00, 0x00, 0x00})));  // Maximum Packet Size 0
+  EXPECT_TRUE(bad(kPub, Bytes({0x0b, 0x00})));                    // Subscription Identifier 0
+  EXPECT_TRUE(bad(kAck, Bytes({0x24, 0x02})));                    // Maximum QoS 2 (said by leaving it out)
+  EXPECT_TRUE(bad(kPub, Bytes({0x01, 0x02})));                    // Payload Format Indicator 2
+  for (int id : {0x25, 0x28, 0x29, 0x2a}) EXPECT_TRUE(bad(kAck, Bytes({id, 0x02}))) << id;  // yes/no bytes
+  // Strings that are not well-formed UTF-8, or hold U+0000.
+  for (const std::string& s :
+       {Bytes({0xff}), Bytes({0xc0, 0x80}), Bytes({0xed, 0xa0, 0x80}), Bytes({0x00}), Bytes({0xe2, 0x82}),
+        Bytes({0x80}), Bytes({0xf4, 0x90, 0x80, 0x80}), Bytes({0xe0, 0x80, 0xaf})}) {
+    std::string block = Bytes({0x1f, 0x00, static_cast<int>(s.size())}) + s;
+    EXPECT_TRUE(bad(kAck, block)) << "reason string of " << s.size() << " bytes";
+    EXPECT_TRUE(bad(kAck, Bytes({0x26, 0x00, 0x00, 0x00, static_cast<int>(s.size())}) + s));  // user property value
+  }
+  // Binary data is not UTF-8 and need not be.
+  EXPECT_TRUE(ParseProperties(kPub, Bytes({0x09, 0x00, 0x02, 0x00, 0xff})).ok());
+}
+
+TEST(MqttCodec, DecodesMqtt5ServerPackets) {
+  const Version v5 = Version::kV5;
+  using Id = PropertyId;
+  // CONNACK with properties.
+  PropertyWriter cw;
+  cw.TwoByte(Id::kServerKeepAlive, 10);
+  cw.String(Id::kAssignedClientIdentifier, "auto-7");
+  cw.Byte(Id::kSharedSubscriptionAvailable, 1);
+  const std::string connack = Packet5(0x20, Bytes({0x01, 0x00}) + Block(cw));
+  ASSERT_OK_AND_ASSIGN(Packet c, DecodePacket(connack, v5));
+  EXPECT_TRUE(c.connack.session_present);
+  EXPECT_EQ(c.connack.return_code, 0);
+  EXPECT_FALSE(c.connack.v311_form);
+  EXPECT_EQ(c.props.server_keepalive_s, 10);
+  EXPECT_EQ(c.props.assigned_client_id, "auto-7");
+  EXPECT_EQ(c.props.shared_subscription_available, true);
+  // A refusal with a reason string.
+  PropertyWriter rw;
+  rw.String(Id::kReasonString, "no such user");
+  const std::string refused = Packet5(0x20, Bytes({0x00, 0x86}) + Block(rw));
+  ASSERT_OK_AND_ASSIGN(Packet r, DecodePacket(refused, v5));
+  EXPECT_EQ(r.connack.return_code, 0x86);
+  EXPECT_EQ(r.props.reason_string, "no such user");
+  EXPECT_STREQ(ConnackReason(0x86, v5), "bad user name or password");
+  EXPECT_STREQ(ConnackReason(0x84, v5), "unsupported protocol version");
+  // What a 3.1.1 server answers to an MQTT 5 CONNECT: the 2-byte CONNACK, code 1.
+  ASSERT_OK_AND_ASSIGN(Packet old, DecodePacket(Bytes({0x20, 0x02, 0x00, 0x01}), v5));
+  EXPECT_TRUE(old.connack.v311_form);
+  EXPECT_EQ(old.connack.return_code, 1);
+  EXPECT_STREQ(ConnackReason(1), "unacceptable protocol version");
+  // An MQTT 5 CONNACK reason code between success and 0x80 does not exist.
+  EXPECT_TRUE(DecodePacket(Bytes({0x20, 0x03, 0x00, 0x01, 0x00}), v5).status().IsCorruption());
+  // Properties a CONNACK may not carry, and trailing bytes.
+  EXPECT_TRUE(DecodePacket(Bytes({0x20, 0x06, 0x00, 0x00, 0x03, 0x23, 0x00, 0x01}), v5).status().IsCorruption());
+  EXPECT_TRUE(DecodePacket(Bytes({0x20, 0x04, 0x00, 0x00, 0x00, 0x00}), v5).status().IsCorruption());
+
+  // PUBLISH: properties parsed; an empty topic only with a Topic Alias; Topic Alias 0 refused.
+  PropertyWriter pw;
+  pw.String(Id::kContentType, "text/plain");
+  pw.StringPair(Id::kUserProperty, "k", "v");
+  const std::string pub = Publish5("s/t", pw.bytes(), "hello");
+  ASSERT_OK_AND_ASSIGN(Packet p, DecodePacket(pub, v5));
+  EXPECT_EQ(p.publish.topic, "s/t");
+  EXPECT_EQ(p.publish.payload, "hello");
+  EXPECT_EQ(p.props.content_type, "text/plain");
+  ASSERT_EQ(p.props.user_properties.size(), 1u);
+  const std::string aliased = Publish5("", Bytes({0x23, 0x00, 0x02}), "x");
+  ASSERT_OK_AND_ASSIGN(Packet a, DecodePacket(aliased, v5));
+  EXPECT_EQ(a.props.topic_alias, 2);
+  EXPECT_TRUE(DecodePacket(Publish5("", "", "x"), v5).status().IsCorruption());
+  EXPECT_TRUE(DecodePacket(Publish5("t", Bytes({0x23, 0x00, 0x00}), "x"), v5).status().IsCorruption());
+  EXPECT_TRUE(DecodePacket(Publish5("t", Bytes({0x21, 0x00, 0x01}), "x"), v5).status().IsCorruption());
+
+  // SUBACK: reason codes from 0x80 up are refusals; 3 to 0x7f do not exist.
+  PropertyWriter sw;
+  sw.String(Id::kReasonString, "shared subscriptions are off");
+  const std::string suback = Packet5(0x90, Bytes({0x00, 0x05}) + Block(sw) + Bytes({0x01, 0x9e, 0x00}));
+  ASSERT_OK_AND_ASSIGN(Packet s, DecodePacket(suback, v5));
+  EXPECT_EQ(s.suback.packet_id, 5);
+  EXPECT_EQ(s.suback.return_codes, (std::vector<uint8_t>{0x01, 0x9e, 0x00}));
+  EXPECT_EQ(s.props.reason_string, "shared subscriptions are off");
+  EXPECT_STREQ(ReasonCodeName(0x9e), "shared subscriptions not supported");
+  EXPECT_TRUE(DecodePacket(Bytes({0x90, 0x04, 0x00, 0x01, 0x00, 0x03}), v5).status().IsCorruption());
+  EXPECT_TRUE(DecodePacket(Bytes({0x90, 0x03, 0x00, 0x01, 0x00}), v5).status().IsCorruption());  // no codes
+
+  // PUBACK and friends: the packet id, then an optional reason code and optional properties.
+  ASSERT_OK_AND_ASSIGN(Packet a2, DecodePacket(Bytes({0x40, 0x02, 0x00, 0x09}), v5));
+  EXPECT_EQ(a2.reason_code, 0);
+  ASSERT_OK_AND_ASSIGN(Packet a3, DecodePacket(Bytes({0x40, 0x03, 0x00, 0x09, 0x10}), v5));
+  EXPECT_EQ(a3.reason_code, 0x10);
+  ASSERT_OK_AND_ASSIGN(Packet a4, DecodePacket(Bytes({0x50, 0x04, 0x00, 0x09, 0x80, 0x00}), v5));
+  EXPECT_EQ(a4.reason_code, 0x80);
+  ASSERT_OK_AND_ASSIGN(Packet a7, DecodePacket(Bytes({0x62, 0x07, 0x00, 0x09, 0x92, 0x03, 0x1f, 0x00, 0x00}), v5));
+  EXPECT_EQ(a7.reason_code, 0x92);
+  EXPECT_EQ(a7.props.reason_string, "");
+  EXPECT_TRUE(DecodePacket(Bytes({0x70, 0x05, 0x00, 0x09, 0x00, 0x00, 0x00}), v5).status().IsCorruption());  // trailing
+  EXPECT_TRUE(DecodePacket(Bytes({0x40, 0x05, 0x00, 0x09, 0x00, 0x02, 0x23}), v5).status().IsCorruption());  // bad prop
+  // UNSUBACK: properties, then a reason code per filter.
+  ASSERT_OK_AND_ASSIGN(Packet u, DecodePacket(Bytes({0xb0, 0x05, 0x00, 0x03, 0x00, 0x00, 0x11}), v5));
+  EXPECT_EQ(u.packet_id, 3);
+  EXPECT_EQ(u.suback.return_codes, (std::vector<uint8_t>{0x00, 0x11}));
+  EXPECT_TRUE(DecodePacket(Bytes({0xb0, 0x03, 0x00, 0x03, 0x00}), v5).status().IsCorruption());
+
+  // DISCONNECT: nothing (normal), a reason alone, or a reason with properties.
+  ASSERT_OK_AND_ASSIGN(Packet d0, DecodePacket(Bytes({0xe0, 0x00}), v5));
+  EXPECT_EQ(d0.reason_code, 0);
+  ASSERT_OK_AND_ASSIGN(Packet d1, DecodePacket(Bytes({0xe0, 0x01, 0x8b}), v5));
+  EXPECT_EQ(d1.reason_code, 0x8b);
+  PropertyWriter dw;
+  dw.String(Id::kReasonString, "another client took over");
+  dw.String(Id::kServerReference, "b2:1883");
+  dw.FourByte(Id::kSessionExpiryInterval, 0);
+  const std::string disc = Packet5(0xe0, Bytes({0x8e}) + Block(dw));
+  ASSERT_OK_AND_ASSIGN(Packet d, DecodePacket(disc, v5));
+  EXPECT_EQ(d.reason_code, 0x8e);
+  EXPECT_EQ(d.props.reason_string, "another client took over");
+  EXPECT_STREQ(ReasonCodeName(d.reason_code), "session taken over");
+  EXPECT_TRUE(DecodePacket(Bytes({0xe0, 0x04, 0x8e, 0x02, 0x1f, 0x00}), v5).status().IsCorruption());
+  EXPECT_TRUE(DecodePacket(Bytes({0xe0, 0x03, 0x8e, 0x00, 0x00}), v5).status().IsCorruption());  // trailing
+  EXPECT_TRUE(DecodePacket(Bytes({0xe0, 0x04, 0x8e, 0x02, 0x21, 0x00}), v5).status().IsCorruption());
+  // AUTH, framed the same way.
+  ASSERT_OK_AND_ASSIGN(Packet au, DecodePacket(Bytes({0xf0, 0x02, 0x18, 0x00}), v5));
+  EXPECT_EQ(au.type, PacketType::kAuth);
+  EXPECT_EQ(au.reason_code, 0x18);
+}
+
+TEST(MqttCodecReader, DecodesAnMqtt5StreamAndResetsToAnotherVersion) {
+  const std::string stream = Packet5(0x20, Bytes({0x00, 0x00, 0x03, 0x21, 0x00, 0x0a})) +
+                             Publish5("a/b", Bytes({0x01, 0x01}), "hello") +
+                             Publish5("c", "", std::string(300, 'x'), 0) + Bytes({0xd0, 0x00}) +
+                             Bytes({0x90, 0x04, 0x00, 0x01, 0x00, 0x01}) + Bytes({0xe0, 0x01, 0x8b});
+  PacketReader reader(1024, Version::kV5);
+  std::vector<PacketType> types;
+  std::vector<std::string> payloads;
+  for (char c : stream) {
+    reader.Append(std::string_view(&c, 1));
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(std::optional<Packet> p, reader.Next());
+      if (!p) break;
+      types.push_back(p->type);
+      if (p->type == PacketType::kPublish) payloads.emplace_back(p->publish.payload);
+    }
+  }
+  EXPECT_EQ(types, (std::vector<PacketType>{PacketType::kConnack, PacketType::kPublish, PacketType::kPublish,
+                                            PacketType::kPingresp, PacketType::kSuback, PacketType::kDisconnect}));
+  EXPECT_EQ(payloads, (std::vector<std::string>{"hello", std::string(300, 'x')}));
+
+  // The same reader, reset for a 3.1.1 connection: a DISCONNECT from the server is malformed now.
+  reader.Reset(Version::kV311);
+  EXPECT_EQ(reader.version(), Version::kV311);
+  EXPECT_EQ(reader.buffered(), 0u);
+  reader.Append(Bytes({0x20, 0x02, 0x00, 0x00, 0xe0, 0x00}));
+  ASSERT_OK_AND_ASSIGN(std::optional<Packet> connack, reader.Next());
+  ASSERT_TRUE(connack.has_value());
+  EXPECT_FALSE(connack->connack.v311_form);  // only the MQTT 5 decoder sets it
+  EXPECT_TRUE(reader.Next().status().IsCorruption());
+}
+
+TEST(MqttCodecReader, OversizeMqtt5PublishIsTruncatedWithItsProperties) {
+  PropertyWriter w;
+  w.String(PropertyId::kContentType, "application/octet-stream");
+  w.StringPair(PropertyId::kUserProperty, "k", "v");
+  const std::string big(200'000, 'y');
+  const std::string stream = Publish5("sensor/data", w.bytes(), big, 1, 9) + Publish5("s", "", "small", 1, 10);
+  PacketReader reader(100, Version::kV5);
+  std::vector<std::string> types;
+  size_t max_buffered = 0, truncated = 0, small = 0;
+  for (size_t at = 0; at < stream.size(); at += 1000) {
+    reader.Append(std::string_view(stream).substr(at, 1000));
+    max_buffered = std::max(max_buffered, reader.buffered());
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(std::optional<Packet> p, reader.Next());
+      if (!p) break;
+      if (p->publish.truncated) {
+        ++truncated;
+        EXPECT_EQ(p->publish.payload, std::string(100, 'y'));
+        EXPECT_EQ(p->publish.payload_size, big.size());
+        EXPECT_EQ(p->props.content_type, "application/octet-stream");
+      } else {
+        ++small;
+        EXPECT_EQ(p->publish.payload, "small");
+      }
+    }
+  }
+  EXPECT_EQ(truncated, 1u);
+  EXPECT_EQ(small, 1u);
+  EXPECT_LE(max_buffered, 100 + 2 * 1000u);
+  // A PUBLISH whose properties alone exceed the control-packet bound is refused before it is buffered.
+  PacketReader bounded(100, Version::kV5, 256);
+  std::string head = Bytes({0x30});
+  PutVarint(&head, 100'000);
+  head += Bytes({0x00, 0x01, 't'});
+  PutVarint(&head, 90'000);  // 90 KB of properties
+  bounded.Append(head + std::string(1000, '\x26'));
+  EXPECT_TRUE(bounded.Next().status().IsCorruption());
+}
+
 // Random bytes, and random mutations of valid streams, must never crash the decoders (a cheap
 // stand-in for a libFuzzer run over DecodePacket; ASan/UBSan builds check the memory side).
 TEST(MqttCodec, RandomBytesNeverCrash) {
   std::mt19937 rng(42);
   const std::string valid = Bytes({0x20, 0x02, 0x01, 0x00}) + PublishPacket("a/b", "payload", 1, 3) +
                             Bytes({0x90, 0x03, 0x00, 0x01, 0x01, 0xd0, 0x00});
+  // An MQTT 5 stream whose properties cover every value type, so mutations land in them.
+  PropertyWriter cw, pw, dw;
+  cw.FourByte(PropertyId::kSessionExpiryInterval, 60);
+  cw.String(PropertyId::kAssignedClientIdentifier, "auto-1");
+  cw.TwoByte(PropertyId::kServerKeepAlive, 5);
+  cw.Byte(PropertyId::kMaximumQos, 1);
+  pw.Byte(PropertyId::kPayloadFormatIndicator, 1);
+  pw.Varint(PropertyId::kSubscriptionIdentifier, 300);
+  pw.Binary(PropertyId::kCorrelationData, "cd");
+  pw.StringPair(PropertyId::kUserProperty, "k", "v");
+  dw.String(PropertyId::kReasonString, "bye");
+  const std::string valid5 = Packet5(0x20, Bytes({0x00, 0x00}) + Block(cw)) + Publish5("a/b", pw.bytes(), "p") +
+                             Bytes({0x90, 0x04, 0x00, 0x01, 0x00, 0x01, 0xd0, 0x00}) +
+                             Packet5(0xe0, Bytes({0x8e}) + Block(dw));
   for (int i = 0; i < 30000; ++i) {
     std::string bytes;
-    if (i % 2 == 0) {
+    if (i % 3 == 0) {
       bytes.resize(rng() % 48);
       for (auto& c : bytes) c = static_cast<char>(rng());
     } else {
-      bytes = valid;
+      bytes = i % 3 == 1 ? valid : valid5;
       for (int m = 0; m < 3; ++m) bytes[rng() % bytes.size()] = static_cast<char>(rng());
     }
+    // The properties parser alone, on the same bytes, for every packet type.
+    (void)ParseProperties(static_cast<PacketType>(1 + rng() % 15), bytes);
     for (Version v : {Version::kV311, Version::kV5}) {
       (void)DecodePacket(bytes, v);
       PacketReader reader(8, v, 64);
