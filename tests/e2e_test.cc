@@ -303,6 +303,89 @@ TEST(SharedSubscription, TwoDaemonsSplitOneStream) {
   EXPECT_EQ(in_a + in_b, 200);
 }
 
+// [[rules]]: SQL rules from the config pick, reshape and route messages; one message can feed
+// two streams, a WHERE drops what the user does not want (counted), and a stream other than
+// readings gets a lake folder of its own.
+TEST(Rules, SqlRulesFromTheConfigRouteMessages) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), broker->url(), "[mqtt]\nurl = \"" + broker->url() + R"("
+topics = ["sensor/#", "other/#"]
+
+[delivery]
+interval_s = 1
+
+[[rules]]
+name = "plausible"
+sql = """
+  SELECT *, topic(2) AS client_id
+  FROM 'sensor/+/data'
+  WHERE temperature > -40 AND temperature < 85"""
+
+[[rules]]
+name = "hot"
+sql = "SELECT topic(2) AS device, temperature, upper(room) AS room FROM 'sensor/+/data' WHERE temperature > 30"
+stream = "alerts"
+)"));
+  ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline));
+  const std::vector<std::pair<std::string, std::string>> messages = {
+      {"sensor/pi-a/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:00","temperature":20,"room":"hall"})"},
+      {"sensor/pi-a/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:01","temperature":35,"room":"attic"})"},
+      {"sensor/pi-b/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:02","temperature":-55})"},
+      {"other/topic", R"({"client_id":"x","timestamp":"2022-07-14 00:00:03","temperature":1})"},
+  };
+  for (const auto& [topic, payload] : messages) {
+    ASSERT_OK_AND_ASSIGN(CommandOutput out, RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p",
+                                                        std::to_string(broker->port()), "-t", topic, "-q", "1", "-m",
+                                                        payload},
+                                                       kDeadline));
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+  }
+  // The device comes from the topic; the cold reading and the other topic were dropped.
+  ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_messages_received_total") == 4; }, kDeadline));
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon, "SELECT count(*) FROM readings WHERE device = 'pi-a'") == 2; },
+                        kDeadline));
+  EXPECT_EQ(CountRows(*daemon, "SELECT count(*) FROM readings"), 2);
+  EXPECT_EQ(daemon->Metric("sensorpipe_messages_filtered_total"), 2);
+  EXPECT_EQ(daemon->Metric("sensorpipe_records_appended_total"), 3);
+  // The alert is in its own stream, keyed by device, and delivered under lake/alerts/.
+  ASSERT_OK_AND_ASSIGN(CommandOutput tail, RunCommand({BinDir() + "/sensorpipe", "log", "tail", "--config",
+                                                       daemon->config_path(), "--stream", "alerts"},
+                                                      kDeadline));
+  EXPECT_EQ(tail.exit_code, 0) << tail.err;
+  EXPECT_NE(tail.out.find(R"("key":"pi-a")"), std::string::npos) << tail.out;
+  EXPECT_NE(tail.out.find(R"("value":{"device":"pi-a","temperature":35,"room":"ATTIC"})"), std::string::npos)
+      << tail.out;
+  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  EXPECT_EQ(code, 0);
+  bool delivered = false;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.Sub("sp/data/lake/alerts"))) {
+    delivered |= entry.path().filename().string().rfind("alerts-", 0) == 0;
+  }
+  EXPECT_TRUE(delivered);
+}
+
+TEST(Rules, ABadRuleStopsStartUpWithAPointerToTheMistake) {
+  TempDir dir;
+  std::ofstream(dir.Sub("rules.toml")) << "data_dir = \"d\"\n\n[[rules]]\nname = \"r1\"\n"
+                                          "sql = \"SELECT temperature + 'x' AS t FROM 'sensor/#'\"\n";
+  ASSERT_OK_AND_ASSIGN(CommandOutput out,
+                       RunCommand({BinDir() + "/sensorpipe", "run", "--config", dir.Sub("rules.toml")}, kDeadline));
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find(dir.Sub("rules.toml") + ":5: [[rules]] sql: rule 'r1': line 1, column 22: arithmetic needs "
+                                                  "a number, but this is a string"),
+            std::string::npos)
+      << out.err;
+  EXPECT_NE(out.err.find("\n" + std::string(23, ' ') + "^"), std::string::npos) << out.err;
+  std::ofstream(dir.Sub("stream.toml")) << "[[rules]]\nname = \"r\"\nsql = \"SELECT * FROM '#'\"\nstream = \"errors\"\n";
+  ASSERT_OK_AND_ASSIGN(out, RunCommand({BinDir() + "/sensorpipe", "run", "--config", dir.Sub("stream.toml")}, kDeadline));
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find("stream.toml:4: [[rules]] stream: \"errors\" is reserved"), std::string::npos) << out.err;
+  std::ofstream(dir.Sub("key.toml")) << "[[rules]]\nname = \"r\"\nsql = \"SELECT * FROM '#'\"\nwhere = 1\n";
+  ASSERT_OK_AND_ASSIGN(out, RunCommand({BinDir() + "/sensorpipe", "run", "--config", dir.Sub("key.toml")}, kDeadline));
+  EXPECT_NE(out.err.find("key.toml:4: [[rules]] where: unknown key"), std::string::npos) << out.err;
+}
+
 // POST /v1/ingest: the same rule, the same stores, an answer only after the durable append, per
 // line what was rejected, and a bearer token always.
 TEST(HttpIngest, NdjsonAndArraysWithAToken) {
@@ -324,11 +407,11 @@ TEST(HttpIngest, NdjsonAndArraysWithAToken) {
       "\n"
       "{\"client_id\":\"pi-h\",\"timestamp\":1657756800,\"humidity\":40,\"count\":2}\n";
   std::string answer = post(ndjson, "s3cret");
-  EXPECT_NE(answer.find("{\"accepted\":2,\"rejected\":1,\"errors\":[{\"line\":2,\"reason\":\"malformed_json\""),
+  EXPECT_NE(answer.find("{\"accepted\":2,\"rejected\":1,\"filtered\":0,\"errors\":[{\"line\":2,\"reason\":\"malformed_json\""),
             std::string::npos) << answer;
   EXPECT_EQ(answer.substr(answer.size() - 3), "200") << answer;
   answer = post("[{\"client_id\":\"pi-h\",\"timestamp\":\"2022-07-14 00:00:02\",\"count\":3},{\"timestamp\":1}]", "s3cret");
-  EXPECT_NE(answer.find("{\"accepted\":1,\"rejected\":1,\"errors\":[{\"line\":2,\"reason\":\"missing_field\""),
+  EXPECT_NE(answer.find("{\"accepted\":1,\"rejected\":1,\"filtered\":0,\"errors\":[{\"line\":2,\"reason\":\"missing_field\""),
             std::string::npos) << answer;
   EXPECT_EQ(answer.substr(answer.size() - 3), "200") << answer;
   auto status = [](const std::string& a) { return a.substr(a.size() - 3); };

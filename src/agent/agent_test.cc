@@ -6,7 +6,7 @@
 #include "agent/message.h"
 #include "agent/simulator.h"
 #include "common/testing.h"
-#include "rules/default_rule.h"
+#include "rules/rule.h"
 
 namespace sp {
 namespace {
@@ -66,11 +66,12 @@ TEST(Message, IsTheSeedShapeAndPassesTheDefaultRule) {
                R"("temperature":39.743,"pressure":1008.606,"pitch":1.768,"roll":359.348,"yaw":185.857,"count":12})");
   EXPECT_NE(FormatMessage("d", kDay0, -(3 * 3600 + 1800), r, 0).find("\"2026-11-24T20:30:00-03:30\""), std::string::npos);
   // What the agent sends, the pipeline accepts as the same instant.
-  auto rule = MakeDefaultRule({});
-  ASSERT_TRUE(rule.ok());
-  Record rec;
-  Rejection rej;
-  ASSERT_TRUE((*rule)->Apply(Message{"sensor/data", m, "", kDay0 + 2'000'000}, &rec, &rej)) << rej.detail;
+  ASSERT_OK_AND_ASSIGN(auto rules, RuleSet::Compile({}, {}));
+  RuleRunner runner(rules);
+  RuleBatch batch(1);
+  ASSERT_TRUE(runner.Apply(Message{"sensor/data", m, "", kDay0 + 2'000'000}, &batch));
+  ASSERT_TRUE(batch.rejections().empty()) << batch.rejections()[0].detail;
+  const Record& rec = batch.records(0)[0];
   EXPECT_EQ(rec.timestamp_us, kDay0 + 1'000'000);
   EXPECT_EQ(ExpandTopic("sensor/{device}/data", "pi-1"), "sensor/pi-1/data");
 }

@@ -16,7 +16,6 @@
 #include "ingest/mqtt_client.h"
 #include "log/file_log.h"
 #include "query/engine.h"
-#include "rules/default_rule.h"
 #include "web/server.h"
 
 namespace sp {
@@ -47,6 +46,26 @@ std::string DefaultClientId() {
 
 }  // namespace
 
+Result<std::shared_ptr<const RuleSet>> CompileRules(const Config& config) {
+  RuleOptions options;
+  options.device_time_zone = config.ingest.device_time_zone;
+  options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
+  options.max_future_skew_s = config.ingest.max_future_skew_s;
+  options.max_depth = config.ingest.max_depth;
+  options.client_id_fallback = config.ingest.client_id_fallback;
+  std::vector<RuleSpec> specs;
+  for (const RuleConfig& rule : config.rules) {
+    // Each rule alone, so the error names the config line of the rule at fault.
+    RuleSpec spec{rule.name, rule.sql, rule.stream};
+    if (auto compiled = RuleSet::Compile({spec}, options); !compiled.ok()) {
+      return Status::InvalidArgument(config.path + ":" + std::to_string(rule.line) + ": [[rules]] sql: " +
+                                     std::string(compiled.status().message()));
+    }
+    specs.push_back(std::move(spec));
+  }
+  return RuleSet::Compile(specs, options);
+}
+
 void BlockStopSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -61,6 +80,9 @@ Status RunDaemon(const Config& config) {
   Env* env = Env::Default();
   Clock* clock = Clock::Default();
   Metrics metrics;
+
+  // Rules first: a mistake in one stops start-up before anything else happens.
+  SP_ASSIGN_OR_RETURN(std::shared_ptr<const RuleSet> rules, CompileRules(config));
 
   SP_ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire(config.data_dir));
   spdlog::info("sensorpipe starting: data_dir={} mqtt={} http={}", config.data_dir, config.mqtt.url,
@@ -77,7 +99,12 @@ Status RunDaemon(const Config& config) {
   log_options.retention_ms = config.log.retention_hours * 3'600'000;
   log_options.retention_bytes = static_cast<uint64_t>(config.log.retention_bytes);
   SP_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenFileLog(env, clock, &metrics, log_options));
-  SP_ASSIGN_OR_RETURN(Stream * readings, log->OpenStream("readings"));
+  // The streams the rules write to ("readings" unless the rules say otherwise), and the errors.
+  std::vector<Stream*> streams;
+  for (const std::string& name : rules->streams()) {
+    SP_ASSIGN_OR_RETURN(Stream * stream, log->OpenStream(name));
+    streams.push_back(stream);
+  }
   SP_ASSIGN_OR_RETURN(Stream * errors, log->OpenStream("errors"));
 
   // Delivery: one consumer per view, started before ingest so the lake follows the log at once.
@@ -93,10 +120,21 @@ Status RunDaemon(const Config& config) {
   error_options.consumer_name = "lake-errors";
   error_options.prefix = "errors";
   error_options.partitioning = DeliveryOptions::kDay;
-  SP_ASSIGN_OR_RETURN(auto raw_delivery, Delivery::Open(readings, &store, clock, &metrics, raw_options));
+  // readings go to raw/ by event hour; any other stream a rule fills to <stream>/ by day.
+  std::vector<std::unique_ptr<Delivery>> deliveries;
+  for (size_t i = 0; i < streams.size(); ++i) {
+    DeliveryOptions options = raw_options;
+    if (streams[i]->name() != "readings") {
+      options.consumer_name = "lake-" + streams[i]->name();
+      options.prefix = streams[i]->name();
+      options.partitioning = DeliveryOptions::kDay;
+    }
+    SP_ASSIGN_OR_RETURN(auto delivery, Delivery::Open(streams[i], &store, clock, &metrics, options));
+    deliveries.push_back(std::move(delivery));
+  }
   SP_ASSIGN_OR_RETURN(auto error_delivery, Delivery::Open(errors, &store, clock, &metrics, error_options));
-  SP_RETURN_IF_ERROR(raw_delivery->Start());
-  SP_RETURN_IF_ERROR(error_delivery->Start());
+  deliveries.push_back(std::move(error_delivery));
+  for (auto& delivery : deliveries) SP_RETURN_IF_ERROR(delivery->Start());
 
   // Web: health, metrics and the first page, up before ingest so a slow broker is visible.
   QueryOptions query_options;
@@ -106,15 +144,7 @@ Status RunDaemon(const Config& config) {
   SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(config.LakeDir(), query_options));
   SP_ASSIGN_OR_RETURN(auto listen, ParseHostPort(config.http.listen));
 
-  // Ingest: rule and subscriber.
-  DefaultRuleOptions rule_options;
-  rule_options.device_time_zone = config.ingest.device_time_zone;
-  rule_options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
-  rule_options.max_future_skew_s = config.ingest.max_future_skew_s;
-  rule_options.max_depth = config.ingest.max_depth;
-  rule_options.client_id_fallback = config.ingest.client_id_fallback;
-  SP_ASSIGN_OR_RETURN(std::unique_ptr<Rule> rule, MakeDefaultRule(rule_options));
-
+  // Ingest: the subscriber.
   SP_ASSIGN_OR_RETURN(MqttUrl url, ParseMqttUrl(config.mqtt.url));
   MqttClientOptions mqtt_options;
   mqtt_options.host = url.host;
@@ -127,6 +157,9 @@ Status RunDaemon(const Config& config) {
   mqtt_options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
   mqtt_options.tls = url.tls;
   mqtt_options.tls_options = {config.mqtt.ca_file, config.mqtt.cert_file, config.mqtt.key_file};
+  mqtt_options.protocol = config.mqtt.protocol == "5"       ? MqttProtocol::kV5
+                          : config.mqtt.protocol == "3.1.1" ? MqttProtocol::kV311
+                                                            : MqttProtocol::kAuto;
   MqttSubscriber subscriber(mqtt_options, clock, &metrics);
 
   WebServer web(&metrics, engine.get(), [&] {
@@ -134,16 +167,14 @@ Status RunDaemon(const Config& config) {
     h.mqtt_connected = subscriber.connected();
     return h;
   });
-  // HTTP ingest gets a rule of its own: a Rule serves one thread at a time.
-  SP_ASSIGN_OR_RETURN(std::unique_ptr<Rule> http_rule, MakeDefaultRule(rule_options));
-  HttpIngest http_ingest(std::move(http_rule), readings, errors, clock, &metrics);
+  HttpIngest http_ingest(rules, streams, errors, clock, &metrics);
   web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes), [&](std::string_view body) {
     HttpIngest::Answer a = http_ingest.Ingest(body);
     return std::make_pair(a.status, std::move(a.body));
   });
   SP_RETURN_IF_ERROR(web.Start(listen.first, listen.second));
 
-  Ingest ingest(&subscriber, rule.get(), readings, errors, clock, &metrics, Ingest::Options{});
+  Ingest ingest(&subscriber, rules, streams, errors, clock, &metrics, Ingest::Options{});
   ingest.Start();
   spdlog::info("sensorpipe running: dashboard http://{}:{}/ , subscribed to {} as {}", listen.first, listen.second,
                fmt::join(config.mqtt.topics, ","), mqtt_options.client_id);
@@ -160,10 +191,11 @@ Status RunDaemon(const Config& config) {
   // messages stay with the broker or the HTTP client), then delivery drains the log to the lake.
   ingest.Stop();
   web.Stop();
-  Status raw_stop = raw_delivery->Stop();
-  Status error_stop = error_delivery->Stop();
-  if (!raw_stop.ok()) return raw_stop.WithContext("stopping delivery");
-  if (!error_stop.ok()) return error_stop.WithContext("stopping error delivery");
+  Status stopped;
+  for (auto& delivery : deliveries) {
+    if (Status s = delivery->Stop(); !s.ok() && stopped.ok()) stopped = s.WithContext("stopping delivery");
+  }
+  SP_RETURN_IF_ERROR(stopped);
   spdlog::info("sensorpipe stopped cleanly");
   return Status::OK();
 }

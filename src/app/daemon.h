@@ -9,12 +9,17 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "rules/rule.h"
 
 namespace sp {
 
 //! Runs until SIGINT or SIGTERM. Returns a Status explaining why it could not start, or OK after
 //! a clean stop. The caller must have blocked SIGINT and SIGTERM in every thread (BlockStopSignals).
 Status RunDaemon(const Config& config);
+
+//! Compiles the config's [[rules]] (none: the default rule). A bad rule is an InvalidArgument
+//! "file:line: [[rules]] sql: rule 'x': line L, column C: ..." with a caret under the mistake.
+Result<std::shared_ptr<const RuleSet>> CompileRules(const Config& config);
 
 //! Keeps one process writing a data folder (the daemon, or a replay): an flock on data_dir/LOCK,
 //! released when the object goes or the process dies, so a kill -9 never leaves it stale.

@@ -2,6 +2,8 @@
 
 #include <date/tz.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "common/env.h"
@@ -29,6 +31,15 @@ Status ValidateZone(const std::string& zone) {
   return Status::OK();
 }
 
+// Names of rules (any case, '-') and of streams (they become folder names: lower case).
+bool IsSafeName(const std::string& name, bool rule) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [&](char ch) {
+    const unsigned char u = static_cast<unsigned char>(ch);
+    return std::islower(u) || std::isdigit(u) || ch == '_' || (rule && (std::isupper(u) || ch == '-'));
+  });
+}
+
 // Reads every known key; each check names the key so the error carries file:line.
 Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Table(""));
@@ -47,10 +58,7 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.String("username", &c.mqtt.username));
   SP_RETURN_IF_ERROR(r.String("password", &c.mqtt.password));
   SP_RETURN_IF_ERROR(r.String("protocol", &c.mqtt.protocol));
-  // MQTT 5 comes with the ingest issue; until then "auto" means 3.1.1 and "5" is refused
-  // rather than silently downgraded.
-  if (c.mqtt.protocol == "5") return r.ErrorAt("protocol", "MQTT 5 is not supported by this build yet; use \"auto\" or \"3.1.1\"");
-  if (c.mqtt.protocol != "auto" && c.mqtt.protocol != "3.1.1") {
+  if (c.mqtt.protocol != "auto" && c.mqtt.protocol != "3.1.1" && c.mqtt.protocol != "5") {
     return r.ErrorAt("protocol", "expected \"auto\", \"3.1.1\" or \"5\"");
   }
   SP_RETURN_IF_ERROR(r.Int("keepalive_s", &c.mqtt.keepalive_s, 1, 65535));
@@ -65,6 +73,29 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Int("max_future_skew_s", &c.ingest.max_future_skew_s, 0, 10LL * 365 * 86400));
   SP_RETURN_IF_ERROR(r.Int("max_depth", &c.ingest.max_depth, 1, 1024));
   SP_RETURN_IF_ERROR(r.Bool("client_id_fallback", &c.ingest.client_id_fallback));
+
+  SP_ASSIGN_OR_RETURN(size_t rules, r.TableArray("rules"));
+  for (size_t i = 0; i < rules; ++i) {
+    SP_RETURN_IF_ERROR(r.TableArrayAt("rules", i));
+    RuleConfig rule;
+    SP_RETURN_IF_ERROR(r.String("name", &rule.name));
+    SP_RETURN_IF_ERROR(r.String("sql", &rule.sql));
+    SP_RETURN_IF_ERROR(r.String("stream", &rule.stream));
+    rule.line = r.LineOf("sql");
+    if (rule.name.empty()) return r.ErrorAt("name", "is missing: every rule needs a name");
+    if (!IsSafeName(rule.name, true)) return r.ErrorAt("name", "expected 1-64 characters of A-Z a-z 0-9 _ -");
+    for (const RuleConfig& other : c.rules) {
+      if (other.name == rule.name) return r.ErrorAt("name", "another rule is called '" + rule.name + "'");
+    }
+    if (rule.sql.empty()) return r.ErrorAt("sql", "is missing: SELECT ... FROM '<topic filter>' [WHERE ...]");
+    if (!IsSafeName(rule.stream, false)) return r.ErrorAt("stream", "expected 1-64 characters of a-z 0-9 _");
+    // The error output is written by ingest itself, and a stream's lake folder is its name: these
+    // would mix a rule's records with rejections or with the readings' raw/ and compacted/ files.
+    if (rule.stream == "errors" || rule.stream == "raw" || rule.stream == "compacted") {
+      return r.ErrorAt("stream", "\"" + rule.stream + "\" is reserved (errors, raw, compacted)");
+    }
+    c.rules.push_back(std::move(rule));
+  }
 
   SP_RETURN_IF_ERROR(r.Table("log"));
   SP_RETURN_IF_ERROR(r.Int("shards", &c.log.shards, 1, 1024));

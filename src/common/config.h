@@ -46,6 +46,15 @@ struct FsyncPolicy {
 };
 Result<FsyncPolicy> ParseFsyncPolicy(const std::string& text);
 
+//! One [[rules]] table. The SQL is compiled by the rules stage at start-up; `line` lets its
+//! errors point into the config file.
+struct RuleConfig {
+  std::string name;
+  std::string sql;
+  std::string stream = "readings";
+  uint32_t line = 0;  // of `sql`
+};
+
 struct Config {
   std::string path;  // the file it came from; empty for defaults
   std::string data_dir = "./data";
@@ -59,6 +68,8 @@ struct Config {
     int max_depth = 16;
     bool client_id_fallback = false;  // empty client_id in the payload: use the MQTT client id
   } ingest;
+
+  std::vector<RuleConfig> rules;  // none: the default rule, SELECT * FROM '#' into readings
 
   struct Log {
     int shards = 4;

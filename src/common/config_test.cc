@@ -81,6 +81,35 @@ TEST(Config, ErrorsNameFileLineAndReason) {
   EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:1: unknown_top: unknown key");
 }
 
+TEST(Config, RulesAreTablesWithTheirLines) {
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("[[rules]]\nname = \"a\"\nsql = \"SELECT * FROM '#'\"\n\n"
+                                             "[[rules]]\nname = \"b-2\"\nstream = \"alerts\"\n"
+                                             "sql = \"SELECT x FROM 'sensor/#'\"\n",
+                                             "/etc/sp/sensorpipe.toml"));
+  ASSERT_EQ(c.rules.size(), 2u);
+  EXPECT_EQ(c.rules[0].name, "a");
+  EXPECT_EQ(c.rules[0].stream, "readings");
+  EXPECT_EQ(c.rules[0].line, 3u);
+  EXPECT_EQ(c.rules[1].stream, "alerts");
+  EXPECT_EQ(c.rules[1].sql, "SELECT x FROM 'sensor/#'");
+  EXPECT_EQ(c.rules[1].line, 8u);
+  const std::string sql = "sql = \"SELECT * FROM '#'\"\n";
+  EXPECT_EQ(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "where = 1\n").message(),
+            "/etc/sp/sensorpipe.toml:4: [[rules]] where: unknown key");
+  EXPECT_EQ(ErrorOf("[[rules]]\n" + sql).message(), "/etc/sp/sensorpipe.toml:1: [[rules]] name: is missing: every rule needs a name");
+  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "[[rules]]\nname = \"a\"\n" + sql).message().find(
+                ":5: [[rules]] name: another rule is called 'a'"),
+            std::string_view::npos);
+  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "stream = \"Bad/x\"\n").message().find(":4: [[rules]] stream: expected"),
+            std::string_view::npos);
+  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "stream = \"raw\"\n").message().find("reserved"),
+            std::string_view::npos);
+  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n").message().find(":1: [[rules]] sql: is missing"), std::string_view::npos);
+  EXPECT_NE(ErrorOf("rules = 1\n").message().find(":1: rules: expected tables [[rules]]"), std::string_view::npos);
+  ASSERT_OK_AND_ASSIGN(c, ParseConfig("[mqtt]\nprotocol = \"5\"\n", "x.toml"));
+  EXPECT_EQ(c.mqtt.protocol, "5");
+}
+
 TEST(Config, SyntaxErrorHasLine) {
   Status s = ErrorOf("data_dir = \"ok\"\n[mqtt\n");
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);

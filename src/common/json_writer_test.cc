@@ -25,6 +25,10 @@ TEST(JsonWriter, ShortestDoubles) {
   EXPECT_EQ(f(-0.0), "-0");
   EXPECT_EQ(f(NAN), "null");
   EXPECT_EQ(f(INFINITY), "null");
+  // Whole doubles beyond integers' range stay recognisably floating (found by rule_sql_fuzz).
+  EXPECT_EQ(f(18446744073709551615.0), "1.8446744073709552e+19");
+  EXPECT_EQ(f(1e16), "1e+16");
+  EXPECT_EQ(f(9999999999999998.0), "9999999999999998");
 }
 
 TEST(JsonWriter, Utf8Validation) {

@@ -46,13 +46,19 @@ int64_t FromCivil(const CivilTime& c) {
   return secs * 1'000'000 + c.micros;
 }
 
-std::string FormatTimestamp(int64_t unix_micros) {
+void AppendTimestamp(std::string& out, int64_t unix_micros) {
   CivilTime c = ToCivil(unix_micros);
   char buf[40];
   int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", c.year, c.month, c.day, c.hour, c.minute,
                         c.second);
-  if (c.micros != 0) std::snprintf(buf + n, sizeof buf - n, ".%06d", c.micros);
-  return buf;
+  if (c.micros != 0) n += std::snprintf(buf + n, sizeof buf - n, ".%06d", c.micros);
+  out.append(buf, static_cast<size_t>(n));
+}
+
+std::string FormatTimestamp(int64_t unix_micros) {
+  std::string out;
+  AppendTimestamp(out, unix_micros);
+  return out;
 }
 
 }  // namespace sp

@@ -20,5 +20,7 @@ int64_t DaysFromCivil(int year, int month, int day);
 //! "YYYY-MM-DD HH:MM:SS" and ".ffffff" when the instant has a fraction: the lake's and the
 //! query output's timestamp form, which DuckDB, Spark and Trino all read as a TIMESTAMP.
 std::string FormatTimestamp(int64_t unix_micros);
+//! The same appended to out, for hot paths that reuse one string.
+void AppendTimestamp(std::string& out, int64_t unix_micros);
 
 }  // namespace sp

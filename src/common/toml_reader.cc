@@ -13,7 +13,8 @@ namespace sp {
 struct TomlReader::Impl {
   std::string path;
   toml::value root;
-  std::string table_name;           // the current table, "" for the top level
+  std::string table_name;           // the current table, "" for the top level; "rules#2" in [[rules]]
+  std::string display_name;         // how errors name it: "[mqtt] ", "[[rules]] "
   const toml::value* table = nullptr;  // null when the table is absent
   std::set<std::string> used;       // "table.key" and "table" entries that were read
 };
@@ -43,6 +44,7 @@ Result<std::unique_ptr<TomlReader>> TomlReader::Parse(const std::string& text, c
 
 Status TomlReader::Table(const std::string& name) {
   impl_->table_name = name;
+  impl_->display_name = name.empty() ? "" : "[" + name + "] ";
   impl_->used.insert(name);
   if (name.empty()) {
     impl_->table = &impl_->root;
@@ -53,9 +55,9 @@ Status TomlReader::Table(const std::string& name) {
   auto it = top.find(name);
   if (it == top.end()) return Status::OK();
   if (!it->second.is_table()) {
-    impl_->table_name.clear();
+    impl_->display_name.clear();
     Status s = ErrorAt(name, "expected a table [" + name + "]");
-    impl_->table_name = name;
+    impl_->display_name = "[" + name + "] ";
     return s;
   }
   impl_->table = &it->second;
@@ -74,9 +76,34 @@ const toml::value* Find(const toml::value* table, const std::string& key) {
 Status TomlReader::ErrorAt(const std::string& key, const std::string& reason) const {
   const toml::value* v = Find(impl_->table, key);
   uint32_t line = v ? v->location().line() : (impl_->table ? impl_->table->location().line() : 0);
-  std::string where = impl_->path + ":" + std::to_string(line) + ": ";
-  if (!impl_->table_name.empty()) where += "[" + impl_->table_name + "] ";
-  return Status::InvalidArgument(where + key + ": " + reason);
+  return Status::InvalidArgument(impl_->path + ":" + std::to_string(line) + ": " + impl_->display_name + key + ": " +
+                                 reason);
+}
+
+uint32_t TomlReader::LineOf(const std::string& key) const {
+  const toml::value* v = Find(impl_->table, key);
+  return v ? v->location().line() : 0;
+}
+
+Result<size_t> TomlReader::TableArray(const std::string& name) {
+  impl_->used.insert(name);
+  const auto& top = impl_->root.as_table();
+  auto it = top.find(name);
+  if (it == top.end()) return size_t{0};
+  const bool tables = it->second.is_array() && std::all_of(it->second.as_array().begin(), it->second.as_array().end(),
+                                                             [](const toml::value& v) { return v.is_table(); });
+  if (!tables) {
+    return Status::InvalidArgument(impl_->path + ":" + std::to_string(it->second.location().line()) + ": " + name +
+                                   ": expected tables [[" + name + "]]");
+  }
+  return it->second.as_array().size();
+}
+
+Status TomlReader::TableArrayAt(const std::string& name, size_t index) {
+  impl_->table = &impl_->root.as_table().at(name).as_array().at(index);
+  impl_->table_name = name + "#" + std::to_string(index);
+  impl_->display_name = "[[" + name + "]] ";
+  return Status::OK();
 }
 
 Status TomlReader::String(const std::string& key, std::string* out) {
@@ -174,7 +201,16 @@ Status TomlReader::Finish() const {
   };
   std::vector<Unknown> unknown;
   for (const auto& [name, value] : impl_->root.as_table()) {
-    if (value.is_table()) {
+    if (value.is_array() && impl_->used.count(name)) {  // [[name]], read with TableArrayAt
+      const auto& tables = value.as_array();
+      for (size_t i = 0; i < tables.size(); ++i) {
+        for (const auto& [key, v] : tables[i].as_table()) {
+          if (!impl_->used.count(name + "#" + std::to_string(i) + "." + key)) {
+            unknown.push_back({v.location().line(), "[[" + name + "]] " + key + ": unknown key"});
+          }
+        }
+      }
+    } else if (value.is_table()) {
       if (!impl_->used.count(name)) {
         unknown.push_back({value.location().line(), "[" + name + "]: unknown table"});
         continue;

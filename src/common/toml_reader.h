@@ -27,6 +27,12 @@ class TomlReader {
   //! Selects the table the next reads refer to: "" is the top level, "mqtt" is [mqtt]. A table
   //! that is absent reads as empty; a key that is not a table is an error.
   Status Table(const std::string& name);
+  //! Counts the tables of an array of tables ([[name]]); 0 when absent.
+  Result<size_t> TableArray(const std::string& name);
+  //! Selects the index-th table of [[name]] for the next reads (after TableArray).
+  Status TableArrayAt(const std::string& name, size_t index);
+  //! The line in the file where key of the current table is (0 when absent).
+  uint32_t LineOf(const std::string& key) const;
   //! Each reads key from the current table when present (leaving *out alone otherwise).
   Status String(const std::string& key, std::string* out);
   Status Bool(const std::string& key, bool* out);

@@ -3,13 +3,13 @@
 #include <simdjson.h>
 
 #include "common/json_writer.h"
-#include "rules/error_record.h"
 
 namespace sp {
 
-HttpIngest::HttpIngest(std::unique_ptr<Rule> rule, Stream* readings, Stream* errors, Clock* clock, Metrics* metrics)
-    : rule_(std::move(rule)),
-      readings_(readings),
+HttpIngest::HttpIngest(std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams, Stream* errors,
+                       Clock* clock, Metrics* metrics)
+    : rules_(std::move(rules)),
+      streams_(std::move(streams)),
       errors_(errors),
       clock_(clock),
       received_(metrics->GetCounter("sensorpipe_http_messages_received_total", "Messages received by POST /v1/ingest.")),
@@ -38,47 +38,47 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
     }
   }
 
-  std::vector<Record> accepted, rejects;
   std::string errors_json;
-  size_t rejected = 0, messages = 0;
+  size_t messages = 0, accepted = 0, filtered = 0;
+  RuleBatch batch(streams_.size());
   {
-    std::lock_guard lock(rule_mu_);
+    std::lock_guard lock(rules_mu_);
     const int64_t now = clock_->NowMicros();
     for (size_t i = 0; i < items.size(); ++i) {
       if (items[i].find_first_not_of(" \t") == std::string::npos) continue;
       ++messages;
-      Message msg{"http", items[i], {}, now};
-      Record record;
-      Rejection rejection;
-      if (rule_->Apply(msg, &record, &rejection)) {
-        accepted.push_back(std::move(record));
-        continue;
+      const size_t rejected_before = batch.rejections().size();
+      if (!rules_.Apply(Message{"http", items[i], {}, now}, &batch)) ++filtered;
+      for (size_t r = rejected_before; r < batch.rejections().size(); ++r) {
+        const Rejection& rejection = batch.rejections()[r];
+        counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
+        errors_json += errors_json.empty() ? "{\"line\":" : ",{\"line\":";
+        errors_json += std::to_string(i + 1) + ",\"reason\":\"" + std::string(ReasonName(rejection.reason)) +
+                       "\",\"detail\":";
+        AppendJsonString(errors_json, rejection.detail);
+        errors_json += '}';
       }
-      ++rejected;
-      counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
-      rejects.push_back(MakeErrorRecord(msg, rule_->name(), rejection));
-      errors_json += errors_json.empty() ? "{\"line\":" : ",{\"line\":";
-      errors_json += std::to_string(i + 1) + ",\"reason\":\"" + std::string(ReasonName(rejection.reason)) +
-                     "\",\"detail\":";
-      AppendJsonString(errors_json, rejection.detail);
-      errors_json += '}';
     }
   }
+  counters_.filtered->Inc(filtered);
   received_->Inc(messages);
-  // The answer is the acknowledgement: only once both appends are durable.
-  if (Status s = readings_->Append(accepted); !s.ok()) {
-    std::string out = "{\"error\":";
-    AppendJsonString(out, "the log refused the records; nothing was stored as acknowledged: " + s.ToString());
-    return {503, out + "}\n"};
+  // The answer is the acknowledgement: only once every append is durable.
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    if (Status s = streams_[i]->Append(batch.records(i)); !s.ok()) {
+      std::string out = "{\"error\":";
+      AppendJsonString(out, "the log refused the records; nothing was stored as acknowledged: " + s.ToString());
+      return {503, out + "}\n"};
+    }
+    counters_.appended->Inc(batch.records(i).size());
+    accepted += batch.records(i).size();
   }
-  counters_.appended->Inc(accepted.size());
-  if (Status s = errors_->Append(rejects); !s.ok()) {
+  if (Status s = errors_->Append(batch.errors()); !s.ok()) {
     std::string out = "{\"error\":";
     AppendJsonString(out, "the error output refused the rejected lines: " + s.ToString());
     return {503, out + "}\n"};
   }
-  return {200, "{\"accepted\":" + std::to_string(accepted.size()) + ",\"rejected\":" + std::to_string(rejected) +
-                   ",\"errors\":[" + errors_json + "]}\n"};
+  return {200, "{\"accepted\":" + std::to_string(accepted) + ",\"rejected\":" +
+                   std::to_string(batch.rejections().size()) + ",\"filtered\":" + std::to_string(filtered) + ",\"errors\":[" + errors_json + "]}\n"};
 }
 
 }  // namespace sp

@@ -1,5 +1,5 @@
 // HTTP ingest: the way in for devices that cannot speak MQTT. A body of NDJSON lines or one JSON
-// array goes through the same rule as MQTT messages; accepted records and rejections are appended
+// array goes through the same rules as MQTT messages (with the topic "http"); accepted records and rejections are appended
 // durably before the answer, which reports per line what was rejected and why. The HTTP side
 // (route, bearer token) is the web stage's; this class is the part that needs no HTTP.
 // Thread-safe: requests arrive on the web server's threads.
@@ -20,23 +20,25 @@ namespace sp {
 
 class HttpIngest {
  public:
-  //! rule is owned; the streams, clock and metrics must outlive this.
-  HttpIngest(std::unique_ptr<Rule> rule, Stream* readings, Stream* errors, Clock* clock, Metrics* metrics);
+  //! streams[i] takes the records of rules->streams()[i]; they, the clock and metrics must
+  //! outlive this.
+  HttpIngest(std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams, Stream* errors, Clock* clock,
+             Metrics* metrics);
 
   struct Answer {
     int status = 200;
     std::string body;  // JSON
   };
   //! Ingests body (NDJSON, or a JSON array when it starts with '['). 200 with
-  //! {"accepted":N,"rejected":M,"errors":[{"line":L,"reason":..,"detail":..}]} once everything is
+  //! {"accepted":N,"rejected":M,"filtered":F,"errors":[{"line":L,"reason":..,"detail":..}]} once everything is
   //! durable; 400 when the body is not NDJSON or a JSON array at all; 503 when the log refuses
   //! (nothing was acknowledged: the client may send again).
   Answer Ingest(std::string_view body);
 
  private:
-  std::unique_ptr<Rule> rule_;
-  std::mutex rule_mu_;  // a Rule serves one thread at a time
-  Stream* readings_;
+  std::mutex rules_mu_;  // a RuleRunner serves one thread at a time
+  RuleRunner rules_;
+  std::vector<Stream*> streams_;
   Stream* errors_;
   Clock* clock_;
   Counter* received_;

@@ -9,7 +9,9 @@ namespace sp {
 IngestCounters IngestCounters::Register(Metrics* metrics) {
   IngestCounters c;
   c.appended = metrics->GetCounter("sensorpipe_records_appended_total",
-                                   "Accepted records appended durably to the readings stream.");
+                                   "Records the rules made, appended durably to their streams.");
+  c.filtered = metrics->GetCounter("sensorpipe_messages_filtered_total",
+                                   "Messages no rule kept: no rule's FROM matched the topic, or every WHERE was false.");
   for (Reason r : kAllReasons) {
     c.rejected.push_back(metrics->GetCounter("sensorpipe_messages_rejected_total",
                                              "Messages rejected by the rule, by reason; each is in the errors output.",
@@ -18,18 +20,19 @@ IngestCounters IngestCounters::Register(Metrics* metrics) {
   return c;
 }
 
-Ingest::Ingest(MqttSubscriber* subscriber, Rule* rule, Stream* readings, Stream* errors, Clock* clock,
-               Metrics* metrics, Options options)
+Ingest::Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams,
+               Stream* errors, Clock* clock, Metrics* metrics, Options options)
     : subscriber_(subscriber),
-      rule_(rule),
-      readings_(readings),
+      rules_(std::move(rules)),
+      streams_(std::move(streams)),
       errors_(errors),
       clock_(clock),
       options_(options),
       received_(metrics->GetCounter("sensorpipe_messages_received_total", "Messages received from the broker.")),
       append_errors_(metrics->GetCounter("sensorpipe_ingest_append_errors_total",
                                          "Failed appends to the log (retried; the messages stay unacknowledged).")),
-      counters_(IngestCounters::Register(metrics)) {}
+      counters_(IngestCounters::Register(metrics)),
+      batch_(streams_.size()) {}
 
 Ingest::~Ingest() { Stop(); }
 
@@ -54,33 +57,28 @@ Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   if (messages.empty()) return Status::OK();
   received_->Inc(messages.size());
 
-  accepted_.resize(messages.size());
-  size_t n_accepted = 0;
-  rejects_.clear();
+  batch_.Clear();
   const int64_t now = clock_->NowMicros();
   for (const MqttMessage& m : messages) {
     Message msg{m.topic, m.payload, /*client_id=*/{}, now};
-    Rejection rejection;
-    bool ok;
     if (m.truncated) {
-      rejection = {Reason::kOversize, "payload of " + std::to_string(m.payload_size) + " bytes is over the limit"};
-      ok = false;
-    } else {
-      ok = rule_->Apply(msg, &accepted_[n_accepted], &rejection);
-    }
-    if (ok) {
-      ++n_accepted;
-    } else {
-      counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
-      rejects_.push_back(MakeErrorRecord(msg, rule_->name(), rejection, m.truncated ? m.payload_size : 0));
+      // Only the first max_payload_bytes were kept on receipt: no rule can read it.
+      batch_.Reject(msg, rules_.rules().RuleFor(msg.topic),
+                    {Reason::kOversize, "payload of " + std::to_string(m.payload_size) + " bytes is over the limit"},
+                    m.payload_size);
+    } else if (!rules_.Apply(msg, &batch_)) {
+      counters_.filtered->Inc();
     }
   }
+  for (const Rejection& r : batch_.rejections()) counters_.rejected[static_cast<size_t>(r.reason)]->Inc();
 
-  // Both appends must be durable before any acknowledgement: a rejected message is still data
+  // Every append must be durable before any acknowledgement: a rejected message is still data
   // the broker handed to us, and the error output is where the user finds it.
-  SP_RETURN_IF_ERROR(AppendDurably(readings_, std::span<const Record>(accepted_.data(), n_accepted)));
-  counters_.appended->Inc(n_accepted);
-  SP_RETURN_IF_ERROR(AppendDurably(errors_, rejects_));
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    SP_RETURN_IF_ERROR(AppendDurably(streams_[i], batch_.records(i)));
+    counters_.appended->Inc(batch_.records(i).size());
+  }
+  SP_RETURN_IF_ERROR(AppendDurably(errors_, batch_.errors()));
   return subscriber_->Ack(messages);
 }
 
@@ -93,9 +91,11 @@ Status Ingest::AppendDurably(Stream* stream, std::span<const Record> records) {
     append_errors_->Inc();
     spdlog::error("ingest: append to {} failed, retrying in {} ms: {}", stream->name(), backoff.count(),
                   s.ToString());
-    // Sleep in short steps so Stop() is not held up by a long backoff.
+    // Sleep in short steps so Stop() is not held up by a long backoff, and keep the connection
+    // alive meanwhile: if the broker dropped it, it would redeliver every message we hold.
     for (auto slept = std::chrono::milliseconds(0); slept < backoff; slept += std::chrono::milliseconds(10)) {
       if (stopping_) return Status::Aborted("stopping with an append outstanding; the broker keeps the messages");
+      SP_RETURN_IF_ERROR(subscriber_->KeepAlive());
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));

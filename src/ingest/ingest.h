@@ -1,7 +1,7 @@
 // The ingest stage, in place of IoT Core's subscription: takes messages from the broker, applies
-// the rule, appends accepted records to the "readings" stream and rejected ones (with their
-// reason and raw bytes) to the "errors" stream, and only then acknowledges them to the broker.
-// A message is acknowledged only after both appends returned, i.e. once it is durable under the
+// the rules, appends their records to the streams the rules target ("readings" by default) and
+// rejected messages (with their reason and raw bytes) to the "errors" stream, and only then
+// acknowledges them to the broker. A message is acknowledged only after every append returned, i.e. once it is durable under the
 // log's fsync policy, so a crash at any moment loses nothing the broker handed over: what was not
 // acknowledged is redelivered from the broker's persistent session.
 #pragma once
@@ -22,6 +22,7 @@ namespace sp {
 //! The counters both ways in (MQTT and HTTP) add to, registered once per registry.
 struct IngestCounters {
   Counter* appended;
+  Counter* filtered;
   std::vector<Counter*> rejected;  // by Reason; every reason registered, so /metrics shows zeros
   static IngestCounters Register(Metrics* metrics);
 };
@@ -31,9 +32,10 @@ class Ingest {
   struct Options {
     size_t max_batch = 4096;  // messages per group commit
   };
-  //! Nothing is owned; everything must outlive the Ingest.
-  Ingest(MqttSubscriber* subscriber, Rule* rule, Stream* readings, Stream* errors, Clock* clock, Metrics* metrics,
-         Options options);
+  //! streams[i] is where records for rules->streams()[i] go. Nothing else is owned; everything
+  //! must outlive the Ingest.
+  Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams,
+         Stream* errors, Clock* clock, Metrics* metrics, Options options);
   Ingest(const Ingest&) = delete;
   Ingest& operator=(const Ingest&) = delete;
   ~Ingest();
@@ -53,8 +55,8 @@ class Ingest {
   Status AppendDurably(Stream* stream, std::span<const Record> records);
 
   MqttSubscriber* subscriber_;
-  Rule* rule_;
-  Stream* readings_;
+  RuleRunner rules_;
+  std::vector<Stream*> streams_;
   Stream* errors_;
   Clock* clock_;
   Options options_;
@@ -63,8 +65,7 @@ class Ingest {
   Counter* append_errors_;
   IngestCounters counters_;
 
-  std::vector<Record> accepted_;  // reused across rounds so their strings keep their capacity
-  std::vector<Record> rejects_;
+  RuleBatch batch_;  // reused across rounds so the records' strings keep their capacity
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

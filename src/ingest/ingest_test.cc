@@ -7,7 +7,7 @@
 
 #include "common/testing.h"
 #include "log/file_log.h"
-#include "rules/default_rule.h"
+#include "rules/rule.h"
 #include "support/mosquitto.h"
 #include "support/process.h"
 
@@ -53,7 +53,7 @@ class IngestTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(Stream * readings, log_->OpenStream("readings"));
     ASSERT_OK_AND_ASSIGN(errors_, log_->OpenStream("errors"));
     readings_ = std::make_unique<FailingStream>(readings);
-    ASSERT_OK_AND_ASSIGN(rule_, MakeDefaultRule({}));
+    ASSERT_OK_AND_ASSIGN(rules_, RuleSet::Compile({}, {}));
   }
   // A fresh session is waited for, so that messages published next are queued for it. A resumed
   // one is not: its queued messages must reach the Ingest under test, not this helper.
@@ -100,7 +100,7 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<Log> log_;
   std::unique_ptr<FailingStream> readings_;
   Stream* errors_ = nullptr;
-  std::unique_ptr<Rule> rule_;
+  std::shared_ptr<const RuleSet> rules_;
   int checks_ = 0;
 };
 
@@ -110,7 +110,7 @@ TEST_F(IngestTest, NothingIsAcknowledgedBeforeItIsDurable) {
   Publish(1);
   readings_->failing = true;
   {
-    Ingest ingest(sub.get(), rule_.get(), readings_.get(), errors_, Clock::Default(), &metrics_, {});
+    Ingest ingest(sub.get(), rules_, {readings_.get()}, errors_, Clock::Default(), &metrics_, {});
     ingest.Start();
     // The append keeps failing and is retried; the messages stay unacknowledged meanwhile.
     ASSERT_TRUE(testing::WaitUntil([&] { return readings_->attempts >= 3; }, kDeadline));
@@ -123,7 +123,7 @@ TEST_F(IngestTest, NothingIsAcknowledgedBeforeItIsDurable) {
   readings_->failing = false;
   sub = Subscriber();
   {
-    Ingest ingest(sub.get(), rule_.get(), readings_.get(), errors_, Clock::Default(), &metrics_, {});
+    Ingest ingest(sub.get(), rules_, {readings_.get()}, errors_, Clock::Default(), &metrics_, {});
     ASSERT_TRUE(testing::WaitUntil(
         [&] {
           EXPECT_OK(ingest.RunOnce(milliseconds(100)));
@@ -136,7 +136,7 @@ TEST_F(IngestTest, NothingIsAcknowledgedBeforeItIsDurable) {
   // Those were acknowledged after the append: after another reconnect they do not come back,
   // and the next message is the only one to arrive.
   sub = Subscriber();
-  Ingest again(sub.get(), rule_.get(), readings_.get(), errors_, Clock::Default(), &metrics_, {});
+  Ingest again(sub.get(), rules_, {readings_.get()}, errors_, Clock::Default(), &metrics_, {});
   Publish(2);
   ASSERT_TRUE(testing::WaitUntil(
       [&] {
@@ -150,7 +150,7 @@ TEST_F(IngestTest, NothingIsAcknowledgedBeforeItIsDurable) {
 
 TEST_F(IngestTest, RejectionsGoToTheErrorStreamAndAreCounted) {
   auto sub = Subscriber(/*fresh=*/true);
-  Ingest ingest(sub.get(), rule_.get(), readings_.get(), errors_, Clock::Default(), &metrics_, {});
+  Ingest ingest(sub.get(), rules_, {readings_.get()}, errors_, Clock::Default(), &metrics_, {});
   ASSERT_OK_AND_ASSIGN(testing::CommandOutput out,
                        testing::RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
                                             "-t", "sensor/data", "-q", "1", "-m", "not json"},

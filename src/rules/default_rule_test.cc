@@ -1,4 +1,6 @@
-#include "rules/default_rule.h"
+// The default rule (`SELECT * FROM '#'` into readings): the seed's message mapped exactly.
+#include "rules/reading.h"
+#include "rules/rule.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -30,17 +32,27 @@ struct Outcome {
   Rejection rejection;
 };
 
-Outcome Apply(Rule& rule, std::string_view payload, std::string_view client_id = "") {
-  Outcome o;
+Outcome Apply(RuleRunner& rules, std::string_view payload, std::string_view client_id = "") {
+  RuleBatch batch(rules.rules().streams().size());
   Message msg{"sensor/data", payload, client_id, kNow};
-  o.ok = rule.Apply(msg, &o.record, &o.rejection);
+  EXPECT_TRUE(rules.Apply(msg, &batch));
+  Outcome o{};
+  o.ok = batch.rejections().empty();
+  if (o.ok) {
+    EXPECT_EQ(batch.records(0).size(), 1u);
+    o.record = batch.records(0)[0];
+  } else {
+    EXPECT_EQ(batch.total_records(), 0u);
+    o.rejection = batch.rejections()[0];
+  }
   return o;
 }
 
-std::unique_ptr<Rule> Make(DefaultRuleOptions options = {}) {
-  auto r = MakeDefaultRule(options);
+std::unique_ptr<RuleRunner> Make(RuleOptions options = {}) {
+  auto r = RuleSet::Compile({}, options);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return std::move(r).value();
+  EXPECT_EQ((*r)->streams(), std::vector<std::string>{"readings"});
+  return std::make_unique<RuleRunner>(std::move(r).value());
 }
 
 TEST(DefaultRule, EveryHostileFixtureGetsItsReason) {
@@ -59,7 +71,7 @@ TEST(DefaultRule, EveryHostileFixtureGetsItsReason) {
 
 TEST(DefaultRule, EmptyClientIdFallsBackToTheMqttClientIdWhenConfigured) {
   const std::string line9 = FileLines(testing::FixturesDir() + "/bad_messages.txt")[8];
-  DefaultRuleOptions options;
+  RuleOptions options;
   options.client_id_fallback = true;
   auto rule = Make(options);
   Outcome o = Apply(*rule, line9, "pi-kitchen");
@@ -70,7 +82,7 @@ TEST(DefaultRule, EmptyClientIdFallsBackToTheMqttClientIdWhenConfigured) {
 }
 
 TEST(DefaultRule, OversizeIsCheckedFirst) {
-  DefaultRuleOptions options;
+  RuleOptions options;
   options.max_payload_bytes = 100;
   auto rule = Make(options);
   std::string big = R"({"client_id":"a","timestamp":"2022-07-14 00:00:00","pad":")" + std::string(100, 'x') + "\"}";
@@ -80,7 +92,7 @@ TEST(DefaultRule, OversizeIsCheckedFirst) {
 }
 
 TEST(DefaultRule, TheSeedDayMapsExactly) {
-  DefaultRuleOptions options;
+  RuleOptions options;
   options.device_time_zone = "Asia/Seoul";
   auto rule = Make(options);
   auto lines = FileLines(testing::FixturesDir() + "/seed_day.ndjson");

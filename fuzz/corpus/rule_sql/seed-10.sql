@@ -1,0 +1,1 @@
+SELECT topic(2) AS client_id, ts AS timestamp, t AS temperature, cast(n AS Int) AS count FROM 'sensor/+/data'

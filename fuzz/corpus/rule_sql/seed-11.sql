@@ -1,0 +1,1 @@
+SELECT 'it''s' AS a, "we""ird" AS b, 9223372036854775807 + 1 AS c, 1e308 * 10 AS d FROM '+'

@@ -1,0 +1,1 @@
+SELECT cast(a AS Bool) AS x, cast('TRUE' AS Boolean) AS y, cast(a AS Decimal) AS z FROM 'a/+/#' WHERE TRUE = x

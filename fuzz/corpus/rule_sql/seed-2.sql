@@ -1,0 +1,1 @@
+select *, topic(2) as device from 'sensor/+/data' where temperature > 30

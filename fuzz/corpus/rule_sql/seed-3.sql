@@ -1,0 +1,1 @@
+SELECT temperature, humidity AS h FROM '#' WHERE NOT (humidity IS NULL) AND pressure <> 0;

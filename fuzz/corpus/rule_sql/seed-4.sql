@@ -1,0 +1,1 @@
+SELECT a.b, a.b[1] AS tag, "odd key" FROM '#'

@@ -1,0 +1,1 @@
+SELECT cast(count AS String) AS c, coalesce(a, b, 0) AS d, abs(-1) AS e, round(1.5) AS f, round(temperature, 2) AS r FROM '#'

@@ -1,0 +1,1 @@
+SELECT lower(s) AS g, upper(s) AS h, concat(s, '-', count) AS i, clientid() AS j, timestamp() AS k FROM '#'

@@ -1,0 +1,1 @@
+SELECT -temperature * (2 + 3) / 4 % 5 - 1 AS x FROM '#' WHERE a = 1 OR b != 2 OR c <= 3 OR d >= 4

@@ -1,0 +1,96 @@
+#include "rules/payload.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+namespace sp {
+
+namespace {
+
+// Depth of nested arrays and objects; the message itself is depth 1. Recursion is bounded by
+// simdjson's own depth limit (the parser refuses documents deeper than that).
+int Depth(simdjson::dom::element e) {
+  int deepest = 0;
+  simdjson::dom::object object;
+  simdjson::dom::array array;
+  if (e.get(object) == simdjson::SUCCESS) {
+    for (auto field : object) deepest = std::max(deepest, Depth(field.value));
+    return deepest + 1;
+  }
+  if (e.get(array) == simdjson::SUCCESS) {
+    for (auto item : array) deepest = std::max(deepest, Depth(item));
+    return deepest + 1;
+  }
+  return 0;
+}
+
+// Distinguishes what JSON cannot say from what is simply broken: Python's json module writes NaN
+// and Infinity for failed sensor reads, and 1e999 overflows a double. Those are non_finite;
+// everything else that fails to parse is malformed_json. Scans tokens outside strings; runs only
+// for payloads that already failed to parse.
+bool HasNonFiniteToken(std::string_view s) {
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (s.compare(i, 3, "NaN") == 0 || s.compare(i, 8, "Infinity") == 0) {
+      return true;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i;
+      while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '-' || s[j] == '+' ||
+                              s[j] == '.' || s[j] == 'e' || s[j] == 'E')) {
+        ++j;
+      }
+      std::string number(s.substr(i, j - i));
+      if (std::isinf(std::strtod(number.c_str(), nullptr))) return true;
+      i = j - 1;
+    }
+  }
+  return false;
+}
+
+bool Reject(Rejection* rejection, Reason reason, std::string detail) {
+  rejection->reason = reason;
+  rejection->detail = std::move(detail);
+  return false;
+}
+
+}  // namespace
+
+bool PayloadParser::Parse(std::string_view payload, simdjson::dom::element* root, Rejection* rejection) {
+  if (payload.size() > limits_.max_payload_bytes) {
+    return Reject(rejection, Reason::kOversize,
+                  "payload of " + std::to_string(payload.size()) + " bytes is over the limit of " +
+                      std::to_string(limits_.max_payload_bytes));
+  }
+  // The DOM parser validates the whole document before anything is read, so trailing garbage or
+  // a malformation anywhere is caught.
+  simdjson::dom::element doc;
+  if (auto err = parser_.parse(payload.data(), payload.size()).get(doc)) {
+    if (err == simdjson::DEPTH_ERROR) {
+      return Reject(rejection, Reason::kTooDeep, "nested deeper than " + std::to_string(limits_.max_depth));
+    }
+    if (HasNonFiniteToken(payload)) return Reject(rejection, Reason::kNonFinite, "NaN, Infinity or a number out of range");
+    return Reject(rejection, Reason::kMalformedJson, simdjson::error_message(err));
+  }
+  if (!doc.is_object()) {
+    return Reject(rejection, Reason::kNotObject, "the message is not a JSON object");
+  }
+  if (int d = Depth(doc); d > limits_.max_depth) {
+    return Reject(rejection, Reason::kTooDeep,
+                  "nesting depth " + std::to_string(d) + " is over the limit of " + std::to_string(limits_.max_depth));
+  }
+  *root = doc;
+  return true;
+}
+
+}  // namespace sp

@@ -1,0 +1,124 @@
+#include "rules/reading.h"
+
+#include <cmath>
+#include <string>
+
+#include "common/json_writer.h"
+#include "common/time.h"
+
+namespace sp {
+
+namespace {
+
+// The six sensor fields, in the order they are written.
+constexpr std::string_view kNumbers[] = {"temperature", "humidity", "pressure", "pitch", "roll", "yaw"};
+
+bool IsKnown(std::string_view key) {
+  if (key == "client_id" || key == "timestamp" || key == "count") return true;
+  for (auto n : kNumbers) {
+    if (key == n) return true;
+  }
+  return false;
+}
+
+const Value* Find(std::span<const Field> fields, std::string_view name) {
+  for (const Field& f : fields) {
+    if (f.name == name) return &f.value;
+  }
+  return nullptr;
+}
+
+bool Reject(Rejection* rejection, Reason reason, std::string detail) {
+  rejection->reason = reason;
+  rejection->detail = std::move(detail);
+  return false;
+}
+
+}  // namespace
+
+bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Record* out, Rejection* rejection) const {
+  // Device id.
+  const Value* v = Find(fields, "client_id");
+  if (v == nullptr || v->kind == Value::Kind::kUndefined) return Reject(rejection, Reason::kMissingField, "client_id is missing");
+  if (v->kind != Value::Kind::kString) return Reject(rejection, Reason::kWrongType, "client_id is not a string");
+  std::string_view device = v->s;
+  if (device.empty() && options_.client_id_fallback && IsSafeDeviceId(msg.client_id)) device = msg.client_id;
+  if (device.empty()) return Reject(rejection, Reason::kBadDeviceId, "client_id is empty");
+  if (!IsSafeDeviceId(device)) {
+    return Reject(rejection, Reason::kBadDeviceId, "client_id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -");
+  }
+
+  // Event time.
+  int64_t ts;
+  v = Find(fields, "timestamp");
+  if (v == nullptr || v->kind == Value::Kind::kUndefined) return Reject(rejection, Reason::kMissingField, "timestamp is missing");
+  if (v->kind == Value::Kind::kString) {
+    if (!timestamps_.ParseText(v->s, &ts)) {
+      return Reject(rejection, Reason::kBadTimestamp, "timestamp '" + std::string(v->s) + "' is not a valid date and time");
+    }
+  } else if (v->is_number()) {
+    if (!timestamps_.ParseEpoch(v->number(), &ts)) {
+      return Reject(rejection, Reason::kBadTimestamp, "timestamp is not an epoch time in seconds or milliseconds");
+    }
+  } else {
+    return Reject(rejection, Reason::kWrongType, "timestamp is neither a string nor a number");
+  }
+  if (ts > msg.received_at_us + options_.max_future_skew_s * 1000000) {
+    return Reject(rejection, Reason::kTimestampSkew,
+                  "timestamp " + FormatTimestamp(ts) + " UTC is more than " + std::to_string(options_.max_future_skew_s) +
+                      " s ahead of the receive time");
+  }
+
+  // The reading line (docs/format/record.md), keys in a fixed order.
+  std::string& line = out->value;
+  line.clear();
+  line += "{\"device\":";
+  AppendJsonString(line, device);
+  line += ",\"ts\":\"";
+  AppendTimestamp(line, ts);
+  line += "\",\"received_at\":\"";
+  AppendTimestamp(line, msg.received_at_us);
+  line += "\",\"topic\":";
+  AppendJsonString(line, msg.topic);
+  if (v = Find(fields, "count"); v != nullptr && !v->is_missing()) {
+    if (v->kind != Value::Kind::kInt) return Reject(rejection, Reason::kWrongType, "count is not an integer");
+    line += ",\"seq\":";
+    AppendValueJson(line, *v);
+  }
+  for (std::string_view name : kNumbers) {
+    v = Find(fields, name);
+    if (v == nullptr || v->is_missing()) continue;  // a sensor may be off
+    if (!v->is_number()) return Reject(rejection, Reason::kWrongType, std::string(name) + " is not a number");
+    if (!std::isfinite(v->number())) return Reject(rejection, Reason::kNonFinite, std::string(name) + " is not a finite number");
+    line += ",\"";
+    line += name;
+    line += "\":";
+    AppendDouble(line, v->number());
+  }
+  bool first_extra = true;
+  for (const Field& f : fields) {
+    if (IsKnown(f.name) || f.value.kind == Value::Kind::kUndefined) continue;
+    line += first_extra ? ",\"extra\":{" : ",";
+    first_extra = false;
+    AppendJsonString(line, f.name);
+    line += ':';
+    AppendValueJson(line, f.value);
+  }
+  if (!first_extra) line += '}';
+  line += '}';
+  out->key.assign(device);
+  out->timestamp_us = ts;
+  return true;
+}
+
+bool IsSafeDeviceId(std::string_view id) {
+  if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == ':' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace sp

@@ -1,0 +1,39 @@
+// The reading: what a rule that targets the `readings` stream must produce. A rule's output (the
+// message itself for `SELECT *`) is mapped to the reading line of docs/format/record.md, with the
+// checks that make the lake trustworthy: a safe device id, a parseable timestamp not too far in
+// the future, typed and finite sensor fields.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "log/log.h"
+#include "rules/rule.h"
+#include "rules/timestamp.h"
+#include "rules/value.h"
+
+namespace sp {
+
+struct ReadingOptions {
+  int64_t max_future_skew_s = 300;
+  bool client_id_fallback = false;  // an empty client_id takes the MQTT client id
+};
+
+class ReadingMapper {
+ public:
+  ReadingMapper(ReadingOptions options, TimestampParser timestamps) : options_(options), timestamps_(timestamps) {}
+
+  //! Writes the reading for fields (client_id, timestamp, count, the six sensor fields, the rest
+  //! as extra) into *out, reusing its strings, or fills *rejection and returns false.
+  bool Map(const Message& msg, std::span<const Field> fields, Record* out, Rejection* rejection) const;
+
+ private:
+  const ReadingOptions options_;
+  const TimestampParser timestamps_;
+};
+
+//! A device id is safe when it is 1-128 bytes of [A-Za-z0-9._:@-] and not "." or "..": it may
+//! become part of a file name or a topic, so nothing that could escape a folder is allowed.
+bool IsSafeDeviceId(std::string_view id);
+
+}  // namespace sp
