@@ -170,21 +170,32 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   EXPECT_NE(daemon_->process().Log().find("rewritten from the log"), std::string::npos);
 }
 
+// The bad messages of the fixture and generated oversize payloads, each after nine good ones (10%
+// bad), in one QoS 1 stream: every good one arrives, every bad one is in the error output with
+// its reason and raw bytes, and the daemon keeps running.
 TEST_F(EndToEnd, HostileMessagesAreRejectedCountedAndKept) {
-  // Reason per line, from the fixture's expectations.
   std::vector<std::string> reasons = ExpectedBadMessageReasons();
-  const auto bad = Lines(ReadFile(FixturesDir() + "/bad_messages.txt"));
+  std::vector<std::string> bad = Lines(ReadFile(FixturesDir() + "/bad_messages.txt"));
   ASSERT_EQ(bad.size(), reasons.size());
-  for (const auto& line : bad) ASSERT_OK(Publish(*broker_, {"-m", line}, ""));
-  // The oversize case is generated: one byte over the default 128 KiB limit.
-  ASSERT_OK(Publish(*broker_, {"-s"}, std::string(131073, 'x')));
-  reasons.push_back("oversize");
-  // A good message after the bad ones still goes through.
-  ASSERT_OK(Publish(*broker_, {"-m", R"({"client_id":"pi-2","timestamp":"2022-07-14 00:00:00","temperature":20.5})"}, ""));
+  // Oversize: one byte over the default 128 KiB limit, and far over it.
+  for (size_t size : {131073, 400000, 2 << 20}) {
+    bad.push_back(std::string(size, 'x'));
+    reasons.push_back("oversize");
+  }
+  std::string stream;
+  int good = 0;
+  for (const auto& line : bad) {
+    for (int i = 0; i < 9; ++i, ++good) {
+      stream += R"({"client_id":"pi-2","timestamp":"2022-07-14 00:00:00","temperature":20.5,"count":)" +
+                std::to_string(good) + "}\n";
+    }
+    stream += line + "\n";
+  }
+  ASSERT_OK(Publish(*broker_, {"-l"}, stream));
 
   std::map<std::string, int> want;
   for (const auto& r : reasons) ++want[r];
-  ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_received_total") == bad.size() + 2; },
+  ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_received_total") == bad.size() + good; },
                         kDeadline))
       << daemon_->process().Log();
   for (const auto& [reason, n] : want) {
@@ -192,7 +203,9 @@ TEST_F(EndToEnd, HostileMessagesAreRejectedCountedAndKept) {
   }
   EXPECT_TRUE(daemon_->process().Running());
 
-  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 1; }, kDeadline));
+  ASSERT_TRUE(
+      WaitUntil([&] { return CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings") == good; }, kDeadline));
+  EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM readings"), good);
   ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM errors") == int64_t(reasons.size()); },
                         kDeadline));
   // Each rejected message is in the error output with its reason and raw bytes.

@@ -1,7 +1,8 @@
 // MQTT over TLS against the real mosquitto, with certificates made here by openssl: the broker's
 // certificate is verified (a wrong CA gets no connection), a broker requiring client
 // certificates admits the client that has one and no other, and the daemon and the agent take
-// their TLS files from the [mqtt] keys of their configs.
+// their TLS files from the [mqtt] keys of their configs. And QoS 0 and 1 over MQTT 3.1.1 and 5,
+// plain and TLS, reach the log.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -130,6 +131,54 @@ TEST_F(TlsTest, DaemonAndAgentUseTheConfigKeys) {
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
 }
+
+// The issue's matrix: QoS 0 and 1, MQTT 3.1.1 and 5, plain and TLS, through the daemon. The
+// daemon speaks the version in its config; the device publishes with the same version.
+class MqttMatrix : public TlsTest, public ::testing::WithParamInterface<std::tuple<std::string, bool>> {};
+
+TEST_P(MqttMatrix, QosZeroAndOneArrive) {
+  const auto& [version, tls] = GetParam();
+  std::string url = "mqtt://127.0.0.1:";
+  std::string extra = "protocol = \"" + version + "\"\n";
+  if (tls) {
+    ASSERT_OK(StartBroker(false));
+    url = "mqtts://127.0.0.1:";
+    extra += "ca_file = \"" + dir_.Sub("ca.crt") + "\"\n";
+  } else {
+    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
+  }
+  url += std::to_string(broker_->port());
+  ASSERT_OK_AND_ASSIGN(auto daemon,
+                       Daemon::Start(dir_.Sub("sp"), url, "[mqtt]\nurl = \"" + url + "\"\n" + extra + "[delivery]\ninterval_s = 1\n"));
+  ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
+      << daemon->process().Log();
+  EXPECT_EQ(daemon->Metric("sensorpipe_mqtt_protocol_level"), version == "5" ? 5 : 4);
+  for (int qos : {0, 1}) {
+    std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
+                                     "-V", version == "5" ? "mqttv5" : "mqttv311", "-t", "sensor/data", "-q",
+                                     std::to_string(qos), "-m",
+                                     R"({"client_id":"pi-m","timestamp":"2022-07-14 00:00:00","count":)" +
+                                         std::to_string(qos) + "}"};
+    if (tls) argv.insert(argv.end(), {"--cafile", dir_.Sub("ca.crt")});
+    ASSERT_OK_AND_ASSIGN(CommandOutput out, RunCommand(argv, kDeadline));
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+  }
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto q = daemon->Query("SELECT count(*) AS n, sum(seq) AS s FROM readings");
+        return q.ok() && *q == "n,s\n2,1\n";
+      },
+      kDeadline));
+  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, MqttMatrix,
+                         ::testing::Combine(::testing::Values("3.1.1", "5"), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) == "5" ? "Mqtt5" : "Mqtt311") +
+                                  (std::get<1>(info.param) ? "Tls" : "Plain");
+                         });
 
 }  // namespace
 }  // namespace sp::testing
