@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # P1 / B-MQ0 (QoS 0) and P2 / B-MQ1 (QoS 1): messages through the broker to a plain subscriber
 # (baseline) and into sensorpipe's durable log (fsync = "batch"; at QoS 1 the PUBACK waits for
-# it), alternating A B A B ... ROUNDS times.
+# it), alternating A B A B ... ROUNDS times. Also P3: the daemon's CPU time per message against
+# the broker's over the same sensorpipe rounds, and the daemon's peak memory.
 # Usage: bench/ingest.sh QOS [MESSAGES_PER_ROUND=300000] [ROUNDS=5]
 source "$(dirname "$0")/lib.sh"
 QOS=${1:?usage: bench/ingest.sh QOS [MESSAGES] [ROUNDS]}
@@ -55,32 +56,43 @@ baseline_round() {
   echo "$N / ($(now) - $t0)" | bc -l
 }
 
-sensorpipe_round() {
+sensorpipe_round() {  # prints msg/s; appends the daemon's and the broker's µs of CPU per message
   local before target; before=$(metric "$HTTP_PORT" sensorpipe_records_appended_total)
   target=$(echo "$before + $N" | bc)
-  local t0; t0=$(now)
+  local sp0 br0 t0; sp0=$(cpu_seconds "$SP_PID"); br0=$(cpu_seconds "$BROKER_PID"); t0=$(now)
   publish bench/sp
   while (( $(echo "$(metric "$HTTP_PORT" sensorpipe_records_appended_total) < $target" | bc) )); do
     sleep 0.01
     kill -0 "$SP_PID" || { cat "$WORK/sp/log" >&2; exit 1; }
   done
   echo "$N / ($(now) - $t0)" | bc -l
+  echo "($(cpu_seconds "$SP_PID") - $sp0) * 1000000 / $N" | bc -l >> "$WORK/cpu_sp"
+  echo "($(cpu_seconds "$BROKER_PID") - $br0) * 1000000 / $N" | bc -l >> "$WORK/cpu_broker"
 }
 
-: > "$WORK/a"; : > "$WORK/b"
+: > "$WORK/a"; : > "$WORK/b"; : > "$WORK/cpu_sp"; : > "$WORK/cpu_broker"
 for r in $(seq 1 "$ROUNDS"); do
   a=$(baseline_round); b=$(sensorpipe_round)
   echo "$a" >> "$WORK/a"; echo "$b" >> "$WORK/b"
-  printf 'round %d: baseline %.0f msg/s, sensorpipe %.0f msg/s\n' "$r" "$a" "$b" >&2
+  printf 'round %d: baseline %.0f msg/s, sensorpipe %.0f msg/s; CPU per message: daemon %.2f µs, broker %.2f µs\n' \
+    "$r" "$a" "$b" "$(tail -1 "$WORK/cpu_sp")" "$(tail -1 "$WORK/cpu_broker")" >&2
 done
 
 A=$(median < "$WORK/a"); B=$(median < "$WORK/b")
 read -r AMIN AMAX < <(minmax < "$WORK/a"); read -r BMIN BMAX < <(minmax < "$WORK/b")
-RATIO=$(echo "$B / $A" | bc -l)
+RATIO=$(calc "$B / $A")
+CPU_SP=$(median < "$WORK/cpu_sp"); CPU_BROKER=$(median < "$WORK/cpu_broker")
+CPU_RATIO=$(calc "$CPU_SP / $CPU_BROKER")
+PEAK=$(rss_mib "$SP_PID" VmHWM)
 cat > "$RESULTS/$NAME.json" <<JSON
 {"name": "$NAME", "target": "$PLABEL", "unit": "msg/s", "messages_per_round": $N, "rounds": $ROUNDS,
  "baseline": {"what": "mosquitto_pub -q $QOS -> broker -> mosquitto_sub -q $QOS", "median": $A, "min": $AMIN, "max": $AMAX},
  "sensorpipe": {"what": "mosquitto_pub -q $QOS -> broker -> sensorpipe durable append (fsync batch)", "median": $B, "min": $BMIN, "max": $BMAX},
- "ratio": $RATIO, "machine": "$(machine_line)"}
+ "ratio": $RATIO,
+ "cpu_us_per_message": {"target": "P3 daemon <= 0.35 x broker and <= 2.77 (B-VM), floor 5", "daemon": $CPU_SP,
+   "broker": $CPU_BROKER, "ratio": $CPU_RATIO},
+ "daemon_peak_rss_mib": $PEAK, "machine": "$(machine_line)"}
 JSON
+printf 'daemon CPU per message %.2f µs, broker %.2f µs; daemon peak RSS %s MiB\n' "$CPU_SP" "$CPU_BROKER" "$PEAK" >&2
+printf '%s_cpu: ratio=%.2f (target 0.35) value=%.2f µs/msg\n' "$NAME" "$CPU_RATIO" "$CPU_SP"
 printf '%s: ratio=%.2f (target %s) value=%.0f msg/s\n' "$NAME" "$RATIO" "$TARGET" "$B"

@@ -9,7 +9,7 @@ mkdir -p "$RESULTS"
 bench_build() {
   "$ROOT/scripts/bootstrap.sh" >&2
   cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=ON >&2
-  ninja -C "$ROOT/build" sensorpipe sensorpipe-agent >&2
+  ninja -C "$ROOT/build" sensorpipe sensorpipe-agent "$@" >&2
 }
 
 machine_line() {
@@ -50,10 +50,18 @@ wait_port() {
 }
 
 now() { date +%s.%N; }
+# calc EXPR: bc's answer as a JSON number (bc writes .5 for 0.5)
+calc() { printf '%.10g\n' "$(echo "$1" | bc -l)"; }
+
+# cpu_seconds PID: user + system CPU time the process has used so far
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+# rss_mib PID [FIELD=VmRSS]: resident memory (VmHWM: its peak so far) in MiB
+rss_mib() { awk -v f="${2:-VmRSS}:" '$1 == f {printf "%.1f\n", $2 / 1024}' "/proc/$1/status"; }
 
 # median of the numbers on stdin
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-minmax() { sort -g | awk 'NR==1 {min=$1} {max=$1} END {print min, max}'; }
+# (numbers printed by awk, so bc's .5 comes out as 0.5, valid JSON)
+median() { sort -g | awk -v OFMT=%.10g '{a[NR]=$1+0} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+minmax() { sort -g | awk -v OFMT=%.10g 'NR==1 {min=$1+0} {max=$1+0} END {print min, max}'; }
 
 # metric PORT SAMPLE: one sample's value from the daemon's /metrics (0 when absent)
 metric() {

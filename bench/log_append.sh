@@ -2,8 +2,7 @@
 # P5: log append throughput against B-SYNC on the same disk (see log_append.cc).
 # Usage: bench/log_append.sh [ROUNDS=5] [SECONDS_PER_ROUND=3]
 source "$(dirname "$0")/lib.sh"
-bench_build
-ninja -C "$ROOT/build" log_append_bench >&2
+bench_build log_append_bench
 WORK=$(mktemp -d /tmp/sp-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 echo "log_append: $(machine_line)" >&2
