@@ -68,11 +68,13 @@ metric() {
   curl -s "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s {print $2; found=1} END {if (!found) print 0}'
 }
 
-# seed-shaped JSON lines of about 102 bytes, the size the baselines were measured with
+# seed-shaped JSON lines of about 102 bytes, the size the baselines were measured with: 100
+# devices each sending one a second, so event time moves on one second every 100 lines (as
+# ../shared/peers generates its rows), not one a line through a whole day of partitions
 gen_lines() {
   awk -v n="$1" 'BEGIN {
     for (i = 0; i < n; i++) {
-      s = i % 86400
+      s = int(i / 100) % 86400
       printf "{\"client_id\":\"dev%03d\",\"timestamp\":\"2022-07-14 %02d:%02d:%02d\",\"humidity\":%.2f,\"temperature\":%.2f,\"count\":%d}\n",
         i % 100, int(s / 3600), int(s / 60) % 60, s % 60, 40 + (i % 300) / 10, 20 + (i % 170) / 10, i
     }

@@ -47,12 +47,35 @@ int64_t FromCivil(const CivilTime& c) {
 }
 
 void AppendTimestamp(std::string& out, int64_t unix_micros) {
-  CivilTime c = ToCivil(unix_micros);
-  char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", c.year, c.month, c.day, c.hour, c.minute,
-                        c.second);
-  if (c.micros != 0) n += std::snprintf(buf + n, sizeof buf - n, ".%06d", c.micros);
-  out.append(buf, static_cast<size_t>(n));
+  // Digits by hand: this runs twice per reading, and snprintf was a tenth of ingest's CPU.
+  const CivilTime c = ToCivil(unix_micros);
+  char buf[32];
+  char* p = buf;
+  auto digits = [&p](int v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+    p += width;
+  };
+  if (c.year < 0 || c.year > 9999) {
+    // Outside what four digits hold (the rules reject such timestamps; this keeps the output sane).
+    p += std::snprintf(buf, sizeof buf, "%d", c.year);
+  } else {
+    digits(c.year, 4);
+  }
+  *p++ = '-';
+  digits(c.month, 2);
+  *p++ = '-';
+  digits(c.day, 2);
+  *p++ = ' ';
+  digits(c.hour, 2);
+  *p++ = ':';
+  digits(c.minute, 2);
+  *p++ = ':';
+  digits(c.second, 2);
+  if (c.micros != 0) {
+    *p++ = '.';
+    digits(c.micros, 6);
+  }
+  out.append(buf, static_cast<size_t>(p - buf));
 }
 
 std::string FormatTimestamp(int64_t unix_micros) {

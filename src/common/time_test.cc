@@ -10,6 +10,9 @@ TEST(Time, FormatsUtc) {
   EXPECT_EQ(FormatTimestamp(1657724400'000000), "2022-07-13 15:00:00");
   EXPECT_EQ(FormatTimestamp(1657724400'000001), "2022-07-13 15:00:00.000001");
   EXPECT_EQ(FormatTimestamp(-1), "1969-12-31 23:59:59.999999");
+  EXPECT_EQ(FormatTimestamp(253402300799'500000), "9999-12-31 23:59:59.500000");
+  EXPECT_EQ(FormatTimestamp(253402300800'000000), "10000-01-01 00:00:00");
+  EXPECT_EQ(FormatTimestamp(-62135596800'000000), "0001-01-01 00:00:00");
 }
 
 TEST(Time, CivilRoundTripsAcrossLeapYearsAndEras) {

@@ -83,8 +83,14 @@ Status Delivery::Recover() {
   return Status::OK();
 }
 
-std::string Delivery::PartitionOf(int64_t timestamp_us) const {
-  CivilTime c = ToCivil(timestamp_us);
+int64_t Delivery::BucketOf(int64_t timestamp_us) const {
+  const int64_t width = options_.partitioning == DeliveryOptions::kEventHour ? 3'600'000'000 : 86'400'000'000;
+  // Floor, also before 1970.
+  return (timestamp_us >= 0 ? timestamp_us / width : (timestamp_us - width + 1) / width) * width;
+}
+
+std::string Delivery::PartitionName(int64_t bucket_us) const {
+  CivilTime c = ToCivil(bucket_us);
   char buf[32];
   if (options_.partitioning == DeliveryOptions::kEventHour) {
     std::snprintf(buf, sizeof buf, "dt=%04d-%02d-%02d/hour=%02d", c.year, c.month, c.day, c.hour);
@@ -134,7 +140,7 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
   *polled = records.size();
   if (!records.empty() && buffered_bytes_ == 0) oldest_us_ = clock_->MonotonicMicros();
   for (const StoredRecord& r : records) {
-    Buffer& b = buffers_[{PartitionOf(r.timestamp_us), r.shard}];
+    Buffer& b = buffers_[{BucketOf(r.timestamp_us), r.shard}];
     if (b.records == 0) b.first = r.offset;
     b.last = r.offset;
     ++b.records;
@@ -157,7 +163,8 @@ Status Delivery::Flush() {
     if (ZSTD_isError(n)) return Status::IOError(std::string("zstd: ") + ZSTD_getErrorName(n));
     compressed.resize(n);
     // Rewriting an object that exists (after a failed flush) gives the same name and bytes.
-    Status s = store_->Put(ObjectKey(options_.prefix, where.first, stream_->name(), where.second, b.first, b.last),
+    Status s = store_->Put(ObjectKey(options_.prefix, PartitionName(where.first), stream_->name(), where.second, b.first,
+                                     b.last),
                            compressed);
     if (!s.ok()) {
       flush_errors_->Inc();

@@ -64,7 +64,10 @@ class Delivery {
   Status Recover();
   Status RunOnce(std::chrono::milliseconds wait, size_t* polled);
   Status SkipExpired(const Status& why);
-  std::string PartitionOf(int64_t timestamp_us) const;
+  //! The start of the partition (event hour or day, UTC) a timestamp falls in.
+  int64_t BucketOf(int64_t timestamp_us) const;
+  //! Its folder: dt=YYYY-MM-DD/hour=HH or dt=YYYY-MM-DD.
+  std::string PartitionName(int64_t bucket_us) const;
   bool FlushDue() const;
   void Loop();
 
@@ -74,8 +77,9 @@ class Delivery {
   const DeliveryOptions options_;
   std::unique_ptr<Consumer> consumer_;
 
-  std::map<std::pair<std::string, uint32_t>, Buffer> buffers_;  // (partition, shard)
-  std::map<uint32_t, uint64_t> next_offsets_;                    // per shard: after the last polled record
+  // By (partition start, shard): an integer key, so buffering a record formats nothing.
+  std::map<std::pair<int64_t, uint32_t>, Buffer> buffers_;
+  std::map<uint32_t, uint64_t> next_offsets_;  // per shard: after the last polled record
   size_t buffered_bytes_ = 0;
   int64_t oldest_us_ = 0;  // monotonic time the oldest buffered record was polled; 0 when empty
   void* zstd_ = nullptr;   // ZSTD_CCtx, reused

@@ -1,5 +1,7 @@
 #include "ingest/ingest.h"
 
+#include <iterator>
+
 #include <spdlog/spdlog.h>
 
 #include "rules/error_record.h"
@@ -55,6 +57,13 @@ void Ingest::Loop() {
 Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> messages, subscriber_->Poll(wait, options_.max_batch));
   if (messages.empty()) return Status::OK();
+  if (messages.size() >= options_.linger_min && messages.size() < options_.max_batch) {
+    // The broker is sending fast: let more arrive so they share this group commit.
+    std::this_thread::sleep_for(options_.linger);
+    SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> more,
+                        subscriber_->Poll(std::chrono::milliseconds(0), options_.max_batch - messages.size()));
+    std::move(more.begin(), more.end(), std::back_inserter(messages));
+  }
   received_->Inc(messages.size());
 
   batch_.Clear();
