@@ -406,11 +406,11 @@ TEST(HttpIngest, NdjsonAndArraysWithAToken) {
   const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());  // no broker needed
   ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed, "[delivery]\ninterval_s = 1\n"
                                                                          "[http]\ntoken = \"s3cret\"\n"));
-  auto post = [&](const std::string& body, const std::string& auth) {
+  auto post = [&](const std::string& body, const std::string& auth, const std::string& query = "") {
     std::vector<std::string> argv = {"curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@-",
                                      "-H", "Content-Type: application/x-ndjson"};
     if (!auth.empty()) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + auth});
-    argv.push_back("http://127.0.0.1:" + std::to_string(daemon->http_port()) + "/v1/ingest");
+    argv.push_back("http://127.0.0.1:" + std::to_string(daemon->http_port()) + "/v1/ingest" + query);
     auto out = RunCommand(argv, kDeadline, body);
     return out.ok() ? out->out : std::string("curl failed");
   };
@@ -431,11 +431,24 @@ TEST(HttpIngest, NdjsonAndArraysWithAToken) {
   EXPECT_EQ(status(post("[1,", "s3cret")), "400");
   EXPECT_EQ(status(post(ndjson, "")), "401");
   EXPECT_EQ(status(post(ndjson, "wrong")), "401");
-  // What was acknowledged is stored: three readings, two errors with topic "http".
+  // A request may name the topic its messages are published to, for rules that match topics.
+  answer = post("{\"client_id\":\"pi-t\",\"timestamp\":1657756800}\n{\"client_id\":\"pi-t\"}\n", "s3cret",
+                "?topic=sensor%2Fpi-t%2Fdata");
+  EXPECT_NE(answer.find("{\"accepted\":1,\"rejected\":1,"), std::string::npos) << answer;
+  EXPECT_EQ(status(post(ndjson, "s3cret", "?topic=sensor%2F%2B")), "400");
+  EXPECT_EQ(status(post(ndjson, "s3cret", "?topic=")), "400");
+  // What was acknowledged is stored: three readings and two errors with topic "http", one of
+  // each with the topic named.
   ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon, "SELECT count(*) FROM readings WHERE device = 'pi-h'") == 3; },
                         kDeadline));
   ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon, "SELECT count(*) FROM errors WHERE topic = 'http'") == 2; },
                         kDeadline));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CountRows(*daemon, "SELECT count(*) FROM readings WHERE topic = 'sensor/pi-t/data'") == 1; },
+      kDeadline));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CountRows(*daemon, "SELECT count(*) FROM errors WHERE topic = 'sensor/pi-t/data'") == 1; },
+      kDeadline));
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
 }

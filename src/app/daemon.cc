@@ -168,8 +168,9 @@ Status RunDaemon(const Config& config) {
     return h;
   });
   HttpIngest http_ingest(rules, streams, errors, clock, &metrics);
-  web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes), [&](std::string_view body) {
-    HttpIngest::Answer a = http_ingest.Ingest(body);
+  web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes),
+                   [&](std::string_view body, std::string_view topic) {
+    HttpIngest::Answer a = http_ingest.Ingest(body, topic);
     return std::make_pair(a.status, std::move(a.body));
   });
   SP_RETURN_IF_ERROR(web.Start(listen.first, listen.second));

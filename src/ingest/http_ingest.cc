@@ -15,9 +15,16 @@ HttpIngest::HttpIngest(std::shared_ptr<const RuleSet> rules, std::vector<Stream*
       received_(metrics->GetCounter("sensorpipe_http_messages_received_total", "Messages received by POST /v1/ingest.")),
       counters_(IngestCounters::Register(metrics)) {}
 
-HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
-  // Split the body into messages: the elements of a JSON array, or the lines of NDJSON.
-  std::vector<std::string> items;
+HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view topic) {
+  // What a broker would refuse in a PUBLISH (MQTT 5 4.7.3): rules match topics as MQTT has them.
+  if (topic.empty() || topic.size() > 65535 || topic.find_first_of(std::string_view("+#\0", 3)) != std::string_view::npos ||
+      !IsValidUtf8(topic)) {
+    return {400, "{\"error\":\"topic must be an MQTT topic name: not empty, UTF-8, without + # or NUL\"}\n"};
+  }
+  // Split the body into messages: the elements of a JSON array, or the lines of NDJSON (views
+  // into the body, which outlives them).
+  std::vector<std::string_view> items;
+  std::vector<std::string> elements;
   const size_t first = body.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && body[first] == '[') {
     simdjson::dom::parser parser;
@@ -26,14 +33,15 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
       return {400, std::string("{\"error\":\"the body starts with '[' but is not a JSON array: ") +
                        simdjson::error_message(err) + "\"}\n"};
     }
-    for (auto element : array) items.push_back(simdjson::minify(element));
+    for (auto element : array) elements.push_back(simdjson::minify(element));
+    items.assign(elements.begin(), elements.end());
   } else {
     for (size_t at = 0; at <= body.size();) {
       size_t nl = body.find('\n', at);
       if (nl == std::string_view::npos) nl = body.size();
       std::string_view line = body.substr(at, nl - at);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      items.emplace_back(line);  // empty lines are kept so line numbers match; skipped below
+      items.push_back(line);  // empty lines are kept so line numbers match; skipped below
       at = nl + 1;
     }
   }
@@ -42,13 +50,13 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
   size_t messages = 0, accepted = 0, filtered = 0;
   RuleBatch batch(streams_.size());
   {
-    std::lock_guard lock(rules_mu_);
+    std::unique_ptr<RuleRunner> runner = TakeRunner();
     const int64_t now = clock_->NowMicros();
     for (size_t i = 0; i < items.size(); ++i) {
-      if (items[i].find_first_not_of(" \t") == std::string::npos) continue;
+      if (items[i].find_first_not_of(" \t") == std::string_view::npos) continue;
       ++messages;
       const size_t rejected_before = batch.rejections().size();
-      if (!rules_.Apply(Message{"http", items[i], {}, now}, &batch)) ++filtered;
+      if (!runner->Apply(Message{topic, items[i], {}, now}, &batch)) ++filtered;
       for (size_t r = rejected_before; r < batch.rejections().size(); ++r) {
         const Rejection& rejection = batch.rejections()[r];
         counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
@@ -59,6 +67,7 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
         errors_json += '}';
       }
     }
+    ReturnRunner(std::move(runner));
   }
   counters_.filtered->Inc(filtered);
   received_->Inc(messages);
@@ -79,6 +88,23 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body) {
   }
   return {200, "{\"accepted\":" + std::to_string(accepted) + ",\"rejected\":" +
                    std::to_string(batch.rejections().size()) + ",\"filtered\":" + std::to_string(filtered) + ",\"errors\":[" + errors_json + "]}\n"};
+}
+
+std::unique_ptr<RuleRunner> HttpIngest::TakeRunner() {
+  {
+    std::lock_guard lock(runners_mu_);
+    if (!idle_runners_.empty()) {
+      std::unique_ptr<RuleRunner> runner = std::move(idle_runners_.back());
+      idle_runners_.pop_back();
+      return runner;
+    }
+  }
+  return std::make_unique<RuleRunner>(rules_);
+}
+
+void HttpIngest::ReturnRunner(std::unique_ptr<RuleRunner> runner) {
+  std::lock_guard lock(runners_mu_);
+  idle_runners_.push_back(std::move(runner));
 }
 
 }  // namespace sp

@@ -1,6 +1,6 @@
 // HTTP ingest: the way in for devices that cannot speak MQTT. A body of NDJSON lines or one JSON
-// array goes through the same rules as MQTT messages (with the topic "http"); accepted records and rejections are appended
-// durably before the answer, which reports per line what was rejected and why. The HTTP side
+// array goes through the same rules as MQTT messages, under the topic the request names ("http"
+// unless it says ?topic=...); accepted records and rejections are appended durably before the answer, which reports per line what was rejected and why. The HTTP side
 // (route, bearer token) is the web stage's; this class is the part that needs no HTTP.
 // Thread-safe: requests arrive on the web server's threads.
 #pragma once
@@ -29,15 +29,22 @@ class HttpIngest {
     int status = 200;
     std::string body;  // JSON
   };
-  //! Ingests body (NDJSON, or a JSON array when it starts with '['). 200 with
-  //! {"accepted":N,"rejected":M,"filtered":F,"errors":[{"line":L,"reason":..,"detail":..}]} once everything is
-  //! durable; 400 when the body is not NDJSON or a JSON array at all; 503 when the log refuses
+  //! Ingests body (NDJSON, or a JSON array when it starts with '[') as messages published to
+  //! topic. 200 with {"accepted":N,"rejected":M,"filtered":F,"errors":[{"line":L,"reason":..,
+  //! "detail":..}]} once everything is durable; 400 when the body is not NDJSON or a JSON array
+  //! at all, or the topic is not one MQTT would accept for a PUBLISH; 503 when the log refuses
   //! (nothing was acknowledged: the client may send again).
-  Answer Ingest(std::string_view body);
+  Answer Ingest(std::string_view body, std::string_view topic = "http");
 
  private:
-  std::mutex rules_mu_;  // a RuleRunner serves one thread at a time
-  RuleRunner rules_;
+  //! A runner for this request's thread: taken from the idle ones, or made. A RuleRunner serves
+  //! one thread at a time, and concurrent requests must not queue behind one another's rules.
+  std::unique_ptr<RuleRunner> TakeRunner();
+  void ReturnRunner(std::unique_ptr<RuleRunner> runner);
+
+  std::shared_ptr<const RuleSet> rules_;
+  std::mutex runners_mu_;
+  std::vector<std::unique_ptr<RuleRunner>> idle_runners_;  // at most one per web server thread
   std::vector<Stream*> streams_;
   Stream* errors_;
   Clock* clock_;

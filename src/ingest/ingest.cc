@@ -1,5 +1,6 @@
 #include "ingest/ingest.h"
 
+#include <algorithm>
 #include <iterator>
 
 #include <spdlog/spdlog.h>
@@ -31,6 +32,9 @@ Ingest::Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules,
       clock_(clock),
       options_(options),
       received_(metrics->GetCounter("sensorpipe_messages_received_total", "Messages received from the broker.")),
+      redelivered_(metrics->GetCounter("sensorpipe_messages_redelivered_total",
+                                       "QoS 1 messages the broker sent again (DUP set): a restart or reconnect cut off "
+                                       "their acknowledgement, so the log may hold them twice; readings counts them once.")),
       append_errors_(metrics->GetCounter("sensorpipe_ingest_append_errors_total",
                                          "Failed appends to the log (retried; the messages stay unacknowledged).")),
       counters_(IngestCounters::Register(metrics)),
@@ -65,6 +69,7 @@ Status Ingest::RunOnce(std::chrono::milliseconds wait) {
     std::move(more.begin(), more.end(), std::back_inserter(messages));
   }
   received_->Inc(messages.size());
+  redelivered_->Inc(std::count_if(messages.begin(), messages.end(), [](const MqttMessage& m) { return m.dup; }));
 
   batch_.Clear();
   const int64_t now = clock_->NowMicros();

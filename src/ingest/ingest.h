@@ -69,6 +69,7 @@ class Ingest {
   Options options_;
 
   Counter* received_;
+  Counter* redelivered_;
   Counter* append_errors_;
   IngestCounters counters_;
 

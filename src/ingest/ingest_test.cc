@@ -131,6 +131,7 @@ TEST_F(IngestTest, NothingIsAcknowledgedBeforeItIsDurable) {
         },
         kDeadline));
     EXPECT_EQ(LogRecords(), 2u);
+    EXPECT_EQ(metrics_.CounterValue("sensorpipe_messages_redelivered_total"), 2u);
   }  // Stop: disconnects after the acknowledgements
 
   // Those were acknowledged after the append: after another reconnect they do not come back,

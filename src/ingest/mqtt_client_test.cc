@@ -131,6 +131,35 @@ TEST_F(MqttClientTest, ReceivesQos0AndQos1) {
   EXPECT_NE(metrics_.RenderPrometheus().find("sensorpipe_mqtt_connected 0"), std::string::npos);
 }
 
+// A broker that wants a user name and password: the right ones get in over both versions, a wrong
+// password never does.
+TEST(MqttClientAuth, UserNameAndPassword) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(testing::CommandOutput passwd,
+                       testing::RunCommand({"mosquitto_passwd", "-b", "-c", dir.Sub("passwd"), "sp", "s3cret"}, kDeadline));
+  ASSERT_EQ(passwd.exit_code, 0) << passwd.err;
+  ASSERT_OK_AND_ASSIGN(auto broker, testing::Mosquitto::Start(dir.Sub("broker"), "allow_anonymous false\npassword_file " +
+                                                                                      dir.Sub("passwd")));
+  Metrics metrics;
+  auto connects = [&](MqttProtocol protocol, const std::string& password, milliseconds within) {
+    MqttClientOptions o;
+    o.port = broker->port();
+    o.client_id = "sp-auth";
+    o.topics = {"sensor/#"};
+    o.username = "sp";
+    o.password = password;
+    o.protocol = protocol;
+    o.reconnect_max = milliseconds(300);
+    MqttSubscriber s(o, Clock::Default(), &metrics);
+    return testing::WaitUntil([&] { return s.Poll(milliseconds(50), 100).ok() && s.connected(); }, within);
+  };
+  EXPECT_TRUE(connects(MqttProtocol::kV5, "s3cret", kDeadline));
+  EXPECT_TRUE(connects(MqttProtocol::kV311, "s3cret", kDeadline));
+  EXPECT_FALSE(connects(MqttProtocol::kV5, "wrong", seconds(2)));
+  EXPECT_FALSE(connects(MqttProtocol::kV311, "wrong", seconds(2)));
+  EXPECT_FALSE(connects(MqttProtocol::kAuto, "", seconds(2)));
+}
+
 TEST_F(MqttClientTest, UnacknowledgedMessagesComeBackAndAcknowledgedOnesDoNot) {
   auto sub = Subscriber("sp-b");
   Connect(*sub);

@@ -42,7 +42,13 @@ std::string SqlString(const std::string& s) {
   return out + "'";
 }
 
-std::string ViewSql(const char* name, const std::vector<std::string>& files, const char* columns, const char* empty) {
+// A QoS 1 message whose acknowledgement a crash or reconnect cut off is delivered again and may
+// be in the log, and so in the lake, twice; readings shows it once, as first received. The key is
+// ARCHITECTURE.md's dedup key (a device's count restarts at 0 when it reboots, hence the time).
+constexpr const char* kReadingDedup = " QUALIFY row_number() OVER (PARTITION BY device, seq, ts ORDER BY received_at) = 1";
+
+std::string ViewSql(const char* name, const std::vector<std::string>& files, const char* columns, const char* empty,
+                    const char* suffix = "") {
   std::string sql = std::string("CREATE OR REPLACE TEMP VIEW ") + name + " AS ";
   if (files.empty()) return sql + empty;
   sql += "SELECT * FROM read_json([";
@@ -53,7 +59,7 @@ std::string ViewSql(const char* name, const std::vector<std::string>& files, con
   sql += "], format = 'newline_delimited', compression = 'zstd', columns = ";
   sql += columns;
   sql += ")";
-  return sql;
+  return sql + suffix;
 }
 
 class DirectoryLakeFiles final : public LakeFiles {
@@ -152,7 +158,7 @@ Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles
 Status QueryEngine::RefreshViews() {
   SP_ASSIGN_OR_RETURN(std::vector<std::string> raw, files_->RawFiles());
   SP_ASSIGN_OR_RETURN(std::vector<std::string> errors, files_->ErrorFiles());
-  auto r = Execute(ViewSql("readings", raw, kReadingColumns, kReadingEmpty));
+  auto r = Execute(ViewSql("readings", raw, kReadingColumns, kReadingEmpty, kReadingDedup));
   if (!r.ok()) return r.status();
   r = Execute(ViewSql("errors", errors, kErrorColumns, kErrorEmpty));
   return r.status();

@@ -61,7 +61,7 @@ void WebServer::EnableIngest(std::string token, size_t max_body_bytes, IngestFn 
       res.set_content("{\"error\":\"a valid Authorization: Bearer <token> header is needed\"}\n", "application/json");
       return;
     }
-    auto [status, body] = ingest_(req.body);
+    auto [status, body] = ingest_(req.body, req.has_param("topic") ? req.get_param_value("topic") : "http");
     res.status = status;
     res.set_content(body, "application/json");
   });

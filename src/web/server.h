@@ -36,8 +36,9 @@ class WebServer {
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
-  using IngestFn = std::function<std::pair<int, std::string>(std::string_view body)>;
-  //! Serves POST /v1/ingest with fn, for requests that carry `Authorization: Bearer <token>`.
+  using IngestFn = std::function<std::pair<int, std::string>(std::string_view body, std::string_view topic)>;
+  //! Serves POST /v1/ingest[?topic=T] with fn (topic "http" when the request names none), for
+  //! requests that carry `Authorization: Bearer <token>`.
   //! Without a token configured every POST is refused (403): writes always need one. Call before Start.
   void EnableIngest(std::string token, size_t max_body_bytes, IngestFn fn);
 
