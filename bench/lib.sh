@@ -21,9 +21,10 @@ free_port() {
     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# start_broker DIR: a mosquitto with the same no-loss config as the tests; sets BROKER_PID, BROKER_PORT.
+# start_broker DIR [EXTRA_CONF]: a mosquitto with the same no-loss config as the tests; sets
+# BROKER_PID, BROKER_PORT.
 start_broker() {
-  local dir=$1
+  local dir=$1 extra=${2:-}
   mkdir -p "$dir"
   BROKER_PORT=$(free_port)
   cat > "$dir/mosquitto.conf" <<CONF
@@ -34,6 +35,7 @@ persistence_location $dir/
 max_queued_messages 0
 max_inflight_messages 1000
 log_dest file $dir/mosquitto.log
+$extra
 CONF
   mosquitto -c "$dir/mosquitto.conf" > "$dir/stdout.log" 2>&1 &
   BROKER_PID=$!

@@ -112,7 +112,7 @@ TEST_F(IngestOutage, TheLogHoldsEveryAcceptedMessageThroughKill9) {
   ExpectEveryAcknowledgedMessageInOrder(&acknowledged, &records);
   if (soak) {
     std::printf("SOAK ingest kill -9: %d kills, %lld messages acknowledged by the broker, all in the log in order "
-                "(%zu records with redeliveries)\n",
+                "(%zu records with redeliveries), readings counting each once\n",
                 kills, static_cast<long long>(acknowledged), records);
   }
 }
