@@ -38,19 +38,7 @@ victoria-metrics -storageDataPath="$WORK/vm/data" -httpListenAddr="127.0.0.1:$VM
 VM_PID=$!
 wait_port "$VM_PORT"
 
-HTTP_PORT=$(free_port)
-mkdir -p "$WORK/sp"
-cat > "$WORK/sp/sensorpipe.toml" <<CONF
-data_dir = "data"
-[mqtt]
-url = "mqtt://127.0.0.1:1"
-[http]
-listen = "127.0.0.1:$HTTP_PORT"
-token = "bench-token"
-CONF
-"$BIN/sensorpipe" run --config "$WORK/sp/sensorpipe.toml" > "$WORK/sp/log" 2>&1 &
-SP_PID=$!
-wait_port "$HTTP_PORT"
+start_daemon "$WORK/sp" 'token = "bench-token"'
 
 round() {  # round PID PORT PATH FILE [TOKEN]: prints rows/s and appends µs of server CPU per row to $WORK/cpu.<PID>
   local cpu0 out; cpu0=$(cpu_seconds "$1")

@@ -22,20 +22,7 @@ split -l 60000 -d "$WORK/lines" "$WORK/part."
 echo "$NAME: $N lines of $(( $(wc -c < "$WORK/lines") / N )) bytes, $ROUNDS rounds; $(machine_line)" >&2
 start_broker "$WORK/broker"
 
-HTTP_PORT=$(free_port)
-mkdir -p "$WORK/sp"
-cat > "$WORK/sp/sensorpipe.toml" <<CONF
-data_dir = "data"
-[mqtt]
-url = "mqtt://127.0.0.1:$BROKER_PORT"
-topics = ["bench/#"]
-[http]
-listen = "127.0.0.1:$HTTP_PORT"
-CONF
-"$BIN/sensorpipe" run --config "$WORK/sp/sensorpipe.toml" > "$WORK/sp/log" 2>&1 &
-SP_PID=$!
-wait_port "$HTTP_PORT"
-for _ in $(seq 1 500); do [[ $(metric "$HTTP_PORT" sensorpipe_mqtt_connected) == 1 ]] && break; sleep 0.02; done
+start_daemon "$WORK/sp"
 
 publish() {  # publish TOPIC: every line, at $QOS
   local pids=()

@@ -14,22 +14,7 @@ trap 'exit 130' INT TERM
 gen_lines 200000 > "$WORK/lines"
 echo "ingest_sustained: ${DURATION}s of QoS 0; $(machine_line)" >&2
 start_broker "$WORK/broker"
-HTTP_PORT=$(free_port)
-mkdir -p "$WORK/sp"
-cat > "$WORK/sp/sensorpipe.toml" <<CONF
-data_dir = "data"
-[mqtt]
-url = "mqtt://127.0.0.1:$BROKER_PORT"
-topics = ["bench/#"]
-[http]
-listen = "127.0.0.1:$HTTP_PORT"
-[log]
-retention_bytes = 2000000000
-CONF
-"$BIN/sensorpipe" run --config "$WORK/sp/sensorpipe.toml" > "$WORK/sp/log" 2>&1 &
-SP_PID=$!
-wait_port "$HTTP_PORT"
-for _ in $(seq 1 500); do [[ $(metric "$HTTP_PORT" sensorpipe_mqtt_connected) == 1 ]] && break; sleep 0.02; done
+start_daemon "$WORK/sp" $'[log]\nretention_bytes = 2000000000'
 
 publisher() {  # sends the lines over and over; on TERM it stops the mosquitto_pub it runs
   local child

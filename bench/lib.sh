@@ -42,6 +42,32 @@ CONF
   wait_port "$BROKER_PORT"
 }
 
+# start_daemon DIR [MORE]: `sensorpipe run` with its data under DIR, subscribed to bench/# on the
+# broker start_broker started (if any), its HTTP listener on a free port; MORE is appended to the
+# config right after [http] listen, so it may hold [http] keys and then tables. Sets SP_PID,
+# HTTP_PORT; returns once the daemon is connected to the broker (or, without one, listening).
+start_daemon() {
+  local dir=$1 more=${2:-}
+  HTTP_PORT=$(free_port)
+  mkdir -p "$dir"
+  cat > "$dir/sensorpipe.toml" <<CONF
+data_dir = "data"
+[mqtt]
+url = "mqtt://127.0.0.1:${BROKER_PORT:-1}"
+topics = ["bench/#"]
+[http]
+listen = "127.0.0.1:$HTTP_PORT"
+$more
+CONF
+  "$BIN/sensorpipe" run --config "$dir/sensorpipe.toml" > "$dir/log" 2>&1 &
+  SP_PID=$!
+  wait_port "$HTTP_PORT"
+  [[ -n ${BROKER_PORT:-} ]] || return 0
+  for _ in $(seq 1 500); do [[ $(metric "$HTTP_PORT" sensorpipe_mqtt_connected) == 1 ]] && return 0; sleep 0.02; done
+  echo "sensorpipe did not connect to the broker: $(cat "$dir/log")" >&2
+  return 1
+}
+
 wait_port() {
   for _ in $(seq 1 500); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "common/json_writer.h"
+
 namespace sp::mqtt {
 
 namespace {
@@ -35,41 +37,7 @@ void PutU32(std::string* out, uint32_t v) {
 
 // MQTT 5 section 1.5.4: a UTF-8 Encoded String must be well-formed UTF-8 (no overlong forms, no
 // surrogates, nothing past U+10FFFF) and must not contain U+0000; a receiver closes on either.
-bool ValidUtf8(std::string_view s) {
-  static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < s.size()) {
-    const uint8_t c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      if (c == 0) return false;
-      ++i;
-      continue;
-    }
-    size_t more = 0;
-    uint32_t cp = 0;
-    if ((c & 0xe0) == 0xc0) {
-      more = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      more = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      more = 3;
-      cp = c & 0x07;
-    } else {
-      return false;  // a continuation byte first, or 0xf8-0xff
-    }
-    if (s.size() - i - 1 < more) return false;
-    for (size_t k = 1; k <= more; ++k) {
-      const uint8_t b = static_cast<uint8_t>(s[i + k]);
-      if ((b & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3f);
-    }
-    if (cp < kMinForLength[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += more + 1;
-  }
-  return true;
-}
+bool ValidUtf8(std::string_view s) { return s.find('\0') == std::string_view::npos && IsValidUtf8(s); }
 
 std::string Hex(uint8_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
