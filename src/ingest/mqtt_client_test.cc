@@ -357,9 +357,12 @@ class FakeBroker {
     if (fd_ < 0) return false;
     timeval tv{60, 0};  // a stuck test fails instead of hanging
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    auto p = Read();
+    auto p = Read(&connect_);
     return p && p->type == mqtt::PacketType::kConnect;
   }
+  //! The protocol level of the last CONNECT (4: MQTT 3.1.1, 5: MQTT 5): after the 2-byte name
+  //! length and "MQTT".
+  int ConnectLevel() const { return connect_.size() > 6 ? static_cast<uint8_t>(connect_[6]) : -1; }
   //! The next whole packet from the client, or nullopt at EOF (or on the 60 s timeout).
   std::optional<mqtt::FixedHeader> Read(std::string* body = nullptr) {
     while (true) {
@@ -390,7 +393,7 @@ class FakeBroker {
 
  private:
   int listen_fd_ = -1, fd_ = -1, port_ = 0;
-  std::string in_;
+  std::string in_, connect_;
 };
 
 class MqttClientFaultTest : public ::testing::Test {
@@ -470,6 +473,49 @@ TEST_F(MqttClientFaultTest, MalformedAndUnexpectedPacketsCloseOrAreIgnoredNeverC
   // 4 stray acknowledgements + PUBREL + 3 fatal packets.
   EXPECT_EQ(metrics_.CounterValue("sensorpipe_mqtt_protocol_errors_total"), 8u);
   EXPECT_EQ(metrics_.CounterValue("sensorpipe_mqtt_reconnects_total"), 2u);
+}
+
+// protocol = "auto" against a broker that does not speak MQTT 5: refused with a 3.1.1 CONNACK
+// (unacceptable protocol version), or the connection closed on the MQTT 5 CONNECT. The client
+// speaks 3.1.1 at once, and keeps to it on later reconnects.
+TEST_F(MqttClientFaultTest, AutoFallsBackToMqtt311WhenMqtt5IsRefused) {
+  MqttClientOptions o = Options();
+  o.protocol = MqttProtocol::kAuto;
+  {
+    MqttSubscriber sub(o, Clock::Default(), &metrics_);
+    std::vector<int> levels;
+    RunWith(sub, [&] {
+      ASSERT_TRUE(broker_.Accept());
+      levels.push_back(broker_.ConnectLevel());
+      broker_.SendConnack(1);  // 3.1.1: unacceptable protocol version
+      ASSERT_TRUE(broker_.Accept());
+      levels.push_back(broker_.ConnectLevel());
+      broker_.SendConnack();
+      ASSERT_TRUE(broker_.Subscribe());
+      ASSERT_TRUE(testing::WaitUntil([&] { return sub.connected(); }, kDeadline));
+      ASSERT_TRUE(broker_.Accept());  // drops the connection; the reconnect stays on 3.1.1
+      levels.push_back(broker_.ConnectLevel());
+      broker_.SendConnack();
+      ASSERT_TRUE(broker_.Subscribe());
+      ASSERT_TRUE(testing::WaitUntil([&] { return sub.connected(); }, kDeadline));
+    });
+    EXPECT_EQ(levels, (std::vector<int>{5, 4, 4}));
+    EXPECT_EQ(sub.version(), mqtt::Version::kV311);
+    EXPECT_NE(metrics_.RenderPrometheus().find("sensorpipe_mqtt_protocol_level 4"), std::string::npos);
+  }
+  MqttSubscriber sub(o, Clock::Default(), &metrics_);
+  std::vector<int> levels;
+  RunWith(sub, [&] {
+    ASSERT_TRUE(broker_.Accept());
+    levels.push_back(broker_.ConnectLevel());
+    ASSERT_TRUE(broker_.Accept());  // closed without a CONNACK
+    levels.push_back(broker_.ConnectLevel());
+    broker_.SendConnack();
+    ASSERT_TRUE(broker_.Subscribe());
+    ASSERT_TRUE(testing::WaitUntil([&] { return sub.connected(); }, kDeadline));
+  });
+  EXPECT_EQ(levels, (std::vector<int>{5, 4}));
+  EXPECT_TRUE(sub.connected());
 }
 
 TEST_F(MqttClientFaultTest, RefusedConnectionsAndSubscriptions) {
