@@ -140,7 +140,12 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
   *polled = records.size();
   if (!records.empty() && buffered_bytes_ == 0) oldest_us_ = clock_->MonotonicMicros();
   for (const StoredRecord& r : records) {
-    Buffer& b = buffers_[{BucketOf(r.timestamp_us), r.shard}];
+    auto [at, added] = buffers_.try_emplace({BucketOf(r.timestamp_us), r.shard});
+    Buffer& b = at->second;
+    if (added && !spare_lines_.empty()) {
+      b.lines = std::move(spare_lines_.back());
+      spare_lines_.pop_back();
+    }
     if (b.records == 0) b.first = r.offset;
     b.last = r.offset;
     ++b.records;
@@ -154,7 +159,7 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
 
 Status Delivery::Flush() {
   if (buffers_.empty()) return Status::OK();
-  std::string compressed;
+  std::string& compressed = compressed_;
   uint64_t records = 0;
   for (const auto& [where, b] : buffers_) {
     compressed.resize(ZSTD_compressBound(b.lines.size()));
@@ -182,6 +187,10 @@ Status Delivery::Flush() {
     return s.WithContext("delivery " + options_.consumer_name + " checkpoint");
   }
   delivered_->Inc(records);
+  for (auto& [where, b] : buffers_) {
+    b.lines.clear();
+    spare_lines_.push_back(std::move(b.lines));
+  }
   buffers_.clear();
   buffered_bytes_ = 0;
   oldest_us_ = 0;
