@@ -12,7 +12,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +24,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
 #include "ingest/ingest.h"
@@ -303,10 +304,12 @@ int main(int argc, char** argv) {
   mosquitto_lib_cleanup();
   const auto [sync_median, sync_p99] = GroupCommitMs(dir);
   // One line of JSON for the script: medians over the rounds.
-  std::printf("{\"rate\": %.0f, \"seconds_per_round\": %.1f, \"rounds\": %d, \"group_commit_ms\": %.4f, "
-              "\"group_commit_p99_ms\": %.4f, "
-              "\"baseline_ms\": {\"p50\": %.4f, \"p99\": %.4f, \"p999\": %.4f}, "
-              "\"sensorpipe_ms\": {\"p50\": %.4f, \"p99\": %.4f, \"p999\": %.4f}}\n",
-              rate, seconds, rounds, sync_median, sync_p99, Median(a50), Median(a99), Median(a999), Median(b50), Median(b99), Median(b999));
+  std::printf(
+      "{\"rate\": %.0f, \"seconds_per_round\": %.1f, \"rounds\": %d, \"group_commit_ms\": %.4f, "
+      "\"group_commit_p99_ms\": %.4f, "
+      "\"baseline_ms\": {\"p50\": %.4f, \"p99\": %.4f, \"p999\": %.4f}, "
+      "\"sensorpipe_ms\": {\"p50\": %.4f, \"p99\": %.4f, \"p999\": %.4f}}\n",
+      rate, seconds, rounds, sync_median, sync_p99, Median(a50), Median(a99), Median(a999), Median(b50), Median(b99),
+      Median(b999));
   return 0;
 }

@@ -195,8 +195,8 @@ TEST_F(EndToEnd, HostileMessagesAreRejectedCountedAndKept) {
 
   std::map<std::string, int> want;
   for (const auto& r : reasons) ++want[r];
-  ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_received_total") == bad.size() + good; },
-                        kDeadline))
+  ASSERT_TRUE(
+      WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_received_total") == bad.size() + good; }, kDeadline))
       << daemon_->process().Log();
   for (const auto& [reason, n] : want) {
     EXPECT_EQ(daemon_->Metric("sensorpipe_messages_rejected_total{reason=\"" + reason + "\"}"), n) << reason;
@@ -322,7 +322,8 @@ TEST(SharedSubscription, TwoDaemonsSplitOneStream) {
 TEST(Rules, SqlRulesFromTheConfigRouteMessages) {
   TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
-  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), broker->url(), "[mqtt]\nurl = \"" + broker->url() + R"("
+  ASSERT_OK_AND_ASSIGN(auto daemon,
+                       Daemon::Start(dir.Sub("sp"), broker->url(), "[mqtt]\nurl = \"" + broker->url() + R"("
 topics = ["sensor/#", "other/#"]
 
 [delivery]
@@ -343,15 +344,16 @@ stream = "alerts"
   ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline));
   const std::vector<std::pair<std::string, std::string>> messages = {
       {"sensor/pi-a/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:00","temperature":20,"room":"hall"})"},
-      {"sensor/pi-a/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:01","temperature":35,"room":"attic"})"},
+      {"sensor/pi-a/data",
+       R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:01","temperature":35,"room":"attic"})"},
       {"sensor/pi-b/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:02","temperature":-55})"},
       {"other/topic", R"({"client_id":"x","timestamp":"2022-07-14 00:00:03","temperature":1})"},
   };
   for (const auto& [topic, payload] : messages) {
-    ASSERT_OK_AND_ASSIGN(CommandOutput out, RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p",
-                                                        std::to_string(broker->port()), "-t", topic, "-q", "1", "-m",
-                                                        payload},
-                                                       kDeadline));
+    ASSERT_OK_AND_ASSIGN(CommandOutput out,
+                         RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker->port()), "-t",
+                                     topic, "-q", "1", "-m", payload},
+                                    kDeadline));
     ASSERT_EQ(out.exit_code, 0) << out.err;
   }
   // The device comes from the topic; the cold reading and the other topic were dropped.
@@ -386,12 +388,14 @@ TEST(Rules, ABadRuleStopsStartUpWithAPointerToTheMistake) {
                        RunCommand({BinDir() + "/sensorpipe", "run", "--config", dir.Sub("rules.toml")}, kDeadline));
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_NE(out.err.find(dir.Sub("rules.toml") + ":5: [[rules]] sql: rule 'r1': line 1, column 22: arithmetic needs "
-                                                  "a number, but this is a string"),
+                                                 "a number, but this is a string"),
             std::string::npos)
       << out.err;
   EXPECT_NE(out.err.find("\n" + std::string(23, ' ') + "^"), std::string::npos) << out.err;
-  std::ofstream(dir.Sub("stream.toml")) << "[[rules]]\nname = \"r\"\nsql = \"SELECT * FROM '#'\"\nstream = \"errors\"\n";
-  ASSERT_OK_AND_ASSIGN(out, RunCommand({BinDir() + "/sensorpipe", "run", "--config", dir.Sub("stream.toml")}, kDeadline));
+  std::ofstream(dir.Sub("stream.toml"))
+      << "[[rules]]\nname = \"r\"\nsql = \"SELECT * FROM '#'\"\nstream = \"errors\"\n";
+  ASSERT_OK_AND_ASSIGN(out,
+                       RunCommand({BinDir() + "/sensorpipe", "run", "--config", dir.Sub("stream.toml")}, kDeadline));
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_NE(out.err.find("stream.toml:4: [[rules]] stream: \"errors\" is reserved"), std::string::npos) << out.err;
   std::ofstream(dir.Sub("key.toml")) << "[[rules]]\nname = \"r\"\nsql = \"SELECT * FROM '#'\"\nwhere = 1\n";
@@ -420,12 +424,16 @@ TEST(HttpIngest, NdjsonAndArraysWithAToken) {
       "\n"
       "{\"client_id\":\"pi-h\",\"timestamp\":1657756800,\"humidity\":40,\"count\":2}\n";
   std::string answer = post(ndjson, "s3cret");
-  EXPECT_NE(answer.find("{\"accepted\":2,\"rejected\":1,\"filtered\":0,\"errors\":[{\"line\":2,\"reason\":\"malformed_json\""),
-            std::string::npos) << answer;
+  EXPECT_NE(answer.find(
+                "{\"accepted\":2,\"rejected\":1,\"filtered\":0,\"errors\":[{\"line\":2,\"reason\":\"malformed_json\""),
+            std::string::npos)
+      << answer;
   EXPECT_EQ(answer.substr(answer.size() - 3), "200") << answer;
   answer = post("[{\"client_id\":\"pi-h\",\"timestamp\":\"2022-07-14 00:00:02\",\"count\":3},{\"timestamp\":1}]", "s3cret");
-  EXPECT_NE(answer.find("{\"accepted\":1,\"rejected\":1,\"filtered\":0,\"errors\":[{\"line\":2,\"reason\":\"missing_field\""),
-            std::string::npos) << answer;
+  EXPECT_NE(
+      answer.find("{\"accepted\":1,\"rejected\":1,\"filtered\":0,\"errors\":[{\"line\":2,\"reason\":\"missing_field\""),
+      std::string::npos)
+      << answer;
   EXPECT_EQ(answer.substr(answer.size() - 3), "200") << answer;
   auto status = [](const std::string& a) { return a.substr(a.size() - 3); };
   EXPECT_EQ(status(post("[1,", "s3cret")), "400");
@@ -446,9 +454,9 @@ TEST(HttpIngest, NdjsonAndArraysWithAToken) {
   ASSERT_TRUE(WaitUntil(
       [&] { return CountRows(*daemon, "SELECT count(*) FROM readings WHERE topic = 'sensor/pi-t/data'") == 1; },
       kDeadline));
-  ASSERT_TRUE(WaitUntil(
-      [&] { return CountRows(*daemon, "SELECT count(*) FROM errors WHERE topic = 'sensor/pi-t/data'") == 1; },
-      kDeadline));
+  ASSERT_TRUE(
+      WaitUntil([&] { return CountRows(*daemon, "SELECT count(*) FROM errors WHERE topic = 'sensor/pi-t/data'") == 1; },
+                kDeadline));
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
 }

@@ -70,8 +70,9 @@ class IngestOutage : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
     EXPECT_EQ(code, 0);
     // The query layer counts each message once, redeliveries or not.
-    ASSERT_OK_AND_ASSIGN(std::string answer,
-                         daemon_->Query("SELECT count(*) AS n, count(DISTINCT seq) AS d FROM readings WHERE device = 'pi-kill'"));
+    ASSERT_OK_AND_ASSIGN(
+        std::string answer,
+        daemon_->Query("SELECT count(*) AS n, count(DISTINCT seq) AS d FROM readings WHERE device = 'pi-kill'"));
     EXPECT_EQ(answer, "n,d\n" + std::to_string(*acknowledged) + "," + std::to_string(*acknowledged) + "\n");
   }
 
@@ -111,9 +112,10 @@ TEST_F(IngestOutage, TheLogHoldsEveryAcceptedMessageThroughKill9) {
   size_t records = 0;
   ExpectEveryAcknowledgedMessageInOrder(&acknowledged, &records);
   if (soak) {
-    std::printf("SOAK ingest kill -9: %d kills, %lld messages acknowledged by the broker, all in the log in order "
-                "(%zu records with redeliveries), readings counting each once\n",
-                kills, static_cast<long long>(acknowledged), records);
+    std::printf(
+        "SOAK ingest kill -9: %d kills, %lld messages acknowledged by the broker, all in the log in order "
+        "(%zu records with redeliveries), readings counting each once\n",
+        kills, static_cast<long long>(acknowledged), records);
   }
 }
 
@@ -129,7 +131,7 @@ TEST_F(IngestOutage, StoppedForTenSecondsWhilePublishingContinues) {
   int64_t acknowledged = 0;
   size_t records = 0;
   ExpectEveryAcknowledgedMessageInOrder(&acknowledged, &records);
-  EXPECT_GT(acknowledged, 500);  // about 1,100 at 100 a second
+  EXPECT_GT(acknowledged, 500);                           // about 1,100 at 100 a second
   EXPECT_EQ(records, static_cast<size_t>(acknowledged));  // a clean stop leaves nothing unacknowledged
 }
 

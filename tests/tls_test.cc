@@ -148,17 +148,27 @@ TEST_P(MqttMatrix, QosZeroAndOneArrive) {
     ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
   }
   url += std::to_string(broker_->port());
-  ASSERT_OK_AND_ASSIGN(auto daemon,
-                       Daemon::Start(dir_.Sub("sp"), url, "[mqtt]\nurl = \"" + url + "\"\n" + extra + "[delivery]\ninterval_s = 1\n"));
+  ASSERT_OK_AND_ASSIGN(
+      auto daemon,
+      Daemon::Start(dir_.Sub("sp"), url, "[mqtt]\nurl = \"" + url + "\"\n" + extra + "[delivery]\ninterval_s = 1\n"));
   ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
       << daemon->process().Log();
   EXPECT_EQ(daemon->Metric("sensorpipe_mqtt_protocol_level"), version == "5" ? 5 : 4);
   for (int qos : {0, 1}) {
-    std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
-                                     "-V", version == "5" ? "mqttv5" : "mqttv311", "-t", "sensor/data", "-q",
-                                     std::to_string(qos), "-m",
-                                     R"({"client_id":"pi-m","timestamp":"2022-07-14 00:00:00","count":)" +
-                                         std::to_string(qos) + "}"};
+    std::vector<std::string> argv = {
+        "mosquitto_pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        std::to_string(broker_->port()),
+        "-V",
+        version == "5" ? "mqttv5" : "mqttv311",
+        "-t",
+        "sensor/data",
+        "-q",
+        std::to_string(qos),
+        "-m",
+        R"({"client_id":"pi-m","timestamp":"2022-07-14 00:00:00","count":)" + std::to_string(qos) + "}"};
     if (tls) argv.insert(argv.end(), {"--cafile", dir_.Sub("ca.crt")});
     ASSERT_OK_AND_ASSIGN(CommandOutput out, RunCommand(argv, kDeadline));
     ASSERT_EQ(out.exit_code, 0) << out.err;
@@ -173,8 +183,7 @@ TEST_P(MqttMatrix, QosZeroAndOneArrive) {
   EXPECT_EQ(code, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, MqttMatrix,
-                         ::testing::Combine(::testing::Values("3.1.1", "5"), ::testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(All, MqttMatrix, ::testing::Combine(::testing::Values("3.1.1", "5"), ::testing::Bool()),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) == "5" ? "Mqtt5" : "Mqtt311") +
                                   (std::get<1>(info.param) ? "Tls" : "Plain");

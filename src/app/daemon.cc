@@ -58,8 +58,8 @@ Result<std::shared_ptr<const RuleSet>> CompileRules(const Config& config) {
     // Each rule alone, so the error names the config line of the rule at fault.
     RuleSpec spec{rule.name, rule.sql, rule.stream};
     if (auto compiled = RuleSet::Compile({spec}, options); !compiled.ok()) {
-      return Status::InvalidArgument(config.path + ":" + std::to_string(rule.line) + ": [[rules]] sql: " +
-                                     std::string(compiled.status().message()));
+      return Status::InvalidArgument(config.path + ":" + std::to_string(rule.line) +
+                                     ": [[rules]] sql: " + std::string(compiled.status().message()));
     }
     specs.push_back(std::move(spec));
   }
@@ -170,9 +170,9 @@ Status RunDaemon(const Config& config) {
   HttpIngest http_ingest(rules, streams, errors, clock, &metrics);
   web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes),
                    [&](std::string_view body, std::string_view topic) {
-    HttpIngest::Answer a = http_ingest.Ingest(body, topic);
-    return std::make_pair(a.status, std::move(a.body));
-  });
+                     HttpIngest::Answer a = http_ingest.Ingest(body, topic);
+                     return std::make_pair(a.status, std::move(a.body));
+                   });
   SP_RETURN_IF_ERROR(web.Start(listen.first, listen.second));
 
   Ingest ingest(&subscriber, rules, streams, errors, clock, &metrics, Ingest::Options{});

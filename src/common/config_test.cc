@@ -96,15 +96,20 @@ TEST(Config, RulesAreTablesWithTheirLines) {
   const std::string sql = "sql = \"SELECT * FROM '#'\"\n";
   EXPECT_EQ(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "where = 1\n").message(),
             "/etc/sp/sensorpipe.toml:4: [[rules]] where: unknown key");
-  EXPECT_EQ(ErrorOf("[[rules]]\n" + sql).message(), "/etc/sp/sensorpipe.toml:1: [[rules]] name: is missing: every rule needs a name");
-  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "[[rules]]\nname = \"a\"\n" + sql).message().find(
-                ":5: [[rules]] name: another rule is called 'a'"),
+  EXPECT_EQ(ErrorOf("[[rules]]\n" + sql).message(),
+            "/etc/sp/sensorpipe.toml:1: [[rules]] name: is missing: every rule needs a name");
+  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "[[rules]]\nname = \"a\"\n" + sql)
+                .message()
+                .find(":5: [[rules]] name: another rule is called 'a'"),
             std::string_view::npos);
-  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "stream = \"Bad/x\"\n").message().find(":4: [[rules]] stream: expected"),
+  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "stream = \"Bad/x\"\n")
+                .message()
+                .find(":4: [[rules]] stream: expected"),
             std::string_view::npos);
   EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n" + sql + "stream = \"raw\"\n").message().find("reserved"),
             std::string_view::npos);
-  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n").message().find(":1: [[rules]] sql: is missing"), std::string_view::npos);
+  EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n").message().find(":1: [[rules]] sql: is missing"),
+            std::string_view::npos);
   EXPECT_NE(ErrorOf("rules = 1\n").message().find(":1: rules: expected tables [[rules]]"), std::string_view::npos);
   ASSERT_OK_AND_ASSIGN(c, ParseConfig("[mqtt]\nprotocol = \"5\"\n", "x.toml"));
   EXPECT_EQ(c.mqtt.protocol, "5");

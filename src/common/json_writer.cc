@@ -37,7 +37,7 @@ void AppendDouble(std::string& out, double v) {
   // Large whole numbers in exponent form: the shortest form of 2^64 as a double is the 20 digits
   // "18446744073709551616", which readers such as simdjson refuse as an integer out of range.
   auto res = std::fabs(v) >= 1e16 ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific)
-                                   : std::to_chars(buf, buf + sizeof buf, v);
+                                  : std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, res.ptr);
 }
 

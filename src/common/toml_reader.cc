@@ -13,8 +13,8 @@ namespace sp {
 struct TomlReader::Impl {
   std::string path;
   toml::value root;
-  std::string table_name;           // the current table, "" for the top level; "rules#2" in [[rules]]
-  std::string display_name;         // how errors name it: "[mqtt] ", "[[rules]] "
+  std::string table_name;              // the current table, "" for the top level; "rules#2" in [[rules]]
+  std::string display_name;            // how errors name it: "[mqtt] ", "[[rules]] "
   const toml::value* table = nullptr;  // null when the table is absent
   std::set<std::string> used;       // "table.key" and "table" entries that were read
 };
@@ -91,7 +91,7 @@ Result<size_t> TomlReader::TableArray(const std::string& name) {
   auto it = top.find(name);
   if (it == top.end()) return size_t{0};
   const bool tables = it->second.is_array() && std::all_of(it->second.as_array().begin(), it->second.as_array().end(),
-                                                             [](const toml::value& v) { return v.is_table(); });
+                                                           [](const toml::value& v) { return v.is_table(); });
   if (!tables) {
     return Status::InvalidArgument(impl_->path + ":" + std::to_string(it->second.location().line()) + ": " + name +
                                    ": expected tables [[" + name + "]]");

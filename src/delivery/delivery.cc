@@ -168,9 +168,9 @@ Status Delivery::Flush() {
     if (ZSTD_isError(n)) return Status::IOError(std::string("zstd: ") + ZSTD_getErrorName(n));
     compressed.resize(n);
     // Rewriting an object that exists (after a failed flush) gives the same name and bytes.
-    Status s = store_->Put(ObjectKey(options_.prefix, PartitionName(where.first), stream_->name(), where.second, b.first,
-                                     b.last),
-                           compressed);
+    Status s = store_->Put(
+        ObjectKey(options_.prefix, PartitionName(where.first), stream_->name(), where.second, b.first, b.last),
+        compressed);
     if (!s.ok()) {
       flush_errors_->Inc();
       return s.WithContext("delivery " + options_.consumer_name);

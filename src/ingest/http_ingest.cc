@@ -6,19 +6,20 @@
 
 namespace sp {
 
-HttpIngest::HttpIngest(std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams, Stream* errors,
-                       Clock* clock, Metrics* metrics)
+HttpIngest::HttpIngest(std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams, Stream* errors, Clock* clock,
+                       Metrics* metrics)
     : rules_(std::move(rules)),
       streams_(std::move(streams)),
       errors_(errors),
       clock_(clock),
-      received_(metrics->GetCounter("sensorpipe_http_messages_received_total", "Messages received by POST /v1/ingest.")),
+      received_(
+          metrics->GetCounter("sensorpipe_http_messages_received_total", "Messages received by POST /v1/ingest.")),
       counters_(IngestCounters::Register(metrics)) {}
 
 HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view topic) {
   // What a broker would refuse in a PUBLISH (MQTT 5 4.7.3): rules match topics as MQTT has them.
-  if (topic.empty() || topic.size() > 65535 || topic.find_first_of(std::string_view("+#\0", 3)) != std::string_view::npos ||
-      !IsValidUtf8(topic)) {
+  if (topic.empty() || topic.size() > 65535 ||
+      topic.find_first_of(std::string_view("+#\0", 3)) != std::string_view::npos || !IsValidUtf8(topic)) {
     return {400, "{\"error\":\"topic must be an MQTT topic name: not empty, UTF-8, without + # or NUL\"}\n"};
   }
   // Split the body into messages: the elements of a JSON array, or the lines of NDJSON (views
@@ -61,8 +62,8 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
         const Rejection& rejection = batch.rejections()[r];
         counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
         errors_json += errors_json.empty() ? "{\"line\":" : ",{\"line\":";
-        errors_json += std::to_string(i + 1) + ",\"reason\":\"" + std::string(ReasonName(rejection.reason)) +
-                       "\",\"detail\":";
+        errors_json +=
+            std::to_string(i + 1) + ",\"reason\":\"" + std::string(ReasonName(rejection.reason)) + "\",\"detail\":";
         AppendJsonString(errors_json, rejection.detail);
         errors_json += '}';
       }
@@ -86,8 +87,9 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
     AppendJsonString(out, "the error output refused the rejected lines: " + s.ToString());
     return {503, out + "}\n"};
   }
-  return {200, "{\"accepted\":" + std::to_string(accepted) + ",\"rejected\":" +
-                   std::to_string(batch.rejections().size()) + ",\"filtered\":" + std::to_string(filtered) + ",\"errors\":[" + errors_json + "]}\n"};
+  return {200, "{\"accepted\":" + std::to_string(accepted) +
+                   ",\"rejected\":" + std::to_string(batch.rejections().size()) +
+                   ",\"filtered\":" + std::to_string(filtered) + ",\"errors\":[" + errors_json + "]}\n"};
 }
 
 std::unique_ptr<RuleRunner> HttpIngest::TakeRunner() {

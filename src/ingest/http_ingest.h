@@ -1,8 +1,8 @@
 // HTTP ingest: the way in for devices that cannot speak MQTT. A body of NDJSON lines or one JSON
 // array goes through the same rules as MQTT messages, under the topic the request names ("http"
-// unless it says ?topic=...); accepted records and rejections are appended durably before the answer, which reports per line what was rejected and why. The HTTP side
-// (route, bearer token) is the web stage's; this class is the part that needs no HTTP.
-// Thread-safe: requests arrive on the web server's threads.
+// unless it says ?topic=...); accepted records and rejections are appended durably before the answer, which reports per
+// line what was rejected and why. The HTTP side (route, bearer token) is the web stage's; this class is the part that
+// needs no HTTP. Thread-safe: requests arrive on the web server's threads.
 #pragma once
 
 #include <memory>

@@ -13,8 +13,9 @@ IngestCounters IngestCounters::Register(Metrics* metrics) {
   IngestCounters c;
   c.appended = metrics->GetCounter("sensorpipe_records_appended_total",
                                    "Records the rules made, appended durably to their streams.");
-  c.filtered = metrics->GetCounter("sensorpipe_messages_filtered_total",
-                                   "Messages no rule kept: no rule's FROM matched the topic, or every WHERE was false.");
+  c.filtered =
+      metrics->GetCounter("sensorpipe_messages_filtered_total",
+                          "Messages no rule kept: no rule's FROM matched the topic, or every WHERE was false.");
   for (Reason r : kAllReasons) {
     c.rejected.push_back(metrics->GetCounter("sensorpipe_messages_rejected_total",
                                              "Messages rejected by the rule, by reason; each is in the errors output.",
@@ -32,9 +33,10 @@ Ingest::Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules,
       clock_(clock),
       options_(options),
       received_(metrics->GetCounter("sensorpipe_messages_received_total", "Messages received from the broker.")),
-      redelivered_(metrics->GetCounter("sensorpipe_messages_redelivered_total",
-                                       "QoS 1 messages the broker sent again (DUP set): a restart or reconnect cut off "
-                                       "their acknowledgement, so the log may hold them twice; readings counts them once.")),
+      redelivered_(
+          metrics->GetCounter("sensorpipe_messages_redelivered_total",
+                              "QoS 1 messages the broker sent again (DUP set): a restart or reconnect cut off "
+                              "their acknowledgement, so the log may hold them twice; readings counts them once.")),
       append_errors_(metrics->GetCounter("sensorpipe_ingest_append_errors_total",
                                          "Failed appends to the log (retried; the messages stay unacknowledged).")),
       counters_(IngestCounters::Register(metrics)),

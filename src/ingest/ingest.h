@@ -1,8 +1,8 @@
 // The ingest stage, in place of IoT Core's subscription: takes messages from the broker, applies
 // the rules, appends their records to the streams the rules target ("readings" by default) and
 // rejected messages (with their reason and raw bytes) to the "errors" stream, and only then
-// acknowledges them to the broker. A message is acknowledged only after every append returned, i.e. once it is durable under the
-// log's fsync policy, so a crash at any moment loses nothing the broker handed over: what was not
+// acknowledges them to the broker. A message is acknowledged only after every append returned, i.e. once it is durable
+// under the log's fsync policy, so a crash at any moment loses nothing the broker handed over: what was not
 // acknowledged is redelivered from the broker's persistent session.
 #pragma once
 
@@ -41,8 +41,8 @@ class Ingest {
   };
   //! streams[i] is where records for rules->streams()[i] go. Nothing else is owned; everything
   //! must outlive the Ingest.
-  Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams,
-         Stream* errors, Clock* clock, Metrics* metrics, Options options);
+  Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams, Stream* errors,
+         Clock* clock, Metrics* metrics, Options options);
   Ingest(const Ingest&) = delete;
   Ingest& operator=(const Ingest&) = delete;
   ~Ingest();

@@ -135,11 +135,13 @@ TEST_F(MqttClientTest, ReceivesQos0AndQos1) {
 // password never does.
 TEST(MqttClientAuth, UserNameAndPassword) {
   testing::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(testing::CommandOutput passwd,
-                       testing::RunCommand({"mosquitto_passwd", "-b", "-c", dir.Sub("passwd"), "sp", "s3cret"}, kDeadline));
+  ASSERT_OK_AND_ASSIGN(
+      testing::CommandOutput passwd,
+      testing::RunCommand({"mosquitto_passwd", "-b", "-c", dir.Sub("passwd"), "sp", "s3cret"}, kDeadline));
   ASSERT_EQ(passwd.exit_code, 0) << passwd.err;
-  ASSERT_OK_AND_ASSIGN(auto broker, testing::Mosquitto::Start(dir.Sub("broker"), "allow_anonymous false\npassword_file " +
-                                                                                      dir.Sub("passwd")));
+  ASSERT_OK_AND_ASSIGN(
+      auto broker,
+      testing::Mosquitto::Start(dir.Sub("broker"), "allow_anonymous false\npassword_file " + dir.Sub("passwd")));
   Metrics metrics;
   auto connects = [&](MqttProtocol protocol, const std::string& password, milliseconds within) {
     MqttClientOptions o;

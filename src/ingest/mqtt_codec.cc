@@ -37,7 +37,9 @@ void PutU32(std::string* out, uint32_t v) {
 
 // MQTT 5 section 1.5.4: a UTF-8 Encoded String must be well-formed UTF-8 (no overlong forms, no
 // surrogates, nothing past U+10FFFF) and must not contain U+0000; a receiver closes on either.
-bool ValidUtf8(std::string_view s) { return s.find('\0') == std::string_view::npos && IsValidUtf8(s); }
+bool ValidUtf8(std::string_view s) {
+  return s.find('\0') == std::string_view::npos && IsValidUtf8(s);
+}
 
 std::string Hex(uint8_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";

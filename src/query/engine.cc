@@ -45,7 +45,8 @@ std::string SqlString(const std::string& s) {
 // A QoS 1 message whose acknowledgement a crash or reconnect cut off is delivered again and may
 // be in the log, and so in the lake, twice; readings shows it once, as first received. The key is
 // ARCHITECTURE.md's dedup key (a device's count restarts at 0 when it reboots, hence the time).
-constexpr const char* kReadingDedup = " QUALIFY row_number() OVER (PARTITION BY device, seq, ts ORDER BY received_at) = 1";
+constexpr const char* kReadingDedup =
+    " QUALIFY row_number() OVER (PARTITION BY device, seq, ts ORDER BY received_at) = 1";
 
 std::string ViewSql(const char* name, const std::vector<std::string>& files, const char* columns, const char* empty,
                     const char* suffix = "") {

@@ -62,14 +62,16 @@ TEST(QueryEngine, ReadsObjectsAndSeesNewOnes) {
 // starting again at 0 is a different message: the time tells them apart.
 TEST(QueryEngine, ReadingsCountsARedeliveredMessageOnce) {
   testing::TempDir lake;
-  const std::string first = R"({"device":"pi","ts":"2022-07-13 15:00:00","received_at":"2026-11-25 00:00:01","seq":0,"temperature":20})";
+  const std::string first =
+      R"({"device":"pi","ts":"2022-07-13 15:00:00","received_at":"2026-11-25 00:00:01","seq":0,"temperature":20})";
   WriteObject(lake.Sub("raw/dt=2022-07-13/hour=15/readings-0000-00000000000000000000-00000000000000000000.ndjson.zst"),
               first + "\n");
-  WriteObject(lake.Sub("raw/dt=2022-07-13/hour=15/readings-0000-00000000000000000001-00000000000000000002.ndjson.zst"),
-              R"({"device":"pi","ts":"2022-07-13 15:00:00","received_at":"2026-11-25 00:00:09","seq":0,"temperature":20})"
-              "\n"
-              R"({"device":"pi","ts":"2022-07-13 15:20:00","received_at":"2026-11-25 00:00:10","seq":0,"temperature":21})"
-              "\n");
+  WriteObject(
+      lake.Sub("raw/dt=2022-07-13/hour=15/readings-0000-00000000000000000001-00000000000000000002.ndjson.zst"),
+      R"({"device":"pi","ts":"2022-07-13 15:00:00","received_at":"2026-11-25 00:00:09","seq":0,"temperature":20})"
+      "\n"
+      R"({"device":"pi","ts":"2022-07-13 15:20:00","received_at":"2026-11-25 00:00:10","seq":0,"temperature":21})"
+      "\n");
   ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
   EXPECT_EQ(Csv(*e, "SELECT ts, received_at FROM readings ORDER BY ts"),
             "ts,received_at\n2022-07-13 15:00:00,2026-11-25 00:00:01\n2022-07-13 15:20:00,2026-11-25 00:00:10\n");

@@ -1,7 +1,4 @@
 // The default rule (`SELECT * FROM '#'` into readings): the seed's message mapped exactly.
-#include "rules/reading.h"
-#include "rules/rule.h"
-
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -11,6 +8,8 @@
 #include "common/testing.h"
 #include "common/time.h"
 #include "rules/error_record.h"
+#include "rules/reading.h"
+#include "rules/rule.h"
 
 namespace sp {
 namespace {

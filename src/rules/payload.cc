@@ -36,8 +36,10 @@ bool HasNonFiniteToken(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -79,7 +81,8 @@ bool PayloadParser::Parse(std::string_view payload, simdjson::dom::element* root
     if (err == simdjson::DEPTH_ERROR) {
       return Reject(rejection, Reason::kTooDeep, "nested deeper than " + std::to_string(limits_.max_depth));
     }
-    if (HasNonFiniteToken(payload)) return Reject(rejection, Reason::kNonFinite, "NaN, Infinity or a number out of range");
+    if (HasNonFiniteToken(payload))
+      return Reject(rejection, Reason::kNonFinite, "NaN, Infinity or a number out of range");
     return Reject(rejection, Reason::kMalformedJson, simdjson::error_message(err));
   }
   if (!doc.is_object()) {

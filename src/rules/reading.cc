@@ -39,7 +39,8 @@ bool Reject(Rejection* rejection, Reason reason, std::string detail) {
 bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Record* out, Rejection* rejection) const {
   // Device id.
   const Value* v = Find(fields, "client_id");
-  if (v == nullptr || v->kind == Value::Kind::kUndefined) return Reject(rejection, Reason::kMissingField, "client_id is missing");
+  if (v == nullptr || v->kind == Value::Kind::kUndefined)
+    return Reject(rejection, Reason::kMissingField, "client_id is missing");
   if (v->kind != Value::Kind::kString) return Reject(rejection, Reason::kWrongType, "client_id is not a string");
   std::string_view device = v->s;
   if (device.empty() && options_.client_id_fallback && IsSafeDeviceId(msg.client_id)) device = msg.client_id;
@@ -51,10 +52,12 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   // Event time.
   int64_t ts;
   v = Find(fields, "timestamp");
-  if (v == nullptr || v->kind == Value::Kind::kUndefined) return Reject(rejection, Reason::kMissingField, "timestamp is missing");
+  if (v == nullptr || v->kind == Value::Kind::kUndefined)
+    return Reject(rejection, Reason::kMissingField, "timestamp is missing");
   if (v->kind == Value::Kind::kString) {
     if (!timestamps_.ParseText(v->s, &ts)) {
-      return Reject(rejection, Reason::kBadTimestamp, "timestamp '" + std::string(v->s) + "' is not a valid date and time");
+      return Reject(rejection, Reason::kBadTimestamp,
+                    "timestamp '" + std::string(v->s) + "' is not a valid date and time");
     }
   } else if (v->is_number()) {
     if (!timestamps_.ParseEpoch(v->number(), &ts)) {
@@ -65,8 +68,8 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   }
   if (ts > msg.received_at_us + options_.max_future_skew_s * 1000000) {
     return Reject(rejection, Reason::kTimestampSkew,
-                  "timestamp " + FormatTimestamp(ts) + " UTC is more than " + std::to_string(options_.max_future_skew_s) +
-                      " s ahead of the receive time");
+                  "timestamp " + FormatTimestamp(ts) + " UTC is more than " +
+                      std::to_string(options_.max_future_skew_s) + " s ahead of the receive time");
   }
 
   // The reading line (docs/format/record.md), keys in a fixed order.
@@ -89,7 +92,8 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
     v = Find(fields, name);
     if (v == nullptr || v->is_missing()) continue;  // a sensor may be off
     if (!v->is_number()) return Reject(rejection, Reason::kWrongType, std::string(name) + " is not a number");
-    if (!std::isfinite(v->number())) return Reject(rejection, Reason::kNonFinite, std::string(name) + " is not a finite number");
+    if (!std::isfinite(v->number()))
+      return Reject(rejection, Reason::kNonFinite, std::string(name) + " is not a finite number");
     line += ",\"";
     line += name;
     line += "\":";

@@ -54,7 +54,8 @@ RuleSet::~RuleSet() = default;
 Result<std::shared_ptr<const RuleSet>> RuleSet::Compile(const std::vector<RuleSpec>& specs,
                                                         const RuleOptions& options) {
   std::vector<RuleSpec> effective = specs;
-  if (effective.empty()) effective.push_back({std::string(kDefaultName), std::string(kDefaultSql), std::string(kReadings)});
+  if (effective.empty())
+    effective.push_back({std::string(kDefaultName), std::string(kDefaultSql), std::string(kReadings)});
   // Fail on a bad zone here, at start-up, not on the first message.
   SP_RETURN_IF_ERROR(TimestampParser::Create(options.device_time_zone).status());
 

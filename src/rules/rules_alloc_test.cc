@@ -24,15 +24,33 @@ void* operator new(size_t n) {
   if (void* p = Allocate(n)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](size_t n) { return operator new(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept { return Allocate(n); }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept { return Allocate(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void* operator new[](size_t n) {
+  return operator new(n);
+}
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n);
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace sp {
 namespace {
@@ -57,7 +75,8 @@ size_t SteadyStateAllocations(const std::vector<RuleSpec>& specs, RuleOptions op
     counting = pass == 1;
     for (const std::string& payload : payloads) {
       batch.Clear();
-      for (int m = 0; m < 8; ++m) runner.Apply(Message{"sensor/pi-1/data", payload, "", 1795564800LL * 1000000}, &batch);
+      for (int m = 0; m < 8; ++m)
+        runner.Apply(Message{"sensor/pi-1/data", payload, "", 1795564800LL * 1000000}, &batch);
     }
     counting = false;
   }

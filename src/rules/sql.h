@@ -20,12 +20,28 @@
 namespace sp::sql {
 
 enum class Op : uint8_t {
-  kLiteral, kPath,                      // a constant; a field of the message (a.b[0].c)
-  kNeg, kNot,                           // unary
-  kAdd, kSub, kMul, kDiv, kMod,         // arithmetic
-  kEq, kNe, kLt, kLe, kGt, kGe,         // comparison
-  kAnd, kOr, kIsNull, kIsNotNull,       // logic
-  kCase, kCast, kCall,
+  kLiteral,
+  kPath,  // a constant; a field of the message (a.b[0].c)
+  kNeg,
+  kNot,  // unary
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,  // arithmetic
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,  // comparison
+  kAnd,
+  kOr,
+  kIsNull,
+  kIsNotNull,  // logic
+  kCase,
+  kCast,
+  kCall,
 };
 enum class Func : uint8_t { kTopic, kClientId, kTimestamp, kCoalesce, kAbs, kRound, kLower, kUpper, kConcat };
 enum class CastType : uint8_t { kInt, kDecimal, kBool, kString };
@@ -48,9 +64,9 @@ struct Node {
 };
 
 struct SelectItem {
-  bool star = false;   // `*`: every field of the message
+  bool star = false;  // `*`: every field of the message
   int32_t expr = -1;
-  std::string name;    // the output key
+  std::string name;  // the output key
 };
 
 //! A compiled rule. Views in nodes point into text and strings, so a Program never moves.
@@ -96,7 +112,7 @@ class Evaluator {
 
   const Program* program_;
   const Message* msg_ = nullptr;
-  simdjson::dom::element payload_;  // an object
+  simdjson::dom::element payload_;   // an object
   std::deque<std::string> scratch_;  // a deque: growing it never moves the strings values point into
   size_t scratch_used_ = 0;
   std::vector<Field> out_;

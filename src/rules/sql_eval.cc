@@ -108,7 +108,8 @@ Value Evaluator::Eval(int32_t id) {
       for (const PathStep& step : n.path) {
         if (step.index < 0) {
           simdjson::dom::object o;
-          if (e.get(o) != simdjson::SUCCESS || o.at_key(step.key).get(e) != simdjson::SUCCESS) return Value::Undefined();
+          if (e.get(o) != simdjson::SUCCESS || o.at_key(step.key).get(e) != simdjson::SUCCESS)
+            return Value::Undefined();
         } else {
           simdjson::dom::array a;
           if (e.get(a) != simdjson::SUCCESS || a.at(static_cast<size_t>(step.index)).get(e) != simdjson::SUCCESS) {
@@ -131,51 +132,87 @@ Value Evaluator::Eval(int32_t id) {
       return v.kind == Kind::kBool ? Value::Bool(!v.b) : Value::Undefined();
     }
 
-    case Op::kAdd: case Op::kSub: case Op::kMul: case Op::kDiv: case Op::kMod: {
+    case Op::kAdd:
+    case Op::kSub:
+    case Op::kMul:
+    case Op::kDiv:
+    case Op::kMod: {
       const Value a = Eval(n.args[0]), b = Eval(n.args[1]);
       if (!a.is_number() || !b.is_number()) return Value::Undefined();
       if (a.kind == Kind::kInt && b.kind == Kind::kInt) {
         int64_t r = 0;
         switch (n.op) {
-          case Op::kAdd: if (!__builtin_add_overflow(a.i, b.i, &r)) return Value::Int(r); break;
-          case Op::kSub: if (!__builtin_sub_overflow(a.i, b.i, &r)) return Value::Int(r); break;
-          case Op::kMul: if (!__builtin_mul_overflow(a.i, b.i, &r)) return Value::Int(r); break;
+          case Op::kAdd:
+            if (!__builtin_add_overflow(a.i, b.i, &r)) return Value::Int(r);
+            break;
+          case Op::kSub:
+            if (!__builtin_sub_overflow(a.i, b.i, &r)) return Value::Int(r);
+            break;
+          case Op::kMul:
+            if (!__builtin_mul_overflow(a.i, b.i, &r)) return Value::Int(r);
+            break;
           case Op::kDiv:
           case Op::kMod:
             if (b.i == 0) return Value::Undefined();
             if (b.i == -1 && a.i == std::numeric_limits<int64_t>::min()) break;  // overflows: Decimal
             return Value::Int(n.op == Op::kDiv ? a.i / b.i : a.i % b.i);
-          default: break;
+          default:
+            break;
         }
         // An Int result that would overflow is computed as a Decimal instead.
       }
       const double x = a.number(), y = b.number();
       double r = 0;
       switch (n.op) {
-        case Op::kAdd: r = x + y; break;
-        case Op::kSub: r = x - y; break;
-        case Op::kMul: r = x * y; break;
-        case Op::kDiv: if (y == 0) return Value::Undefined(); r = x / y; break;
-        case Op::kMod: if (y == 0) return Value::Undefined(); r = std::fmod(x, y); break;
-        default: break;
+        case Op::kAdd:
+          r = x + y;
+          break;
+        case Op::kSub:
+          r = x - y;
+          break;
+        case Op::kMul:
+          r = x * y;
+          break;
+        case Op::kDiv:
+          if (y == 0) return Value::Undefined();
+          r = x / y;
+          break;
+        case Op::kMod:
+          if (y == 0) return Value::Undefined();
+          r = std::fmod(x, y);
+          break;
+        default:
+          break;
       }
       return std::isfinite(r) ? Value::Double(r) : Value::Undefined();
     }
 
-    case Op::kEq: case Op::kNe: case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe: {
+    case Op::kEq:
+    case Op::kNe:
+    case Op::kLt:
+    case Op::kLe:
+    case Op::kGt:
+    case Op::kGe: {
       const int c = Compare(Eval(n.args[0]), Eval(n.args[1]));
       if (c == 2) return Value::Undefined();
       switch (n.op) {
-        case Op::kEq: return Value::Bool(c == 0);
-        case Op::kNe: return Value::Bool(c != 0);
-        case Op::kLt: return Value::Bool(c < 0);
-        case Op::kLe: return Value::Bool(c <= 0);
-        case Op::kGt: return Value::Bool(c > 0);
-        default: return Value::Bool(c >= 0);
+        case Op::kEq:
+          return Value::Bool(c == 0);
+        case Op::kNe:
+          return Value::Bool(c != 0);
+        case Op::kLt:
+          return Value::Bool(c < 0);
+        case Op::kLe:
+          return Value::Bool(c <= 0);
+        case Op::kGt:
+          return Value::Bool(c > 0);
+        default:
+          return Value::Bool(c >= 0);
       }
     }
 
-    case Op::kAnd: case Op::kOr: {
+    case Op::kAnd:
+    case Op::kOr: {
       // Three-valued: FALSE AND x is FALSE, TRUE OR x is TRUE whatever x is; otherwise Undefined
       // unless both sides are booleans.
       const bool is_and = n.op == Op::kAnd;
@@ -187,8 +224,10 @@ Value Evaluator::Eval(int32_t id) {
       return Value::Undefined();
     }
 
-    case Op::kIsNull: return Value::Bool(Eval(n.args[0]).is_missing());
-    case Op::kIsNotNull: return Value::Bool(!Eval(n.args[0]).is_missing());
+    case Op::kIsNull:
+      return Value::Bool(Eval(n.args[0]).is_missing());
+    case Op::kIsNotNull:
+      return Value::Bool(!Eval(n.args[0]).is_missing());
 
     case Op::kCase: {
       size_t i = 0;
@@ -202,8 +241,10 @@ Value Evaluator::Eval(int32_t id) {
       return n.case_else ? Eval(n.args.back()) : Value::Undefined();
     }
 
-    case Op::kCast: return Cast(Eval(n.args[0]), n.cast);
-    case Op::kCall: return Call(n);
+    case Op::kCast:
+      return Cast(Eval(n.args[0]), n.cast);
+    case Op::kCall:
+      return Call(n);
   }
   return Value::Undefined();
 }

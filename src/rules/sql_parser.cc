@@ -30,7 +30,7 @@ bool IEquals(std::string_view a, std::string_view b) {
 }
 
 // Words that cannot be field names without double quotes.
-constexpr std::string_view kReserved[] = {"SELECT", "FROM", "WHERE", "AS",   "AND",  "OR",   "NOT", "IS",
+constexpr std::string_view kReserved[] = {"SELECT", "FROM", "WHERE", "AS",   "AND",  "OR",   "NOT",  "IS",
                                           "NULL",   "TRUE", "FALSE", "CASE", "WHEN", "THEN", "ELSE", "END"};
 
 bool IsReserved(std::string_view word) {
@@ -43,9 +43,9 @@ struct FuncInfo {
   int min_args, max_args;  // max -1: any number
 };
 constexpr FuncInfo kFuncs[] = {
-    {"topic", Func::kTopic, 0, 1},       {"clientid", Func::kClientId, 0, 0}, {"timestamp", Func::kTimestamp, 0, 0},
-    {"coalesce", Func::kCoalesce, 1, -1}, {"abs", Func::kAbs, 1, 1},          {"round", Func::kRound, 1, 2},
-    {"lower", Func::kLower, 1, 1},       {"upper", Func::kUpper, 1, 1},       {"concat", Func::kConcat, 2, -1},
+    {"topic", Func::kTopic, 0, 1},        {"clientid", Func::kClientId, 0, 0}, {"timestamp", Func::kTimestamp, 0, 0},
+    {"coalesce", Func::kCoalesce, 1, -1}, {"abs", Func::kAbs, 1, 1},           {"round", Func::kRound, 1, 2},
+    {"lower", Func::kLower, 1, 1},        {"upper", Func::kUpper, 1, 1},       {"concat", Func::kConcat, 2, -1},
 };
 
 // What the checker knows of an expression's type before any message is seen.
@@ -53,11 +53,16 @@ enum class Type { kAny, kNull, kBool, kNumber, kString };
 
 const char* TypeName(Type t) {
   switch (t) {
-    case Type::kAny: return "any";
-    case Type::kNull: return "NULL";
-    case Type::kBool: return "a boolean";
-    case Type::kNumber: return "a number";
-    case Type::kString: return "a string";
+    case Type::kAny:
+      return "any";
+    case Type::kNull:
+      return "NULL";
+    case Type::kBool:
+      return "a boolean";
+    case Type::kNumber:
+      return "a number";
+    case Type::kString:
+      return "a string";
   }
   return "?";
 }
@@ -188,7 +193,9 @@ class Compiler {
     if (t.kind == Tok::kString) return "'" + std::string(t.text) + "'";
     return "'" + std::string(t.text) + "'";
   }
-  Status Expected(const std::string& what) const { return ErrorAt(Peek().pos, "expected " + what + ", found " + Describe(Peek())); }
+  Status Expected(const std::string& what) const {
+    return ErrorAt(Peek().pos, "expected " + what + ", found " + Describe(Peek()));
+  }
   Status ExpectKeyword(std::string_view kw) {
     if (AcceptKeyword(kw)) return Status::OK();
     return Expected(std::string(kw));
@@ -245,7 +252,8 @@ class Compiler {
         } else {
           item.name = ImplicitName(p_->nodes[item.expr]);
           if (item.name.empty()) {
-            return ErrorAt(start.pos, "give this expression a name with AS (only fields and functions name themselves)");
+            return ErrorAt(start.pos,
+                           "give this expression a name with AS (only fields and functions name themselves)");
           }
         }
       }
@@ -264,7 +272,8 @@ class Compiler {
       SP_ASSIGN_OR_RETURN(p_->where, ParseExpr());
     }
     AcceptSymbol(";");
-    if (Peek().kind != Tok::kEnd) return Expected(p_->where < 0 ? "WHERE or the end of the rule" : "the end of the rule");
+    if (Peek().kind != Tok::kEnd)
+      return Expected(p_->where < 0 ? "WHERE or the end of the rule" : "the end of the rule");
     return Status::OK();
   }
 
@@ -333,8 +342,8 @@ class Compiler {
       SP_RETURN_IF_ERROR(ExpectKeyword("NULL"));
       return Add(Make(negated ? Op::kIsNotNull : Op::kIsNull, pos, {left}));
     }
-    static constexpr std::pair<std::string_view, Op> kOps[] = {{"=", Op::kEq},  {"<>", Op::kNe}, {"!=", Op::kNe},
-                                                               {"<", Op::kLt},  {"<=", Op::kLe}, {">", Op::kGt},
+    static constexpr std::pair<std::string_view, Op> kOps[] = {{"=", Op::kEq}, {"<>", Op::kNe}, {"!=", Op::kNe},
+                                                               {"<", Op::kLt}, {"<=", Op::kLe}, {">", Op::kGt},
                                                                {">=", Op::kGe}};
     for (auto [text, op] : kOps) {
       if (IsSymbol(text)) {
@@ -476,8 +485,9 @@ class Compiler {
       if (IEquals(f.name, name.text)) info = &f;
     }
     if (info == nullptr) {
-      return ErrorAt(name.pos, "unknown function '" + std::string(name.text) +
-                                   "'; known: topic, clientid, timestamp, cast, coalesce, abs, round, lower, upper, concat");
+      return ErrorAt(name.pos,
+                     "unknown function '" + std::string(name.text) +
+                         "'; known: topic, clientid, timestamp, cast, coalesce, abs, round, lower, upper, concat");
     }
     at_ += 2;  // name and '('
     Node n = Make(Op::kCall, name.pos);
@@ -492,10 +502,11 @@ class Compiler {
     const int count = static_cast<int>(n.args.size());
     if (count < info->min_args || (info->max_args >= 0 && count > info->max_args)) {
       std::string want = info->min_args == info->max_args ? std::to_string(info->min_args)
-                         : info->max_args < 0           ? "at least " + std::to_string(info->min_args)
-                                                        : std::to_string(info->min_args) + " or " + std::to_string(info->max_args);
-      return ErrorAt(name.pos, std::string(info->name) + "() takes " + want + " argument" +
-                                   (want == "1" ? "" : "s") + ", not " + std::to_string(count));
+                         : info->max_args < 0
+                             ? "at least " + std::to_string(info->min_args)
+                             : std::to_string(info->min_args) + " or " + std::to_string(info->max_args);
+      return ErrorAt(name.pos, std::string(info->name) + "() takes " + want + " argument" + (want == "1" ? "" : "s") +
+                                   ", not " + std::to_string(count));
     }
     return Add(std::move(n));
   }
@@ -508,8 +519,8 @@ class Compiler {
     n.args.push_back(operand);
     SP_RETURN_IF_ERROR(ExpectKeyword("AS"));
     static constexpr std::pair<std::string_view, CastType> kTypes[] = {
-        {"Int", CastType::kInt},         {"Integer", CastType::kInt},   {"Decimal", CastType::kDecimal},
-        {"Double", CastType::kDecimal},  {"Bool", CastType::kBool},     {"Boolean", CastType::kBool},
+        {"Int", CastType::kInt},        {"Integer", CastType::kInt}, {"Decimal", CastType::kDecimal},
+        {"Double", CastType::kDecimal}, {"Bool", CastType::kBool},   {"Boolean", CastType::kBool},
         {"String", CastType::kString}};
     bool found = false;
     for (auto [text, type] : kTypes) {
@@ -587,10 +598,14 @@ class Compiler {
     switch (n.op) {
       case Op::kLiteral:
         switch (n.literal.kind) {
-          case Value::Kind::kNull: return Type::kNull;
-          case Value::Kind::kBool: return Type::kBool;
-          case Value::Kind::kString: return Type::kString;
-          default: return Type::kNumber;
+          case Value::Kind::kNull:
+            return Type::kNull;
+          case Value::Kind::kBool:
+            return Type::kBool;
+          case Value::Kind::kString:
+            return Type::kString;
+          default:
+            return Type::kNumber;
         }
       case Op::kPath:
         return Type::kAny;
@@ -600,15 +615,25 @@ class Compiler {
       case Op::kNot:
         SP_RETURN_IF_ERROR(Want(n.args[0], t[0], Type::kBool, "NOT"));
         return Type::kBool;
-      case Op::kAdd: case Op::kSub: case Op::kMul: case Op::kDiv: case Op::kMod:
+      case Op::kAdd:
+      case Op::kSub:
+      case Op::kMul:
+      case Op::kDiv:
+      case Op::kMod:
         SP_RETURN_IF_ERROR(Want(n.args[0], t[0], Type::kNumber, "arithmetic"));
         SP_RETURN_IF_ERROR(Want(n.args[1], t[1], Type::kNumber, "arithmetic"));
         return Type::kNumber;
-      case Op::kAnd: case Op::kOr:
+      case Op::kAnd:
+      case Op::kOr:
         SP_RETURN_IF_ERROR(Want(n.args[0], t[0], Type::kBool, n.op == Op::kAnd ? "AND" : "OR"));
         SP_RETURN_IF_ERROR(Want(n.args[1], t[1], Type::kBool, n.op == Op::kAnd ? "AND" : "OR"));
         return Type::kBool;
-      case Op::kEq: case Op::kNe: case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe:
+      case Op::kEq:
+      case Op::kNe:
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe:
         if (t[0] == Type::kNull || t[1] == Type::kNull) {
           return ErrorAt(n.pos, "a comparison with NULL is never true; use IS NULL or IS NOT NULL");
         }
@@ -619,7 +644,8 @@ class Compiler {
           return ErrorAt(n.pos, "booleans can only be compared with = and <>");
         }
         return Type::kBool;
-      case Op::kIsNull: case Op::kIsNotNull:
+      case Op::kIsNull:
+      case Op::kIsNotNull:
         return Type::kBool;
       case Op::kCase: {
         size_t i = 0;
@@ -647,9 +673,13 @@ class Compiler {
       }
       case Op::kCast:
         switch (n.cast) {
-          case CastType::kInt: case CastType::kDecimal: return Type::kNumber;
-          case CastType::kBool: return Type::kBool;
-          case CastType::kString: return Type::kString;
+          case CastType::kInt:
+          case CastType::kDecimal:
+            return Type::kNumber;
+          case CastType::kBool:
+            return Type::kBool;
+          case CastType::kString:
+            return Type::kString;
         }
         return Type::kAny;
       case Op::kCall:
@@ -692,7 +722,8 @@ class Compiler {
           }
         }
         return Type::kNumber;
-      case Func::kLower: case Func::kUpper:
+      case Func::kLower:
+      case Func::kUpper:
         SP_RETURN_IF_ERROR(Want(n.args[0], t[0], Type::kString, n.func == Func::kLower ? "lower()" : "upper()"));
         return Type::kString;
       case Func::kConcat:
@@ -728,7 +759,8 @@ Status ValidateTopicFilter(std::string_view filter) {
   size_t start = 0;
   while (true) {
     size_t slash = filter.find('/', start);
-    std::string_view level = filter.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view level =
+        filter.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (level.find_first_of("+#") != std::string_view::npos && level.size() != 1) {
       return Status::InvalidArgument("'+' and '#' must be a whole level of the topic filter");
     }
@@ -746,7 +778,7 @@ bool TopicMatches(std::string_view filter, std::string_view topic) {
   while (true) {
     const size_t f_end = std::min(filter.find('/', f), filter.size());
     const std::string_view level = filter.substr(f, f_end - f);
-    if (level == "#") return true;  // this level and everything below, including none ("a/#" matches "a")
+    if (level == "#") return true;       // this level and everything below, including none ("a/#" matches "a")
     if (t > topic.size()) return false;  // the topic ran out of levels
     const size_t t_end = std::min(topic.find('/', t), topic.size());
     if (level != "+" && level != topic.substr(t, t_end - t)) return false;

@@ -1,10 +1,11 @@
 // Rule SQL: parsing and type errors with their position, evaluation of every construct, and how a
 // RuleSet routes one message to several rules and streams.
+#include "rules/sql.h"
+
 #include <gtest/gtest.h>
 
 #include "common/testing.h"
 #include "rules/rule.h"
-#include "rules/sql.h"
 
 namespace sp {
 namespace {
@@ -25,7 +26,7 @@ std::string CompileError(std::string_view sql) {
 // Runs sql on payload (topic sensor/pi-1/data) as a rule into a stream other than readings, and
 // returns its output line, or "<none>" when WHERE dropped it.
 std::string Eval(std::string_view sql, std::string_view payload = kSeedMessage,
-                std::string_view topic = "sensor/pi-1/data", std::string_view client_id = "") {
+                 std::string_view topic = "sensor/pi-1/data", std::string_view client_id = "") {
   auto rules = RuleSet::Compile({{"r", std::string(sql), "out"}}, {});
   EXPECT_TRUE(rules.ok()) << rules.status().ToString();
   if (!rules.ok()) return "";
@@ -126,12 +127,23 @@ TEST(TopicFilter, MatchesLikeMqtt) {
     const char* topic;
     bool match;
   } cases[] = {
-      {"#", "sensor/data", true},       {"#", "$SYS/x", false},           {"sensor/#", "sensor", true},
-      {"sensor/#", "sensor/a/b", true}, {"sensor/#", "sensors/a", false}, {"sensor/+/data", "sensor/pi/data", true},
-      {"sensor/+/data", "sensor/pi/x", false}, {"sensor/+/data", "sensor/data", false},
-      {"sensor/+", "sensor/", true},    {"+/+", "a/b", true},             {"+/+", "a/b/c", false},
-      {"+", "$SYS", false},             {"a/b", "a/b", true},             {"a/b", "a/b/c", false},
-      {"a/b/c", "a/b", false},          {"+/#", "a", true},               {"http", "http", true},
+      {"#", "sensor/data", true},
+      {"#", "$SYS/x", false},
+      {"sensor/#", "sensor", true},
+      {"sensor/#", "sensor/a/b", true},
+      {"sensor/#", "sensors/a", false},
+      {"sensor/+/data", "sensor/pi/data", true},
+      {"sensor/+/data", "sensor/pi/x", false},
+      {"sensor/+/data", "sensor/data", false},
+      {"sensor/+", "sensor/", true},
+      {"+/+", "a/b", true},
+      {"+/+", "a/b/c", false},
+      {"+", "$SYS", false},
+      {"a/b", "a/b", true},
+      {"a/b", "a/b/c", false},
+      {"a/b/c", "a/b", false},
+      {"+/#", "a", true},
+      {"http", "http", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(sql::TopicMatches(c.filter, c.topic), c.match) << c.filter << " vs " << c.topic;
@@ -153,7 +165,7 @@ TEST(SqlEval, StarWithOverrides) {
 
 TEST(SqlEval, ArithmeticFollowsAwsTypes) {
   EXPECT_EQ(Eval("SELECT 7 / 2 AS a, 7.0 / 2 AS b, 7 % 3 AS c, -count AS d, count * 2 + 1 AS e, 1 / 0 AS f, "
-                "temperature - 0.743 AS g, 9223372036854775807 + 1 AS h FROM '#'"),
+                 "temperature - 0.743 AS g, 9223372036854775807 + 1 AS h FROM '#'"),
             R"({"a":3,"b":3.5,"c":1,"d":-3,"e":7,"g":39,"h":9.223372036854776e+18})");
   // Wrong types at run time are Undefined, not errors.
   EXPECT_EQ(Eval("SELECT label * 2 AS a, -label AS b FROM '#'"), "{}");
@@ -162,7 +174,7 @@ TEST(SqlEval, ArithmeticFollowsAwsTypes) {
 TEST(SqlEval, ComparisonsLogicAndNull) {
   EXPECT_EQ(Eval("SELECT count FROM '#' WHERE temperature > 30 AND label = 'Kitchen'"), R"({"count":3})");
   EXPECT_EQ(Eval("SELECT count FROM '#' WHERE temperature > 40"), "<none>");
-  EXPECT_EQ(Eval("SELECT count FROM '#' WHERE nope > 1"), "<none>");             // Undefined does not pass
+  EXPECT_EQ(Eval("SELECT count FROM '#' WHERE nope > 1"), "<none>");  // Undefined does not pass
   EXPECT_EQ(Eval("SELECT count FROM '#' WHERE nope > 1 OR count = 3"), R"({"count":3})");
   EXPECT_EQ(Eval("SELECT count FROM '#' WHERE NOT (nope > 1)"), "<none>");
   EXPECT_EQ(Eval("SELECT count FROM '#' WHERE nope IS NULL AND label IS NOT NULL"), R"({"count":3})");
@@ -176,13 +188,14 @@ TEST(SqlEval, ComparisonsLogicAndNull) {
 
 TEST(SqlEval, CaseAndCast) {
   EXPECT_EQ(Eval("SELECT CASE WHEN temperature > 40 THEN 'hot' WHEN temperature > 30 THEN 'warm' ELSE 'cold' END "
-                "AS feel, CASE label WHEN 'Garden' THEN 1 WHEN 'Kitchen' THEN 2 END AS room, "
-                "CASE WHEN FALSE THEN 1 END AS none FROM '#'"),
+                 "AS feel, CASE label WHEN 'Garden' THEN 1 WHEN 'Kitchen' THEN 2 END AS room, "
+                 "CASE WHEN FALSE THEN 1 END AS none FROM '#'"),
             R"({"feel":"warm","room":2})");
-  EXPECT_EQ(Eval("SELECT cast(temperature AS Int) AS a, cast('12.5' AS Decimal) AS b, cast(count AS String) AS c, "
-                "cast('TRUE' AS Bool) AS d, cast(0 AS Bool) AS e, cast('x' AS Int) AS f, cast(meta AS String) AS g, "
-                "cast('-7' AS Int) AS h FROM '#'"),
-            R"({"a":39,"b":12.5,"c":"3","d":true,"e":false,"g":"{\"site\":\"Lab-1\",\"tags\":[\"a\",\"b\"],\"floor\":2}","h":-7})");
+  EXPECT_EQ(
+      Eval("SELECT cast(temperature AS Int) AS a, cast('12.5' AS Decimal) AS b, cast(count AS String) AS c, "
+           "cast('TRUE' AS Bool) AS d, cast(0 AS Bool) AS e, cast('x' AS Int) AS f, cast(meta AS String) AS g, "
+           "cast('-7' AS Int) AS h FROM '#'"),
+      R"({"a":39,"b":12.5,"c":"3","d":true,"e":false,"g":"{\"site\":\"Lab-1\",\"tags\":[\"a\",\"b\"],\"floor\":2}","h":-7})");
 }
 
 TEST(SqlEval, Functions) {
@@ -194,10 +207,10 @@ TEST(SqlEval, Functions) {
   EXPECT_EQ(Eval("SELECT coalesce(nope, x, label) AS a, coalesce(nope) AS b FROM '#'", R"({"x":null,"label":"L"})"),
             R"({"a":"L"})");
   EXPECT_EQ(Eval("SELECT abs(-2) AS a, abs(-2.5) AS b, round(2.5) AS c, round(-2.5) AS d, round(39.7434, 2) AS e, "
-                "round(7) AS f FROM '#'"),
+                 "round(7) AS f FROM '#'"),
             R"({"a":2,"b":2.5,"c":3,"d":-3,"e":39.74,"f":7})");
   EXPECT_EQ(Eval("SELECT lower(label) AS a, upper(meta.site) AS b, concat(label, '-', count, '-', 1.5) AS c, "
-                "concat(label, nope) AS d, concat(upper(label), lower(label)) AS e FROM '#'"),
+                 "concat(label, nope) AS d, concat(upper(label), lower(label)) AS e FROM '#'"),
             R"({"a":"kitchen","b":"LAB-1","c":"Kitchen-3-1.5","e":"KITCHENkitchen"})");
 }
 
@@ -211,10 +224,11 @@ TEST(SqlEval, StringsAreEscapedAndQuotesDoubled) {
 TEST(RuleSet, RoutesAMessageToEveryMatchingRule) {
   ASSERT_OK_AND_ASSIGN(
       auto rules,
-      RuleSet::Compile({{"all", "SELECT * FROM 'sensor/#'", "readings"},
-                        {"hot", "SELECT topic(2) AS device, temperature FROM 'sensor/+/data' WHERE temperature > 30", "alerts"},
-                        {"other", "SELECT * FROM 'other/#'", "readings"}},
-                       {}));
+      RuleSet::Compile(
+          {{"all", "SELECT * FROM 'sensor/#'", "readings"},
+           {"hot", "SELECT topic(2) AS device, temperature FROM 'sensor/+/data' WHERE temperature > 30", "alerts"},
+           {"other", "SELECT * FROM 'other/#'", "readings"}},
+          {}));
   EXPECT_EQ(rules->streams(), (std::vector<std::string>{"readings", "alerts"}));
   RuleRunner runner(rules);
   RuleBatch batch(2);
@@ -254,12 +268,13 @@ TEST(RuleSet, ARuleIntoReadingsMustMakeAReading) {
                        {}));
   RuleRunner runner(rules);
   RuleBatch batch(1);
-  EXPECT_TRUE(runner.Apply(Message{"dev/pi-7/json", R"({"ts":"2022-07-14T00:00:00Z","t":21.5,"n":"4"})", "", kNow},
-                           &batch));
+  EXPECT_TRUE(
+      runner.Apply(Message{"dev/pi-7/json", R"({"ts":"2022-07-14T00:00:00Z","t":21.5,"n":"4"})", "", kNow}, &batch));
   ASSERT_EQ(batch.records(0).size(), 1u);
-  EXPECT_EQ(batch.records(0)[0].value,
-            R"({"device":"pi-7","ts":"2022-07-14 00:00:00","received_at":"2026-11-25 00:00:00","topic":"dev/pi-7/json",)"
-            R"("seq":4,"temperature":21.5})");
+  EXPECT_EQ(
+      batch.records(0)[0].value,
+      R"({"device":"pi-7","ts":"2022-07-14 00:00:00","received_at":"2026-11-25 00:00:00","topic":"dev/pi-7/json",)"
+      R"("seq":4,"temperature":21.5})");
   // Missing the device: rejected with the rule's name, nothing appended.
   batch.Clear();
   EXPECT_TRUE(runner.Apply(Message{"partial/x", R"({"t":1})", "", kNow}, &batch));
@@ -272,7 +287,8 @@ TEST(RuleSet, ARuleIntoReadingsMustMakeAReading) {
 TEST(RuleSet, CompileErrorsNameTheRule) {
   auto r = RuleSet::Compile({{"good", "SELECT * FROM '#'", "readings"}, {"broken", "SELECT * FROM", "readings"}}, {});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("rule 'broken': line 1, column 14"), std::string_view::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("rule 'broken': line 1, column 14"), std::string_view::npos)
+      << r.status().ToString();
   RuleOptions bad_zone;
   bad_zone.device_time_zone = "Mars/Olympus";
   EXPECT_FALSE(RuleSet::Compile({}, bad_zone).ok());

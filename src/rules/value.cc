@@ -14,12 +14,18 @@ Value Value::FromJson(simdjson::dom::element e) {
       x.json = e;
       return x;
     }
-    case simdjson::dom::element_type::INT64: return Int(e.get_int64().value_unsafe());
-    case simdjson::dom::element_type::UINT64: return Double(static_cast<double>(e.get_uint64().value_unsafe()));
-    case simdjson::dom::element_type::DOUBLE: return Double(e.get_double().value_unsafe());
-    case simdjson::dom::element_type::STRING: return String(e.get_string().value_unsafe());
-    case simdjson::dom::element_type::BOOL: return Bool(e.get_bool().value_unsafe());
-    case simdjson::dom::element_type::NULL_VALUE: return Null();
+    case simdjson::dom::element_type::INT64:
+      return Int(e.get_int64().value_unsafe());
+    case simdjson::dom::element_type::UINT64:
+      return Double(static_cast<double>(e.get_uint64().value_unsafe()));
+    case simdjson::dom::element_type::DOUBLE:
+      return Double(e.get_double().value_unsafe());
+    case simdjson::dom::element_type::STRING:
+      return String(e.get_string().value_unsafe());
+    case simdjson::dom::element_type::BOOL:
+      return Bool(e.get_bool().value_unsafe());
+    case simdjson::dom::element_type::NULL_VALUE:
+      return Null();
   }
   return Undefined();
 }
@@ -66,18 +72,28 @@ void AppendElementJson(std::string& out, simdjson::dom::element e) {
 void AppendValueJson(std::string& out, const Value& v) {
   switch (v.kind) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNull: out += "null"; return;
-    case Value::Kind::kBool: out += v.b ? "true" : "false"; return;
+    case Value::Kind::kNull:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += v.b ? "true" : "false";
+      return;
     case Value::Kind::kInt: {
       char buf[24];
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.i);
       out.append(buf, end);
       return;
     }
-    case Value::Kind::kDouble: AppendDouble(out, v.d); return;
-    case Value::Kind::kString: AppendJsonString(out, v.s); return;
+    case Value::Kind::kDouble:
+      AppendDouble(out, v.d);
+      return;
+    case Value::Kind::kString:
+      AppendJsonString(out, v.s);
+      return;
     case Value::Kind::kObject:
-    case Value::Kind::kArray: AppendElementJson(out, v.json); return;
+    case Value::Kind::kArray:
+      AppendElementJson(out, v.json);
+      return;
   }
 }
 
