@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -62,9 +63,10 @@ void Ingest::Loop() {
 
 Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> messages, subscriber_->Poll(wait, options_.max_batch));
+  const bool was_busy = std::exchange(busy_, messages.size() >= options_.linger_min);
   if (messages.empty()) return Status::OK();
-  if (messages.size() >= options_.linger_min && messages.size() < options_.max_batch) {
-    // The broker is sending fast: let more arrive so they share this group commit.
+  if (was_busy && busy_ && messages.size() < options_.max_batch) {
+    // The broker keeps sending fast: let more arrive so they share this group commit.
     std::this_thread::sleep_for(options_.linger);
     SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> more,
                         subscriber_->Poll(std::chrono::milliseconds(0), options_.max_batch - messages.size()));

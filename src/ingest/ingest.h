@@ -31,11 +31,12 @@ class Ingest {
  public:
   struct Options {
     size_t max_batch = 4096;  // messages per group commit
-    // When one poll brings at least linger_min messages, wait `linger` and take what arrived
-    // meanwhile into the same group commit (like Kafka's linger.ms). Every group commit costs a
-    // write and an fdatasync per shard it touches, so under load fewer, larger groups cut the
-    // daemon's CPU per message by about a third (bench/ingest.sh) for at most `linger` more
-    // latency; a lone message, or a trickle, is committed at once.
+    // When two polls in a row bring at least linger_min messages each (the broker keeps sending
+    // faster than we commit), wait `linger` and take what arrived meanwhile into the same group
+    // commit, like Kafka's linger.ms. Every group commit costs a write and an fdatasync per shard
+    // it touches, so under sustained load fewer, larger groups cut the daemon's CPU per message
+    // by about a third (bench/ingest.sh). One large poll alone, as after a slow fdatasync at a
+    // moderate rate, is committed at once: waiting then would only lengthen the latency tail.
     size_t linger_min = 32;
     std::chrono::microseconds linger{500};
   };
@@ -68,6 +69,7 @@ class Ingest {
   Clock* clock_;
   Options options_;
 
+  bool busy_ = false;  // the last poll brought linger_min messages or more
   Counter* received_;
   Counter* redelivered_;
   Counter* append_errors_;
