@@ -1,9 +1,10 @@
 // The ingest stage, in place of IoT Core's subscription: takes messages from the broker, applies
 // the rules, appends their records to the streams the rules target ("readings" by default) and
 // rejected messages (with their reason and raw bytes) to the "errors" stream, and only then
-// acknowledges them to the broker. A message is acknowledged only after every append returned, i.e. once it is durable
-// under the log's fsync policy, so a crash at any moment loses nothing the broker handed over: what was not
-// acknowledged is redelivered from the broker's persistent session.
+// acknowledges them to the broker. A message is acknowledged only after every append returned,
+// i.e. once it is durable under the log's fsync policy, so a crash at any moment loses nothing
+// the broker handed over: what was not acknowledged is redelivered from the broker's persistent
+// session.
 #pragma once
 
 #include <atomic>
