@@ -244,6 +244,8 @@ Quantiles Sensorpipe(int port, const std::string& dir, double rate, size_t n) {
   stop = true;
   reader.join();
   ingest.Stop();
+  std::fprintf(stderr, "  sensorpipe: %llu group commits lingered\n",
+               static_cast<unsigned long long>(metrics.CounterValue("sensorpipe_ingest_lingers_total")));
   log.reset();
   std::filesystem::remove_all(dir);
   return Measure(round);

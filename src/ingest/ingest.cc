@@ -38,6 +38,8 @@ Ingest::Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules,
           metrics->GetCounter("sensorpipe_messages_redelivered_total",
                               "QoS 1 messages the broker sent again (DUP set): a restart or reconnect cut off "
                               "their acknowledgement, so the log may hold them twice; readings counts them once.")),
+      lingered_(metrics->GetCounter("sensorpipe_ingest_lingers_total",
+                                    "Group commits that waited for more messages under sustained load.")),
       append_errors_(metrics->GetCounter("sensorpipe_ingest_append_errors_total",
                                          "Failed appends to the log (retried; the messages stay unacknowledged).")),
       counters_(IngestCounters::Register(metrics)),
@@ -67,6 +69,7 @@ Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   if (messages.empty()) return Status::OK();
   if (was_busy && busy_ && messages.size() < options_.max_batch) {
     // The broker keeps sending fast: let more arrive so they share this group commit.
+    lingered_->Inc();
     std::this_thread::sleep_for(options_.linger);
     SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> more,
                         subscriber_->Poll(std::chrono::milliseconds(0), options_.max_batch - messages.size()));

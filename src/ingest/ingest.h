@@ -38,6 +38,8 @@ class Ingest {
     // it touches, so under sustained load fewer, larger groups cut the daemon's CPU per message
     // by about a third (bench/ingest.sh). One large poll alone, as after a slow fdatasync at a
     // moderate rate, is committed at once: waiting then would only lengthen the latency tail.
+    // (Tried: deciding by the arrival rate with a 2 ms linger cut CPU per message a further 15 %,
+    // but the rare lingers at 50,000 msg/s tripled P4's p99.)
     size_t linger_min = 32;
     std::chrono::microseconds linger{500};
   };
@@ -73,6 +75,7 @@ class Ingest {
   bool busy_ = false;  // the last poll brought linger_min messages or more
   Counter* received_;
   Counter* redelivered_;
+  Counter* lingered_;
   Counter* append_errors_;
   IngestCounters counters_;
 
