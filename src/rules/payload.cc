@@ -60,12 +60,6 @@ bool HasNonFiniteToken(std::string_view s) {
   return false;
 }
 
-bool Reject(Rejection* rejection, Reason reason, std::string detail) {
-  rejection->reason = reason;
-  rejection->detail = std::move(detail);
-  return false;
-}
-
 }  // namespace
 
 bool PayloadParser::Parse(std::string_view payload, simdjson::dom::element* root, Rejection* rejection) {

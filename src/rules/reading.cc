@@ -28,12 +28,6 @@ const Value* Find(std::span<const Field> fields, std::string_view name) {
   return nullptr;
 }
 
-bool Reject(Rejection* rejection, Reason reason, std::string detail) {
-  rejection->reason = reason;
-  rejection->detail = std::move(detail);
-  return false;
-}
-
 }  // namespace
 
 bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Record* out, Rejection* rejection) const {

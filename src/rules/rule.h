@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "log/log.h"
@@ -50,6 +51,14 @@ struct Rejection {
   Reason reason;
   std::string detail;  // for humans: which field, what was wrong
 };
+
+//! Fills *rejection and returns false: the checks that say whether a message passes end with
+//! `return Reject(rejection, reason, why);`.
+inline bool Reject(Rejection* rejection, Reason reason, std::string detail) {
+  rejection->reason = reason;
+  rejection->detail = std::move(detail);
+  return false;
+}
 
 //! One configured rule: `[[rules]] name, sql, stream`.
 struct RuleSpec {
