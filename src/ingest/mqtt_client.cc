@@ -351,8 +351,6 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
       m.session = session_;
       m.payload_size = p.publish.payload_size;
       m.truncated = p.publish.truncated;
-      if (p.props.content_type) m.content_type.assign(*p.props.content_type);
-      for (const auto& [name, value] : p.props.user_properties) m.user_properties.emplace_back(name, value);
       out->push_back(std::move(m));
       return Status::OK();
     }

@@ -99,9 +99,6 @@ struct MqttMessage {
   uint64_t session = 0;     // connection it came on: an Ack for an older one is dropped
   size_t payload_size = 0;  // the size sent
   bool truncated = false;   // payload_size > max_payload_bytes: the rest was read and dropped
-  // MQTT 5 properties as published (empty for 3.1.1, or when the publisher set none).
-  std::string content_type;
-  std::vector<std::pair<std::string, std::string>> user_properties;
 };
 
 class MqttSubscriber {
