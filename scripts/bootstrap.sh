@@ -9,7 +9,7 @@ DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   mosquitto mosquitto-clients libmosquitto-dev
   libssl-dev openssl libsimdjson-dev libzstd-dev zstd libsqlite3-dev sqlite3
-  libcurl4-openssl-dev librdkafka-dev libcpp-httplib-dev
+  libcurl4-openssl-dev libexpat1-dev librdkafka-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   curl bc prometheus chromium
@@ -33,3 +33,4 @@ if ((${#missing[@]})); then
 fi
 
 scripts/fetch-duckdb.sh
+scripts/fetch-s3-server.sh
