@@ -162,12 +162,12 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   ASSERT_OK_AND_ASSIGN(CommandOutput replay, RunCommand({bin, "replay", "--config", cfg, "--consumer", "lake-raw",
                                                          "--from", "oldest"}, kDeadline));
   EXPECT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_NE(replay.out.find("rewritten from the log"), std::string::npos) << replay.out;
   ASSERT_OK(daemon_->Restart());
   ASSERT_OK_AND_ASSIGN(code, daemon_->Stop());
   EXPECT_EQ(code, 0) << daemon_->process().Log();
   EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM readings"), 5400);
   EXPECT_EQ(CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings"), 5400);
-  EXPECT_NE(daemon_->process().Log().find("rewritten from the log"), std::string::npos);
 }
 
 // The bad messages of the fixture and generated oversize payloads, each after nine good ones (10%

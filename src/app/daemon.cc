@@ -1,16 +1,16 @@
 #include "app/daemon.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include "common/env.h"
 #include "common/metrics.h"
+#include "app/lake.h"
+#include "compact/catalog_lake_files.h"
+#include "compact/compactor.h"
 #include "delivery/delivery.h"
-#include "delivery/fs_object_store.h"
 #include "ingest/http_ingest.h"
 #include "ingest/ingest.h"
 #include "ingest/mqtt_client.h"
@@ -20,20 +20,14 @@
 
 namespace sp {
 
-DataDirLock::~DataDirLock() { ::close(fd_); }
-
-Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& data_dir) {
+Result<std::unique_ptr<FileLock>> LockDataDir(const std::string& data_dir) {
   // Two writers would interleave appends to the same segments.
-  Env* env = Env::Default();
-  SP_RETURN_IF_ERROR(env->CreateDirs(data_dir));
-  const std::string path = JoinPath(data_dir, "LOCK");
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("open " + path, errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
+  SP_RETURN_IF_ERROR(Env::Default()->CreateDirs(data_dir));
+  auto lock = FileLock::Acquire(JoinPath(data_dir, "LOCK"), /*wait=*/false);
+  if (!lock.ok() && lock.status().code() == Status::Code::kUnavailable) {
     return Status::Unavailable("another sensorpipe process is using " + data_dir);
   }
-  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+  return lock;
 }
 
 namespace {
@@ -84,7 +78,7 @@ Status RunDaemon(const Config& config) {
   // Rules first: a mistake in one stops start-up before anything else happens.
   SP_ASSIGN_OR_RETURN(std::shared_ptr<const RuleSet> rules, CompileRules(config));
 
-  SP_ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire(config.data_dir));
+  SP_ASSIGN_OR_RETURN(auto lock, LockDataDir(config.data_dir));
   spdlog::info("sensorpipe starting: data_dir={} mqtt={} http={}", config.data_dir, config.mqtt.url,
                config.http.listen);
 
@@ -108,8 +102,9 @@ Status RunDaemon(const Config& config) {
   SP_ASSIGN_OR_RETURN(Stream * errors, log->OpenStream("errors"));
 
   // Delivery: one consumer per view, started before ingest so the lake follows the log at once.
-  SP_RETURN_IF_ERROR(env->CreateDirs(config.LakeDir()));
-  FsObjectStore store(env, config.LakeDir());
+  SP_ASSIGN_OR_RETURN(Lake lake, OpenLake(config, clock));
+  ObjectStore* store = lake.store.get();
+  Catalog* catalog = lake.catalog.get();
   DeliveryOptions raw_options;
   raw_options.consumer_name = "lake-raw";
   raw_options.prefix = "raw";
@@ -129,19 +124,26 @@ Status RunDaemon(const Config& config) {
       options.prefix = streams[i]->name();
       options.partitioning = DeliveryOptions::kDay;
     }
-    SP_ASSIGN_OR_RETURN(auto delivery, Delivery::Open(streams[i], &store, clock, &metrics, options));
+    SP_ASSIGN_OR_RETURN(auto delivery, Delivery::Open(streams[i], store, catalog, clock, &metrics, options));
     deliveries.push_back(std::move(delivery));
   }
-  SP_ASSIGN_OR_RETURN(auto error_delivery, Delivery::Open(errors, &store, clock, &metrics, error_options));
+  SP_ASSIGN_OR_RETURN(auto error_delivery, Delivery::Open(errors, store, catalog, clock, &metrics, error_options));
   deliveries.push_back(std::move(error_delivery));
+  // Compaction: woken by each commit of new readings objects.
+  SP_ASSIGN_OR_RETURN(auto compactor, Compactor::Open(catalog, store, clock, &metrics, CompactorOptionsFrom(config)));
+  for (size_t i = 0; i < streams.size(); ++i) {
+    if (streams[i]->name() == "readings") deliveries[i]->OnCommit([c = compactor.get()] { c->Notify(); });
+  }
   for (auto& delivery : deliveries) SP_RETURN_IF_ERROR(delivery->Start());
+  compactor->Start();
 
   // Web: health, metrics and the first page, up before ingest so a slow broker is visible.
   QueryOptions query_options;
   query_options.row_limit = config.query.row_limit;
   query_options.timeout_ms = config.query.timeout_ms;
   query_options.read_only_sql = true;
-  SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(config.LakeDir(), query_options));
+  SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(MakeCatalogLakeFiles(catalog, store),
+                                                     AbsolutePath(config.LakeDir()), query_options));
   SP_ASSIGN_OR_RETURN(auto listen, ParseHostPort(config.http.listen));
 
   // Ingest: the subscriber.
@@ -196,6 +198,7 @@ Status RunDaemon(const Config& config) {
   for (auto& delivery : deliveries) {
     if (Status s = delivery->Stop(); !s.ok() && stopped.ok()) stopped = s.WithContext("stopping delivery");
   }
+  compactor->Stop();
   SP_RETURN_IF_ERROR(stopped);
   spdlog::info("sensorpipe stopped cleanly");
   return Status::OK();

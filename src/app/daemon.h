@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "common/file_lock.h"
 #include "common/status.h"
 #include "rules/rule.h"
 
@@ -21,19 +22,9 @@ Status RunDaemon(const Config& config);
 //! "file:line: [[rules]] sql: rule 'x': line L, column C: ..." with a caret under the mistake.
 Result<std::shared_ptr<const RuleSet>> CompileRules(const Config& config);
 
-//! Keeps one process writing a data folder (the daemon, or a replay): an flock on data_dir/LOCK,
-//! released when the object goes or the process dies, so a kill -9 never leaves it stale.
-class DataDirLock {
- public:
-  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir);
-  ~DataDirLock();
-  DataDirLock(const DataDirLock&) = delete;
-  DataDirLock& operator=(const DataDirLock&) = delete;
-
- private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  int fd_;
-};
+//! Keeps one process writing a data folder (the daemon, or a replay): a FileLock on
+//! data_dir/LOCK.
+Result<std::unique_ptr<FileLock>> LockDataDir(const std::string& data_dir);
 
 //! Blocks SIGINT and SIGTERM so that only RunDaemon's sigwait receives them; call before any
 //! thread starts.

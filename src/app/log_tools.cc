@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "app/daemon.h"
+#include "app/lake.h"
 #include "common/json_writer.h"
 #include "common/metrics.h"
 #include "common/time.h"
@@ -161,7 +162,7 @@ int LogTail(const Config& config, const TailOptions& options) {
 int Replay(const Config& config, const std::string& stream_name, const std::string& consumer_name,
            const std::string& from) {
   // The daemon must not run: it holds the consumer open and would overwrite the checkpoint.
-  auto lock = DataDirLock::Acquire(config.data_dir);
+  auto lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return Fail(lock.status().WithContext("stop the daemon before a replay"));
   Metrics metrics;
   auto log = OpenLog(config, /*read_only=*/false, &metrics);
@@ -180,12 +181,28 @@ int Replay(const Config& config, const std::string& stream_name, const std::stri
   }
   auto consumer = (*stream)->OpenConsumer(consumer_name, StartFrom::kOldest);
   if (!consumer.ok()) return Fail(consumer.status());
-  std::vector<std::pair<uint32_t, uint64_t>> next;
+  std::vector<uint64_t> positions, oldest;
   for (const auto& s : (*stream)->Stats()) {
     auto p = Position(from, *stream, s);
     if (!p.ok()) return Fail(p.status());
-    next.emplace_back(s.shard, *p);
+    positions.push_back(*p);
+    oldest.push_back(s.oldest_offset);
   }
+  if (consumer_name.rfind("lake-", 0) == 0) {
+    // A lake view: the catalog holds its offsets and files; rewinding ends the files that hold
+    // records to be delivered again, which may move the start further back.
+    auto compacting = FileLock::Acquire(CompactorOptionsFrom(config).lock_path, /*wait=*/true);
+    if (!compacting.ok()) return Fail(compacting.status());
+    auto lake = OpenLake(config, Clock::Default());
+    if (!lake.ok()) return Fail(lake.status());
+    auto rewound = RewindView(lake->catalog.get(), lake->store.get(), consumer_name, stream_name, positions, oldest);
+    if (!rewound.ok()) return Fail(rewound.status());
+    positions = rewound->resume;
+    std::printf("%zu lake files holding records from there on were removed; they are rewritten from the log\n",
+                rewound->files_removed);
+  }
+  std::vector<std::pair<uint32_t, uint64_t>> next;
+  for (uint32_t shard = 0; shard < positions.size(); ++shard) next.emplace_back(shard, positions[shard]);
   if (Status s = (*consumer)->Commit(next); !s.ok()) return Fail(s);
   std::string list;
   for (auto [shard, offset] : next) list += (list.empty() ? "" : ",") + std::to_string(offset);

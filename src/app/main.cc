@@ -1,5 +1,5 @@
 // sensorpipe: the daemon (`run`) and the tools around what it stores (`query`, `log stat`,
-// `log tail`, `replay`).
+// `log tail`, `replay`, `lake ls`, `compact`).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -7,10 +7,12 @@
 #include <iostream>
 
 #include "app/daemon.h"
+#include "app/lake.h"
 #include "app/log_tools.h"
 #include "common/config.h"
 #include "common/cli.h"
 #include "common/env.h"
+#include "compact/catalog_lake_files.h"
 #include "query/engine.h"
 #include "query/format.h"
 
@@ -42,11 +44,25 @@ int Query(const std::string& config_path, const std::string& format_name, const 
   if (!format.ok()) return Fail(format.status());
   auto config = Load(config_path);
   if (!config.ok()) return Fail(config.status());
-  // The CLI reads the lake as it is on disk, so it works whether or not the daemon runs: lake
-  // objects are immutable and appear atomically. No row limit or timeout: the user asked.
-  auto engine = sp::QueryEngine::Open(config->LakeDir(), sp::QueryOptions{});
-  if (!engine.ok()) return Fail(engine.status());
-  auto result = (*engine)->Run(sql);
+  // The CLI reads the catalog's current files, so it works whether or not the daemon runs: a
+  // compaction swaps files in one catalog transaction. No row limit or timeout: the user asked.
+  // A data folder without a catalog (nothing was ever delivered) is an empty lake.
+  std::unique_ptr<sp::QueryEngine> engine;
+  sp::Lake lake;
+  if (sp::Env::Default()->FileExists(config->CatalogPath())) {
+    auto opened = sp::OpenLake(*config, sp::Clock::Default());
+    if (!opened.ok()) return Fail(opened.status());
+    lake = std::move(*opened);
+    auto e = sp::QueryEngine::Open(sp::MakeCatalogLakeFiles(lake.catalog.get(), lake.store.get()),
+                                   sp::AbsolutePath(config->LakeDir()), sp::QueryOptions{});
+    if (!e.ok()) return Fail(e.status());
+    engine = std::move(*e);
+  } else {
+    auto e = sp::QueryEngine::Open(config->LakeDir(), sp::QueryOptions{});
+    if (!e.ok()) return Fail(e.status());
+    engine = std::move(*e);
+  }
+  auto result = engine->Run(sql);
   if (!result.ok()) return Fail(result.status());
   std::string out = sp::Format(*result, *format);
   std::fwrite(out.data(), 1, out.size(), stdout);
@@ -100,10 +116,22 @@ int main(int argc, char** argv) {
                      "oldest, latest, OFFSET, after:OFFSET, or a time (UTC unless it has an offset)")
       ->required();
 
+  auto* lake = app.add_subcommand("lake", "Look into the lake: ls");
+  lake->require_subcommand(1);
+  auto* lake_ls = with_config(lake->add_subcommand("ls", "Partitions, objects, rows, bytes and compaction state"));
+
+  sp::CompactSelection selection;
+  auto* compact = with_config(app.add_subcommand("compact", "Compact the lake's due partitions into Parquet now"));
+  compact->add_option("--partition", selection.partition,
+                      "Only partitions starting with this, e.g. dt=2022-07-14 or dt=2022-07-14/hour=06");
+  compact->add_flag("--now", selection.now, "Compact every partition holding raw objects, due or not");
+
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
-  if (stat->parsed() || tail->parsed() || replay->parsed()) {
+  if (stat->parsed() || tail->parsed() || replay->parsed() || lake_ls->parsed() || compact->parsed()) {
     auto config = Load(config_path);
     if (!config.ok()) return Fail(config.status());
+    if (lake_ls->parsed()) return sp::LakeList(*config);
+    if (compact->parsed()) return sp::CompactNow(*config, selection);
     if (stat->parsed()) return sp::LogStat(*config);
     if (replay->parsed()) return sp::Replay(*config, replay_stream, replay_consumer, replay_from);
     if (*shard_option) tail_options.shard = shard;

@@ -122,6 +122,12 @@ Status Read(TomlReader& r, Config& c) {
   // gzip comes with the lake issue; refused until then rather than ignored.
   if (c.delivery.compression != "zstd") return r.ErrorAt("compression", "expected \"zstd\" (the only one this build writes)");
 
+  SP_RETURN_IF_ERROR(r.Table("compaction"));
+  SP_RETURN_IF_ERROR(r.Int("objects", &c.compaction.objects, 2, 100000));
+  SP_RETURN_IF_ERROR(r.Int("grace_s", &c.compaction.grace_s, 0, 30LL * 86400));
+  SP_RETURN_IF_ERROR(r.Int("delete_after_s", &c.compaction.delete_after_s, 0, 30LL * 86400));
+  SP_RETURN_IF_ERROR(r.String("memory_limit", &c.compaction.memory_limit));
+
   SP_RETURN_IF_ERROR(r.Table("http"));
   SP_RETURN_IF_ERROR(r.String("listen", &c.http.listen));
   if (auto hp = ParseHostPort(c.http.listen); !hp.ok()) return r.ErrorAt("listen", std::string(hp.status().message()));
@@ -204,6 +210,8 @@ Result<std::pair<std::string, int>> ParseHostPort(const std::string& text) {
 
 std::string Config::LogDir() const { return JoinPath(data_dir, "log"); }
 std::string Config::LakeDir() const { return JoinPath(data_dir, "lake"); }
+std::string Config::CatalogPath() const { return JoinPath(data_dir, "catalog.sqlite"); }
+std::string Config::TmpDir() const { return JoinPath(data_dir, "tmp"); }
 
 Result<Config> ParseConfig(const std::string& text, const std::string& path) {
   SP_ASSIGN_OR_RETURN(auto reader, TomlReader::Parse(text, path));

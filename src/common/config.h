@@ -89,6 +89,13 @@ struct Config {
     std::string compression = "zstd";
   } delivery;
 
+  struct Compaction {
+    int64_t objects = 20;          // raw objects that make an hour due
+    int64_t grace_s = 300;         // an hour ended this long ago, with no new object as long, is due
+    int64_t delete_after_s = 300;  // replaced objects stay this long for queries that listed them
+    std::string memory_limit = "1GB";  // DuckDB's while compacting (it spills to data_dir/tmp beyond)
+  } compaction;
+
   struct Http {
     std::string listen = "127.0.0.1:8080";
     std::string token;  // bearer token for POST /v1/ingest; empty: no HTTP ingest
@@ -103,6 +110,8 @@ struct Config {
   //! Folders below data_dir.
   std::string LogDir() const;
   std::string LakeDir() const;
+  std::string CatalogPath() const;
+  std::string TmpDir() const;
 };
 
 //! Reads path. A missing file gives the defaults (with paths relative to the current folder);

@@ -84,5 +84,8 @@ class Clock {
 std::string DirName(const std::string& path);
 //! a + "/" + b, without doubling the slash.
 std::string JoinPath(std::string_view a, std::string_view b);
+//! path made absolute (symbolic links resolved when it exists), so that paths handed to DuckDB
+//! and its allowed_directories agree.
+std::string AbsolutePath(const std::string& path);
 
 }  // namespace sp

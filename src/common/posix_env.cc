@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <ctime>
 
@@ -224,6 +226,17 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   if (!out.empty() && out.back() != '/') out += '/';
   out += b;
   return out;
+}
+
+std::string AbsolutePath(const std::string& path) {
+  if (char* real = ::realpath(path.c_str(), nullptr)) {
+    std::string out = real;
+    std::free(real);
+    return out;
+  }
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  return ::getcwd(cwd, sizeof cwd) ? JoinPath(cwd, path) : path;
 }
 
 }  // namespace sp

@@ -5,15 +5,18 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 
+#include "common/crash_point.h"
 #include "common/time.h"
 
 namespace sp {
 
-Delivery::Delivery(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics, DeliveryOptions options,
-                   std::unique_ptr<Consumer> consumer)
+Delivery::Delivery(Stream* stream, ObjectStore* store, Catalog* catalog, Clock* clock, Metrics* metrics,
+                   DeliveryOptions options, std::unique_ptr<Consumer> consumer)
     : stream_(stream),
       store_(store),
+      catalog_(catalog),
       clock_(clock),
       options_(std::move(options)),
       consumer_(std::move(consumer)),
@@ -21,7 +24,8 @@ Delivery::Delivery(Stream* stream, ObjectStore* store, Clock* clock, Metrics* me
   const Labels view = {{"view", options_.prefix}};
   delivered_ = metrics->GetCounter("sensorpipe_records_delivered_total", "Records written to lake objects.", view);
   objects_ = metrics->GetCounter("sensorpipe_lake_objects_written_total", "Lake objects written.", view);
-  bytes_ = metrics->GetCounter("sensorpipe_lake_bytes_written_total", "Compressed bytes of lake objects written.", view);
+  bytes_ =
+      metrics->GetCounter("sensorpipe_lake_bytes_written_total", "Compressed bytes of lake objects written.", view);
   expired_ = metrics->GetCounter("sensorpipe_delivery_expired_records_total",
                                  "Records deleted by log retention before this view read them (lost to it).", view);
   flush_errors_ = metrics->GetCounter("sensorpipe_delivery_flush_errors_total",
@@ -35,10 +39,11 @@ Delivery::~Delivery() {
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_));
 }
 
-Result<std::unique_ptr<Delivery>> Delivery::Open(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics,
-                                                 DeliveryOptions options) {
+Result<std::unique_ptr<Delivery>> Delivery::Open(Stream* stream, ObjectStore* store, Catalog* catalog, Clock* clock,
+                                                 Metrics* metrics, DeliveryOptions options) {
   SP_ASSIGN_OR_RETURN(auto consumer, stream->OpenConsumer(options.consumer_name, StartFrom::kOldest));
-  std::unique_ptr<Delivery> d(new Delivery(stream, store, clock, metrics, std::move(options), std::move(consumer)));
+  std::unique_ptr<Delivery> d(
+      new Delivery(stream, store, catalog, clock, metrics, std::move(options), std::move(consumer)));
   SP_RETURN_IF_ERROR(d->Recover());
   return d;
 }
@@ -51,34 +56,35 @@ std::string Delivery::ObjectKey(const std::string& prefix, const std::string& pa
 }
 
 Status Delivery::Recover() {
-  // A flush writes its objects first and moves the checkpoint after. An object holding a record
-  // at or past the checkpoint therefore belongs to a flush that did not commit (after a crash),
-  // or to history being rebuilt (after `sensorpipe replay` moved the checkpoint back). Such
-  // objects go now, before anything is rewritten, and reading resumes at the first record of the
-  // earliest of them, so each record is delivered again exactly once. Objects that end before
-  // the checkpoint are never touched.
+  // The catalog's offsets are the truth: a flush commits them with its objects, and writes the
+  // log checkpoint only after, so a crash can leave the checkpoint behind the catalog, never ahead.
+  SP_ASSIGN_OR_RETURN(auto offsets, catalog_->DeliveryOffsets(options_.consumer_name));
   const std::vector<uint64_t> committed = consumer_->Committed();
-  std::vector<uint64_t> resume = committed;
+  if (offsets.empty()) {
+    for (uint64_t c : committed) {
+      if (c > 0) {
+        return Status::InvalidArgument(
+            "delivery " + options_.consumer_name +
+            " has a log checkpoint but no offsets in the catalog (a lake "
+            "written before the catalog, or a catalog that was removed): stop the daemon and run `sensorpipe replay "
+            "--consumer " +
+            options_.consumer_name + " --from oldest` to rebuild this view from the log");
+      }
+    }
+  }
+  // Objects no catalog row names belong to a flush whose transaction never committed; their
+  // records are at or after the catalog's offsets and are delivered again, under the same names.
+  SP_ASSIGN_OR_RETURN(std::set<std::string> known, catalog_->KnownPaths(options_.prefix + "/"));
   SP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(options_.prefix + "/"));
   const std::string marker = "/" + stream_->name() + "-";
   for (const ObjectInfo& o : objects) {
-    size_t at = o.key.rfind(marker);
-    unsigned shard;
-    uint64_t first, last;
-    if (at == std::string::npos ||
-        std::sscanf(o.key.c_str() + at + marker.size(), "%4u-%20" SCNu64 "-%20" SCNu64 ".ndjson.zst", &shard, &first,
-                    &last) != 3) {
-      continue;
-    }
-    if (shard < committed.size() && last >= committed[shard]) {
-      spdlog::info("delivery {}: removing {}, past the checkpoint; it is rewritten from the log", options_.consumer_name,
-                   o.key);
-      SP_RETURN_IF_ERROR(store_->Delete(o.key));
-      resume[shard] = std::min(resume[shard], first);
-    }
+    if (known.count(o.key) || o.key.find(marker) == std::string::npos) continue;
+    spdlog::info("delivery {}: removing {}, which never committed; it is written again from the log",
+                 options_.consumer_name, o.key);
+    SP_RETURN_IF_ERROR(store_->Delete(o.key));
   }
-  for (uint32_t shard = 0; shard < resume.size(); ++shard) {
-    if (resume[shard] < committed[shard]) SP_RETURN_IF_ERROR(consumer_->Seek(shard, resume[shard]));
+  for (const auto& [shard, next] : offsets) {
+    if (shard < committed.size() && committed[shard] != next) SP_RETURN_IF_ERROR(consumer_->Seek(shard, next));
   }
   return Status::OK();
 }
@@ -119,8 +125,10 @@ Status Delivery::SkipExpired(const Status& why) {
     if (s.shard < positions.size() && positions[s.shard] < s.oldest_offset) {
       const uint64_t lost = s.oldest_offset - positions[s.shard];
       expired_->Inc(lost);
-      spdlog::error("delivery {}: {} records of shard {} expired from the log before delivery ({}); going on at "
-                    "offset {}", options_.consumer_name, lost, s.shard, why.message(), s.oldest_offset);
+      spdlog::error(
+          "delivery {}: {} records of shard {} expired from the log before delivery ({}); going on at "
+          "offset {}",
+          options_.consumer_name, lost, s.shard, why.message(), s.oldest_offset);
       SP_RETURN_IF_ERROR(consumer_->Seek(s.shard, s.oldest_offset));
       next_offsets_[s.shard] = s.oldest_offset;
     }
@@ -146,8 +154,13 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
       b.lines = std::move(spare_lines_.back());
       spare_lines_.pop_back();
     }
-    if (b.records == 0) b.first = r.offset;
+    if (b.records == 0) {
+      b.first = r.offset;
+      b.min_ts = b.max_ts = r.timestamp_us;
+    }
     b.last = r.offset;
+    b.min_ts = std::min(b.min_ts, r.timestamp_us);
+    b.max_ts = std::max(b.max_ts, r.timestamp_us);
     ++b.records;
     b.lines += r.value;
     b.lines += '\n';
@@ -161,31 +174,47 @@ Status Delivery::Flush() {
   if (buffers_.empty()) return Status::OK();
   std::string& compressed = compressed_;
   uint64_t records = 0;
+  std::vector<DataFile> files;
   for (const auto& [where, b] : buffers_) {
     compressed.resize(ZSTD_compressBound(b.lines.size()));
     size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), compressed.data(), compressed.size(), b.lines.data(),
                                  b.lines.size(), options_.zstd_level);
     if (ZSTD_isError(n)) return Status::IOError(std::string("zstd: ") + ZSTD_getErrorName(n));
     compressed.resize(n);
+    DataFile& f = files.emplace_back();
+    f.view = stream_->name();
+    f.partition = PartitionName(where.first);
+    f.path = ObjectKey(options_.prefix, f.partition, stream_->name(), where.second, b.first, b.last);
+    f.format = "ndjson.zst";
+    f.records = b.records;
+    f.bytes = compressed.size();
+    f.min_ts = b.min_ts;
+    f.max_ts = b.max_ts;
+    f.offsets = {{where.second, b.first, b.last}};
     // Rewriting an object that exists (after a failed flush) gives the same name and bytes.
-    Status s = store_->Put(
-        ObjectKey(options_.prefix, PartitionName(where.first), stream_->name(), where.second, b.first, b.last),
-        compressed);
+    Status s = store_->Put(f.path, compressed);
     if (!s.ok()) {
       flush_errors_->Inc();
       return s.WithContext("delivery " + options_.consumer_name);
     }
+    SP_CRASH_POINT("delivery.after_put");
     objects_->Inc();
     bytes_->Inc(compressed.size());
     records += b.records;
   }
-  // Only now, with every object durable, may the checkpoint move past their records.
-  std::vector<std::pair<uint32_t, uint64_t>> next(next_offsets_.begin(), next_offsets_.end());
-  Status s = consumer_->Commit(next);
+  // Only now, with every object durable, may the offsets move past their records: in the catalog
+  // first, with the objects, then in the log's checkpoint, which follows the catalog.
+  Status s = catalog_->CommitDelivery(options_.consumer_name, files, next_offsets_);
   if (!s.ok()) {
     flush_errors_->Inc();
-    return s.WithContext("delivery " + options_.consumer_name + " checkpoint");
+    return s.WithContext("delivery " + options_.consumer_name);
   }
+  SP_CRASH_POINT("delivery.after_catalog");
+  // The flush is done. A checkpoint that fails to write is only behind: the next flush writes it,
+  // and a start takes the catalog's offsets anyway.
+  s = consumer_->Commit(std::vector<std::pair<uint32_t, uint64_t>>(next_offsets_.begin(), next_offsets_.end()));
+  if (!s.ok()) spdlog::warn("delivery {}: log checkpoint: {}", options_.consumer_name, s.ToString());
+  if (on_commit_) on_commit_();
   delivered_->Inc(records);
   for (auto& [where, b] : buffers_) {
     b.lines.clear();

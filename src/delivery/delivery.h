@@ -1,13 +1,15 @@
 // The delivery stage, in place of Firehose to S3: a named consumer of one log stream that buffers
 // records per partition (event hour in UTC, or day) and shard, and writes each buffer as one
 // zstd-compressed NDJSON object when the buffers reach their size hint or the oldest record its
-// age limit, and on a clean stop. Object names are log positions; the checkpoint moves only after
-// every object of a flush is durable, and objects of a flush that never committed are removed at
-// start, so each record reaches the lake exactly once (docs/format/lake.md).
+// age limit, and on a clean stop. Object names are log positions. A flush commits its objects and
+// the consumer's offsets to the catalog in one transaction, after every object is durable, and
+// objects of a flush that never committed are removed at start, so each record reaches the lake
+// exactly once (docs/format/lake.md, docs/format/catalog.md).
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +18,7 @@
 
 #include "common/env.h"
 #include "common/metrics.h"
+#include "compact/catalog.h"
 #include "delivery/object_store.h"
 #include "log/log.h"
 
@@ -33,10 +36,12 @@ struct DeliveryOptions {
 
 class Delivery {
  public:
-  //! Opens the consumer and removes objects left by a flush that did not commit. Nothing is
-  //! owned; all must outlive the Delivery.
-  static Result<std::unique_ptr<Delivery>> Open(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics,
-                                                DeliveryOptions options);
+  //! Opens the consumer at the catalog's offsets and removes objects left by a flush that did not
+  //! commit. Nothing is owned; all must outlive the Delivery.
+  static Result<std::unique_ptr<Delivery>> Open(Stream* stream, ObjectStore* store, Catalog* catalog, Clock* clock,
+                                                Metrics* metrics, DeliveryOptions options);
+  //! Called after each commit of new objects (the compactor's wake-up).
+  void OnCommit(std::function<void()> f) { on_commit_ = std::move(f); }
   ~Delivery();
 
   //! Runs in a background thread until Stop.
@@ -58,9 +63,10 @@ class Delivery {
     std::string lines;  // NDJSON, uncompressed
     uint64_t first = 0, last = 0;
     size_t records = 0;
+    int64_t min_ts = 0, max_ts = 0;
   };
-  Delivery(Stream* stream, ObjectStore* store, Clock* clock, Metrics* metrics, DeliveryOptions options,
-           std::unique_ptr<Consumer> consumer);
+  Delivery(Stream* stream, ObjectStore* store, Catalog* catalog, Clock* clock, Metrics* metrics,
+           DeliveryOptions options, std::unique_ptr<Consumer> consumer);
   Status Recover();
   Status RunOnce(std::chrono::milliseconds wait, size_t* polled);
   Status SkipExpired(const Status& why);
@@ -73,6 +79,7 @@ class Delivery {
 
   Stream* stream_;
   ObjectStore* store_;
+  Catalog* catalog_;
   Clock* clock_;
   const DeliveryOptions options_;
   std::unique_ptr<Consumer> consumer_;
@@ -94,6 +101,7 @@ class Delivery {
   Counter* flush_errors_;
   Counter* expired_;
 
+  std::function<void()> on_commit_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -33,6 +33,24 @@ Status FsObjectStore::Put(const std::string& key, std::string_view data) {
   return env_->WriteFileAtomic(path, data);
 }
 
+Status FsObjectStore::PutFile(const std::string& key, const std::string& local_path) {
+  SP_RETURN_IF_ERROR(CheckKey(key));
+  const std::string path = JoinPath(root_, key);
+  SP_RETURN_IF_ERROR(CreateDurableDirs(DirName(path)));
+  // The file's bytes must be on disk before its name is: otherwise a crash after the rename could
+  // leave a current catalog entry pointing at an empty or partial file.
+  SP_ASSIGN_OR_RETURN(auto file, env_->NewAppendableFile(local_path));
+  SP_RETURN_IF_ERROR(file->Sync());
+  SP_RETURN_IF_ERROR(file->Close());
+  if (!env_->RenameFile(local_path, path).ok()) {
+    // Another file system (a tmp folder elsewhere): copy instead.
+    SP_ASSIGN_OR_RETURN(std::string data, env_->ReadFile(local_path));
+    SP_RETURN_IF_ERROR(env_->WriteFileAtomic(path, data));
+    return env_->RemoveFile(local_path);
+  }
+  return env_->SyncDir(DirName(path));
+}
+
 Result<std::string> FsObjectStore::Get(const std::string& key) {
   SP_RETURN_IF_ERROR(CheckKey(key));
   return env_->ReadFile(JoinPath(root_, key));

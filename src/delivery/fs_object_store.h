@@ -13,6 +13,8 @@ class FsObjectStore final : public ObjectStore {
   FsObjectStore(Env* env, std::string root) : env_(env), root_(std::move(root)) {}
 
   Status Put(const std::string& key, std::string_view data) override;
+  //! Syncs the file and renames it into place (same file system), or copies it when it cannot.
+  Status PutFile(const std::string& key, const std::string& local_path) override;
   Result<std::string> Get(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;

@@ -24,6 +24,9 @@ class ObjectStore {
   virtual ~ObjectStore() = default;
   //! Creates or replaces key with data, durably.
   virtual Status Put(const std::string& key, std::string_view data) = 0;
+  //! Moves a finished local file (a Parquet file DuckDB wrote) into the store under key, durably.
+  //! The file is gone afterwards. This default reads it and Puts it.
+  virtual Status PutFile(const std::string& key, const std::string& local_path);
   virtual Result<std::string> Get(const std::string& key) = 0;
   //! Every object whose key starts with prefix, sorted by key.
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;

@@ -2,11 +2,7 @@
 
 #include <duckdb.h>
 
-#include <limits.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -33,41 +29,40 @@ constexpr const char* kErrorEmpty =
     "NULL::VARCHAR AS detail, NULL::VARCHAR AS raw, NULL::VARCHAR AS raw_base64, NULL::BOOLEAN AS raw_truncated, "
     "NULL::BIGINT AS payload_size WHERE false";
 
-std::string SqlString(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 // A QoS 1 message whose acknowledgement a crash or reconnect cut off is delivered again and may
 // be in the log, and so in the lake, twice; readings shows it once, as first received. The key is
 // ARCHITECTURE.md's dedup key (a device's count restarts at 0 when it reboots, hence the time).
 constexpr const char* kReadingDedup =
     " QUALIFY row_number() OVER (PARTITION BY device, seq, ts ORDER BY received_at) = 1";
 
-std::string ViewSql(const char* name, const std::vector<std::string>& files, const char* columns, const char* empty,
-                    const char* suffix = "") {
-  std::string sql = std::string("CREATE OR REPLACE TEMP VIEW ") + name + " AS ";
-  if (files.empty()) return sql + empty;
-  sql += "SELECT * FROM read_json([";
+std::string FileList(const std::vector<std::string>& files) {
+  std::string sql = "[";
   for (size_t i = 0; i < files.size(); ++i) {
     if (i) sql += ',';
     sql += SqlString(files[i]);
   }
-  sql += "], format = 'newline_delimited', compression = 'zstd', columns = ";
-  sql += columns;
-  sql += ")";
-  return sql + suffix;
+  return sql + "]";
+}
+
+// compression 'auto_detect' picks zstd or gzip from the file name.
+std::string ReadJson(const std::vector<std::string>& files, const char* columns) {
+  return "SELECT * FROM read_json(" + FileList(files) +
+         ", format = 'newline_delimited', compression = 'auto_detect', columns = " + columns + ")";
+}
+
+std::string ViewSql(const char* name, const std::string& select) {
+  return std::string("CREATE OR REPLACE TEMP VIEW ") + name + " AS " + select;
 }
 
 class DirectoryLakeFiles final : public LakeFiles {
  public:
   DirectoryLakeFiles(Env* env, std::string lake_dir) : env_(env), lake_dir_(std::move(lake_dir)) {}
-  Result<std::vector<std::string>> RawFiles() override { return Scan(JoinPath(lake_dir_, "raw")); }
-  Result<std::vector<std::string>> ErrorFiles() override { return Scan(JoinPath(lake_dir_, "errors")); }
+  Result<LakeSnapshot> Current() override {
+    LakeSnapshot out;
+    SP_ASSIGN_OR_RETURN(out.readings_json, Scan(JoinPath(lake_dir_, "raw")));
+    SP_ASSIGN_OR_RETURN(out.errors_json, Scan(JoinPath(lake_dir_, "errors")));
+    return out;
+  }
 
  private:
   Result<std::vector<std::string>> Scan(const std::string& root) {
@@ -99,6 +94,24 @@ class DirectoryLakeFiles final : public LakeFiles {
 
 }  // namespace
 
+std::string SqlString(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string ReadingsSelect(const std::vector<std::string>& json_files, const std::vector<std::string>& parquet_files) {
+  if (json_files.empty() && parquet_files.empty()) return kReadingEmpty;
+  std::string sql = "SELECT * FROM (";
+  if (!json_files.empty()) sql += ReadJson(json_files, kReadingColumns);
+  if (!json_files.empty() && !parquet_files.empty()) sql += " UNION ALL BY NAME ";
+  if (!parquet_files.empty()) sql += "SELECT * FROM read_parquet(" + FileList(parquet_files) + ")";
+  return sql + ")" + kReadingDedup;
+}
+
 std::unique_ptr<LakeFiles> MakeDirectoryLakeFiles(Env* env, std::string lake_dir) {
   return std::make_unique<DirectoryLakeFiles>(env, std::move(lake_dir));
 }
@@ -117,15 +130,7 @@ QueryEngine::QueryEngine(std::unique_ptr<LakeFiles> files, QueryOptions options,
 QueryEngine::~QueryEngine() = default;
 
 Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(const std::string& lake_dir, QueryOptions options) {
-  // An absolute path, so file names in the views and allowed_directories agree.
-  std::string absolute = lake_dir;
-  if (char* real = ::realpath(lake_dir.c_str(), nullptr)) {
-    absolute = real;
-    std::free(real);
-  } else if (!lake_dir.empty() && lake_dir[0] != '/') {
-    char cwd[PATH_MAX];
-    if (::getcwd(cwd, sizeof cwd)) absolute = JoinPath(cwd, lake_dir);
-  }
+  const std::string absolute = AbsolutePath(lake_dir);
   return Open(MakeDirectoryLakeFiles(Env::Default(), absolute), absolute, options);
 }
 
@@ -142,6 +147,7 @@ Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles
   std::unique_ptr<QueryEngine> engine(new QueryEngine(std::move(files), options, std::move(h)));
   // Everything the lake stores is UTC, so date_trunc and friends work in UTC.
   std::vector<std::string> setup = {"SET TimeZone = 'UTC'"};
+  setup.insert(setup.end(), options.settings.begin(), options.settings.end());
   if (options.read_only_sql) {
     // SQL from outside may read the lake and nothing else; once off, external access cannot be
     // switched back on in this instance (FACTS.md).
@@ -157,11 +163,10 @@ Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles
 }
 
 Status QueryEngine::RefreshViews() {
-  SP_ASSIGN_OR_RETURN(std::vector<std::string> raw, files_->RawFiles());
-  SP_ASSIGN_OR_RETURN(std::vector<std::string> errors, files_->ErrorFiles());
-  auto r = Execute(ViewSql("readings", raw, kReadingColumns, kReadingEmpty, kReadingDedup));
+  SP_ASSIGN_OR_RETURN(LakeSnapshot files, files_->Current());
+  auto r = Execute(ViewSql("readings", ReadingsSelect(files.readings_json, files.readings_parquet)));
   if (!r.ok()) return r.status();
-  r = Execute(ViewSql("errors", errors, kErrorColumns, kErrorEmpty));
+  r = Execute(ViewSql("errors", files.errors_json.empty() ? kErrorEmpty : ReadJson(files.errors_json, kErrorColumns)));
   return r.status();
 }
 

@@ -16,23 +16,38 @@
 
 namespace sp {
 
-//! Which files hold the lake's rows now. The directory scan is today's source; the catalog of
-//! the lake issue becomes another implementation.
+//! The files that hold the lake's rows at one instant, as paths DuckDB can read.
+struct LakeSnapshot {
+  std::vector<std::string> readings_json;     // raw objects: zstd or gzip NDJSON
+  std::vector<std::string> readings_parquet;  // compacted
+  std::vector<std::string> errors_json;
+};
+
+//! Which files hold the lake's rows now: the catalog's current set (compact/catalog_lake_files.h),
+//! or a directory scan for a lake without a catalog.
 class LakeFiles {
  public:
   virtual ~LakeFiles() = default;
-  virtual Result<std::vector<std::string>> RawFiles() = 0;
-  virtual Result<std::vector<std::string>> ErrorFiles() = 0;
+  virtual Result<LakeSnapshot> Current() = 0;
 };
 
 //! Scans lake_dir/raw and lake_dir/errors for *.ndjson.zst objects.
 std::unique_ptr<LakeFiles> MakeDirectoryLakeFiles(Env* env, std::string lake_dir);
+
+//! A SELECT of the readings in the given files, one row per (device, seq, ts), the first received:
+//! the `readings` view, and what compaction writes.
+std::string ReadingsSelect(const std::vector<std::string>& json_files, const std::vector<std::string>& parquet_files);
+
+//! s quoted as an SQL string literal.
+std::string SqlString(const std::string& s);
 
 struct QueryOptions {
   int64_t row_limit = 0;   // 0: no limit; otherwise rows past it are dropped and `truncated` set
   int64_t timeout_ms = 0;  // 0: none; otherwise the query is interrupted after it
   //! For SQL from outside (HTTP): one SELECT only, and no file access beyond the lake.
   bool read_only_sql = false;
+  //! More settings, run at open: "SET memory_limit = '512MB'", ...
+  std::vector<std::string> settings;
 };
 
 //! One value of a result.
@@ -52,6 +67,7 @@ struct QueryResult {
 
 class QueryEngine {
  public:
+  //! An engine over the lake lake_dir without a catalog (every object found in its folders).
   static Result<std::unique_ptr<QueryEngine>> Open(const std::string& lake_dir, QueryOptions options);
   static Result<std::unique_ptr<QueryEngine>> Open(std::unique_ptr<LakeFiles> files, const std::string& lake_dir,
                                                    QueryOptions options);

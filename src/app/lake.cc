@@ -1,0 +1,129 @@
+#include "app/lake.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+
+#include "common/time.h"
+#include "delivery/fs_object_store.h"
+
+namespace sp {
+
+namespace {
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "sensorpipe: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+std::string Bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+Result<Lake> OpenLake(const Config& config, Clock* clock) {
+  Env* env = Env::Default();
+  SP_RETURN_IF_ERROR(env->CreateDirs(config.LakeDir()));
+  Lake lake;
+  // Absolute, so the paths DuckDB gets and its allowed_directories agree.
+  lake.store = std::make_unique<FsObjectStore>(env, AbsolutePath(config.LakeDir()));
+  SP_ASSIGN_OR_RETURN(lake.catalog, OpenSqliteCatalog(config.CatalogPath(), clock));
+  return lake;
+}
+
+CompactorOptions CompactorOptionsFrom(const Config& config) {
+  CompactorOptions o;
+  o.objects = static_cast<size_t>(config.compaction.objects);
+  o.grace_s = static_cast<int>(config.compaction.grace_s);
+  o.delete_after_s = static_cast<int>(config.compaction.delete_after_s);
+  o.memory_limit = config.compaction.memory_limit;
+  o.tmp_dir = config.TmpDir();
+  o.lock_path = JoinPath(config.data_dir, "COMPACT.LOCK");
+  return o;
+}
+
+int LakeList(const Config& config) {
+  auto lake = OpenLake(config, Clock::Default());
+  if (!lake.ok()) return Fail(lake.status());
+  auto files = lake->catalog->CurrentFiles("");
+  if (!files.ok()) return Fail(files.status());
+  struct Row {
+    uint64_t raw = 0, compacted = 0, rows = 0, bytes = 0;
+    std::vector<DataFile> files;
+  };
+  std::map<std::pair<std::string, std::string>, Row> by_partition;
+  for (DataFile& f : *files) {
+    Row& r = by_partition[{f.view, f.partition}];
+    (f.format == "parquet" ? r.compacted : r.raw) += 1;
+    r.rows += f.records;
+    r.bytes += f.bytes;
+    r.files.push_back(std::move(f));
+  }
+  const CompactorOptions options = CompactorOptionsFrom(config);
+  const int64_t now = Clock::Default()->NowMicros();
+  std::printf("%-10s %-24s %5s %9s %12s %11s  %s\n", "VIEW", "PARTITION", "RAW", "COMPACTED", "ROWS", "BYTES", "STATE");
+  Row total;
+  for (const auto& [key, r] : by_partition) {
+    // Rows of raw files may hold duplicates that compaction drops; compacted rows are exact.
+    const char* state = key.first != "readings"                       ? "raw (not compacted)"
+                        : CompactionDue(r.files, now, options, false) ? "due"
+                        : r.raw == 0                                  ? "compacted"
+                        : r.compacted == 0                            ? "raw, waiting"
+                                                                      : "compacted + late raw, waiting";
+    std::printf("%-10s %-24s %5" PRIu64 " %9" PRIu64 " %12" PRIu64 " %11s  %s\n", key.first.c_str(), key.second.c_str(),
+                r.raw, r.compacted, r.rows, Bytes(r.bytes).c_str(), state);
+    total.raw += r.raw;
+    total.compacted += r.compacted;
+    total.rows += r.rows;
+    total.bytes += r.bytes;
+  }
+  std::printf("%-10s %-24s %5" PRIu64 " %9" PRIu64 " %12" PRIu64 " %11s\n", "total",
+              (std::to_string(by_partition.size()) + " partitions").c_str(), total.raw, total.compacted, total.rows,
+              Bytes(total.bytes).c_str());
+  auto recent = lake->catalog->RecentCompactions(5);
+  if (!recent.ok()) return Fail(recent.status());
+  if (!recent->empty()) std::printf("\nlatest compactions:\n");
+  for (const CompactionRecord& c : *recent) {
+    std::printf("  #%" PRId64 " %-24s %-9s started %s, %" PRIu64 " files, %" PRIu64 " rows in, %" PRIu64 " out\n", c.id,
+                c.partition.c_str(), c.state.c_str(), FormatTimestamp(c.started_us).c_str(), c.input_files,
+                c.input_records, c.output_records);
+  }
+  return 0;
+}
+
+int CompactNow(const Config& config, const CompactSelection& selection) {
+  Clock* clock = Clock::Default();
+  auto lake = OpenLake(config, clock);
+  if (!lake.ok()) return Fail(lake.status());
+  Metrics metrics;
+  auto compactor =
+      Compactor::Open(lake->catalog.get(), lake->store.get(), clock, &metrics, CompactorOptionsFrom(config));
+  if (!compactor.ok()) return Fail(compactor.status());
+  std::fprintf(stderr, "compacting%s%s (waiting for a running compaction, if any)\n",
+               selection.partition.empty() ? "" : " partitions ", selection.partition.c_str());
+  auto done = (*compactor)->RunOnce(selection, /*wait=*/true, [](const CompactProgress& p) {
+    if (!p.done) {
+      std::fprintf(stderr, "[%zu/%zu] %s: %zu files, %" PRIu64 " rows ...\n", p.index, p.total, p.partition.c_str(),
+                   p.input_files, p.input_records);
+    } else {
+      std::fprintf(stderr, "[%zu/%zu] %s: %" PRIu64 " rows written (%" PRIu64 " duplicates dropped) in %.1f s\n",
+                   p.index, p.total, p.partition.c_str(), p.output_records, p.input_records - p.output_records,
+                   p.elapsed_us / 1e6);
+    }
+  });
+  if (!done.ok()) return Fail(done.status());
+  std::fprintf(stderr, "%zu partitions compacted\n", *done);
+  return 0;
+}
+
+}  // namespace sp
