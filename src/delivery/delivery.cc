@@ -72,15 +72,30 @@ Status Delivery::Recover() {
       }
     }
   }
-  // Objects no catalog row names belong to a flush whose transaction never committed; their
-  // records are at or after the catalog's offsets and are delivered again, under the same names.
+  // Objects no catalog row names belong to a flush whose transaction never committed (a crash
+  // between its puts and its catalog commit). They are not deleted: the first flush after the start
+  // redoes that flush, buffering exactly the records up to the last one such an object holds per
+  // shard, so it puts the same names with the same bytes. An engine that lists the raw folder
+  // itself never sees two objects holding one record. An orphan that starts before the catalog's
+  // offset (which no flush makes) cannot be redone, and goes.
   SP_ASSIGN_OR_RETURN(std::set<std::string> known, catalog_->KnownPaths(options_.prefix + "/"));
   SP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(options_.prefix + "/"));
   const std::string marker = "/" + stream_->name() + "-";
   for (const ObjectInfo& o : objects) {
-    if (known.count(o.key) || o.key.find(marker) == std::string::npos) continue;
-    spdlog::info("delivery {}: removing {}, which never committed; it is written again from the log",
-                 options_.consumer_name, o.key);
+    const size_t at = o.key.rfind(marker);
+    if (known.count(o.key) || at == std::string::npos) continue;
+    unsigned shard;
+    uint64_t first, last;
+    const bool named =
+        std::sscanf(o.key.c_str() + at + marker.size(), "%4u-%20" SCNu64 "-%20" SCNu64, &shard, &first, &last) == 3;
+    const uint64_t start = named && offsets.count(shard) ? offsets.at(shard) : 0;
+    if (named && first >= start) {
+      spdlog::info("delivery {}: {} never committed; the next flush writes it again from the log",
+                   options_.consumer_name, o.key);
+      redo_until_[shard] = std::max(redo_until_[shard], last + 1);
+      continue;
+    }
+    spdlog::info("delivery {}: removing {}, which never committed", options_.consumer_name, o.key);
     SP_RETURN_IF_ERROR(store_->Delete(o.key));
   }
   for (const auto& [shard, next] : offsets) {
@@ -146,28 +161,47 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
   }
   SP_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, std::move(polled_records));
   *polled = records.size();
-  if (!records.empty() && buffered_bytes_ == 0) oldest_us_ = clock_->MonotonicMicros();
-  for (const StoredRecord& r : records) {
-    auto [at, added] = buffers_.try_emplace({BucketOf(r.timestamp_us), r.shard});
-    Buffer& b = at->second;
-    if (added && !spare_lines_.empty()) {
-      b.lines = std::move(spare_lines_.back());
-      spare_lines_.pop_back();
+  for (StoredRecord& r : records) {
+    auto redo = redo_until_.find(r.shard);
+    if (redo != redo_until_.end() && r.offset >= redo->second) {
+      held_.push_back(std::move(r));  // after the redone flush
+      continue;
     }
-    if (b.records == 0) {
-      b.first = r.offset;
-      b.min_ts = b.max_ts = r.timestamp_us;
-    }
-    b.last = r.offset;
-    b.min_ts = std::min(b.min_ts, r.timestamp_us);
-    b.max_ts = std::max(b.max_ts, r.timestamp_us);
-    ++b.records;
-    b.lines += r.value;
-    b.lines += '\n';
-    buffered_bytes_ += r.value.size() + 1;
-    next_offsets_[r.shard] = r.offset + 1;
+    Add(r);
   }
+  if (redo_until_.empty()) return FlushDue() ? Flush() : Status::OK();
+  // Redoing a flush that never committed: flush when, and only when, every shard it covered has
+  // reached the last record its objects held, so the objects come out as they were.
+  for (const auto& [shard, until] : redo_until_) {
+    if (next_offsets_[shard] < until) return Status::OK();
+  }
+  SP_RETURN_IF_ERROR(Flush());
+  redo_until_.clear();
+  for (const StoredRecord& r : held_) Add(r);
+  held_.clear();
   return FlushDue() ? Flush() : Status::OK();
+}
+
+void Delivery::Add(const StoredRecord& r) {
+  if (buffered_bytes_ == 0) oldest_us_ = clock_->MonotonicMicros();
+  auto [at, added] = buffers_.try_emplace({BucketOf(r.timestamp_us), r.shard});
+  Buffer& b = at->second;
+  if (added && !spare_lines_.empty()) {
+    b.lines = std::move(spare_lines_.back());
+    spare_lines_.pop_back();
+  }
+  if (b.records == 0) {
+    b.first = r.offset;
+    b.min_ts = b.max_ts = r.timestamp_us;
+  }
+  b.last = r.offset;
+  b.min_ts = std::min(b.min_ts, r.timestamp_us);
+  b.max_ts = std::max(b.max_ts, r.timestamp_us);
+  ++b.records;
+  b.lines += r.value;
+  b.lines += '\n';
+  buffered_bytes_ += r.value.size() + 1;
+  next_offsets_[r.shard] = r.offset + 1;
 }
 
 Status Delivery::Flush() {

@@ -70,6 +70,8 @@ class Delivery {
   Status Recover();
   Status RunOnce(std::chrono::milliseconds wait, size_t* polled);
   Status SkipExpired(const Status& why);
+  //! Buffers one record.
+  void Add(const StoredRecord& r);
   //! The start of the partition (event hour or day, UTC) a timestamp falls in.
   int64_t BucketOf(int64_t timestamp_us) const;
   //! Its folder: dt=YYYY-MM-DD/hour=HH or dt=YYYY-MM-DD.
@@ -91,6 +93,10 @@ class Delivery {
   std::vector<std::string> spare_lines_;
   std::string compressed_;
   std::map<uint32_t, uint64_t> next_offsets_;  // per shard: after the last polled record
+  // While redoing a flush that never committed (Recover): per shard, the offset after the last
+  // record its objects held, and the records polled past it, buffered once the redo is flushed.
+  std::map<uint32_t, uint64_t> redo_until_;
+  std::vector<StoredRecord> held_;
   size_t buffered_bytes_ = 0;
   int64_t oldest_us_ = 0;  // monotonic time the oldest buffered record was polled; 0 when empty
   void* zstd_ = nullptr;   // ZSTD_CCtx, reused
