@@ -11,10 +11,11 @@
 namespace sp::testing {
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir, const std::string& mqtt_url,
-                                              const std::string& extra_toml) {
+                                              const std::string& extra_toml, std::vector<std::string> env) {
   std::filesystem::create_directories(dir);
   std::unique_ptr<Daemon> d(new Daemon());
   d->dir_ = dir;
+  d->env_ = std::move(env);
   d->config_path_ = dir + "/sensorpipe.toml";
   d->http_port_ = FreePort();
   // extra_toml may open tables, so the skeleton's top-level key comes first and each table the
@@ -34,7 +35,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir, const std:
 
 Status Daemon::Launch() {
   SP_ASSIGN_OR_RETURN(process_, Process::Start({BinDir() + "/sensorpipe", "run", "--config", config_path_},
-                                               dir_ + "/sensorpipe.log"));
+                                               dir_ + "/sensorpipe.log", env_));
   bool up = WaitUntil(
       [&] {
         if (!process_->Running()) return true;
@@ -72,7 +73,8 @@ Result<int> Daemon::Stop() {
   return process_->Wait(std::chrono::seconds(120));
 }
 
-Status Daemon::Restart() {
+Status Daemon::Restart(std::vector<std::string> env) {
+  env_ = std::move(env);
   if (process_->Running()) {
     auto code = Stop();
     if (!code.ok()) return code.status();

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 
@@ -13,8 +14,9 @@ class Daemon {
  public:
   //! Writes dir/sensorpipe.toml (data_dir = dir/data, [http] listen on a free port, then
   //! extra_toml, which may add keys and tables) and starts the daemon, waiting for /metrics.
+  //! env: more "NAME=value" entries for its environment (SP_CRASH_POINT=...).
   static Result<std::unique_ptr<Daemon>> Start(const std::string& dir, const std::string& mqtt_url,
-                                               const std::string& extra_toml);
+                                               const std::string& extra_toml, std::vector<std::string> env = {});
   const std::string& config_path() const { return config_path_; }
   int http_port() const { return http_port_; }
   Process& process() { return *process_; }
@@ -26,12 +28,13 @@ class Daemon {
   double Metric(const std::string& sample) const;
   //! SIGTERM and wait: the exit code.
   Result<int> Stop();
-  //! Starts it again with the same config.
-  Status Restart();
+  //! Starts it again with the same config, and env as its extra environment.
+  Status Restart(std::vector<std::string> env = {});
 
  private:
   Status Launch();
   std::string dir_, config_path_;
+  std::vector<std::string> env_;
   int http_port_ = 0;
   std::unique_ptr<Process> process_;
 };
