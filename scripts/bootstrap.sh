@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   mosquitto mosquitto-clients libmosquitto-dev
-  libssl-dev openssl libsimdjson-dev libzstd-dev zstd libsqlite3-dev sqlite3
+  libssl-dev openssl libsimdjson-dev libzstd-dev zstd zlib1g-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev libexpat1-dev librdkafka-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata

@@ -111,6 +111,7 @@ Status RunDaemon(const Config& config) {
   raw_options.partitioning = DeliveryOptions::kEventHour;
   raw_options.size_hint_bytes = static_cast<size_t>(config.delivery.size_hint_bytes);
   raw_options.interval_s = config.delivery.interval_s;
+  raw_options.compression = config.delivery.compression == "gzip" ? DeliveryOptions::kGzip : DeliveryOptions::kZstd;
   DeliveryOptions error_options = raw_options;
   error_options.consumer_name = "lake-errors";
   error_options.prefix = "errors";
@@ -123,6 +124,8 @@ Status RunDaemon(const Config& config) {
       options.consumer_name = "lake-" + streams[i]->name();
       options.prefix = streams[i]->name();
       options.partitioning = DeliveryOptions::kDay;
+    } else {
+      options.partition_by_device = config.delivery.partition_by_device;
     }
     SP_ASSIGN_OR_RETURN(auto delivery, Delivery::Open(streams[i], store, catalog, clock, &metrics, options));
     deliveries.push_back(std::move(delivery));

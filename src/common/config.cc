@@ -119,8 +119,10 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Int("size_hint_bytes", &c.delivery.size_hint_bytes, 1024, int64_t{1} << 32));
   SP_RETURN_IF_ERROR(r.Int("interval_s", &c.delivery.interval_s, 1, 86400));
   SP_RETURN_IF_ERROR(r.String("compression", &c.delivery.compression));
-  // gzip comes with the lake issue; refused until then rather than ignored.
-  if (c.delivery.compression != "zstd") return r.ErrorAt("compression", "expected \"zstd\" (the only one this build writes)");
+  if (c.delivery.compression != "zstd" && c.delivery.compression != "gzip") {
+    return r.ErrorAt("compression", "expected \"zstd\" or \"gzip\"");
+  }
+  SP_RETURN_IF_ERROR(r.Bool("partition_by_device", &c.delivery.partition_by_device));
 
   SP_RETURN_IF_ERROR(r.Table("compaction"));
   SP_RETURN_IF_ERROR(r.Int("objects", &c.compaction.objects, 2, 100000));

@@ -86,7 +86,8 @@ struct Config {
   struct Delivery {
     int64_t size_hint_bytes = 5 << 20;
     int interval_s = 60;
-    std::string compression = "zstd";
+    std::string compression = "zstd";  // or "gzip"
+    bool partition_by_device = false;  // readings under .../hour=HH/device=<id>/
   } delivery;
 
   struct Compaction {

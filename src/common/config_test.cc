@@ -77,6 +77,11 @@ TEST(Config, ErrorsNameFileLineAndReason) {
   EXPECT_NE(s.message().find(":2: [mqtt] url: expected mqtt://"), std::string_view::npos) << s.ToString();
   s = ErrorOf("[http]\nlisten = 8080\n");
   EXPECT_NE(s.message().find(":2: [http] listen: expected a string"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[delivery]\ncompression = \"lz4\"\n");
+  EXPECT_NE(s.message().find(":2: [delivery] compression: expected \"zstd\" or \"gzip\""), std::string_view::npos)
+      << s.ToString();
+  s = ErrorOf("[compaction]\nobjects = 1\n");
+  EXPECT_NE(s.message().find(":2: [compaction] objects: 1 is out of range"), std::string_view::npos) << s.ToString();
   s = ErrorOf("unknown_top = true\n");
   EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:1: unknown_top: unknown key");
 }

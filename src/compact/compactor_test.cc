@@ -43,9 +43,9 @@ struct Fixture {
     compactor = std::move(Compactor::Open(catalog.get(), &store, &clock, &metrics, c)).value();
     engine = std::move(QueryEngine::Open(MakeCatalogLakeFiles(catalog.get(), &store), dir.Sub("lake"), {})).value();
   }
-  void OpenDelivery() {
-    DeliveryOptions d;
+  void OpenDelivery(DeliveryOptions d = {}) {
     d.size_hint_bytes = 1;  // every RunOnce flushes: one object per partition and shard
+    delivery.reset();       // one open consumer per name
     delivery = std::move(Delivery::Open(stream, &store, catalog.get(), &clock, &metrics, d)).value();
   }
   // Appends n readings of 4 devices, seq first_seq.., one second apart in the hour 06 + hour of
@@ -178,6 +178,29 @@ TEST(Compactor, ACompactionLeftRunningByACrashIsRolledBack) {
   ASSERT_OK_AND_ASSIGN(auto objects, f.store.List("compacted/"));
   ASSERT_EQ(objects.size(), 1u);
   EXPECT_NE(objects[0].key, c.output_path);
+  EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
+}
+
+TEST(Compactor, GzipObjectsAndDevicePartitionsWorkTheSame) {
+  Fixture f;
+  DeliveryOptions gzip_by_device;
+  gzip_by_device.compression = DeliveryOptions::kGzip;
+  gzip_by_device.partition_by_device = true;
+  f.OpenDelivery(gzip_by_device);
+  f.Deliver(20, 0);
+  f.Deliver(20, 20);
+  ASSERT_OK_AND_ASSIGN(auto raw, f.store.List("raw/"));
+  ASSERT_FALSE(raw.empty());
+  for (const ObjectInfo& o : raw) {
+    EXPECT_EQ(o.key.rfind("raw/dt=2022-07-14/hour=06/device=d", 0), 0u) << o.key;
+    EXPECT_TRUE(o.key.ends_with(".ndjson.gz")) << o.key;
+    EXPECT_EQ(f.store.Get(o.key)->substr(0, 2), "\x1f\x8b");  // gzip's magic
+  }
+  EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
+  ASSERT_EQ(f.Compact({.now = true}), 4u);  // one Parquet file per device and hour
+  for (const DataFile& file : f.catalog->CurrentFiles("readings").value()) {
+    EXPECT_EQ(file.path.rfind("compacted/dt=2022-07-14/hour=06/device=d", 0), 0u) << file.path;
+  }
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
 }
 

@@ -1,6 +1,7 @@
 #include "delivery/delivery.h"
 
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include <cinttypes>
@@ -49,9 +50,9 @@ Result<std::unique_ptr<Delivery>> Delivery::Open(Stream* stream, ObjectStore* st
 }
 
 std::string Delivery::ObjectKey(const std::string& prefix, const std::string& partition, const std::string& stream,
-                                uint32_t shard, uint64_t first, uint64_t last) {
+                                uint32_t shard, uint64_t first, uint64_t last, const char* format) {
   char name[96];
-  std::snprintf(name, sizeof name, "-%04u-%020" PRIu64 "-%020" PRIu64 ".ndjson.zst", shard, first, last);
+  std::snprintf(name, sizeof name, "-%04u-%020" PRIu64 "-%020" PRIu64 ".%s", shard, first, last, format);
   return prefix + "/" + partition + "/" + stream + name;
 }
 
@@ -110,7 +111,7 @@ int64_t Delivery::BucketOf(int64_t timestamp_us) const {
   return (timestamp_us >= 0 ? timestamp_us / width : (timestamp_us - width + 1) / width) * width;
 }
 
-std::string Delivery::PartitionName(int64_t bucket_us) const {
+std::string Delivery::PartitionName(int64_t bucket_us, uint32_t device) const {
   CivilTime c = ToCivil(bucket_us);
   char buf[32];
   if (options_.partitioning == DeliveryOptions::kEventHour) {
@@ -118,7 +119,39 @@ std::string Delivery::PartitionName(int64_t bucket_us) const {
   } else {
     std::snprintf(buf, sizeof buf, "dt=%04d-%02d-%02d", c.year, c.month, c.day);
   }
-  return buf;
+  // Device ids are safe names (docs/format/record.md): fine in a path and an S3 key as they are.
+  return device == 0 ? std::string(buf) : std::string(buf) + "/device=" + devices_[device - 1];
+}
+
+uint32_t Delivery::DeviceId(std::string_view device) {
+  if (!options_.partition_by_device) return 0;
+  auto at = device_ids_.find(device);
+  if (at != device_ids_.end()) return at->second;
+  devices_.emplace_back(device);
+  return device_ids_.emplace(devices_.back(), static_cast<uint32_t>(devices_.size())).first->second;
+}
+
+Status Delivery::Compress(const std::string& lines) {
+  if (options_.compression == DeliveryOptions::kZstd) {
+    compressed_.resize(ZSTD_compressBound(lines.size()));
+    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), compressed_.data(), compressed_.size(), lines.data(),
+                                 lines.size(), options_.zstd_level);
+    if (ZSTD_isError(n)) return Status::IOError(std::string("zstd: ") + ZSTD_getErrorName(n));
+    compressed_.resize(n);
+    return Status::OK();
+  }
+  // gzip -6, with no name or time in the header, so the same lines always give the same bytes.
+  z_stream z{};
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return Status::IOError("zlib: init");
+  compressed_.resize(deflateBound(&z, lines.size()));
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(lines.data()));
+  z.avail_in = static_cast<uInt>(lines.size());
+  z.next_out = reinterpret_cast<Bytef*>(compressed_.data());
+  z.avail_out = static_cast<uInt>(compressed_.size());
+  const int rc = deflate(&z, Z_FINISH);
+  compressed_.resize(z.total_out);
+  deflateEnd(&z);
+  return rc == Z_STREAM_END ? Status::OK() : Status::IOError("zlib: deflate failed");
 }
 
 bool Delivery::FlushDue() const {
@@ -184,7 +217,7 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
 
 void Delivery::Add(const StoredRecord& r) {
   if (buffered_bytes_ == 0) oldest_us_ = clock_->MonotonicMicros();
-  auto [at, added] = buffers_.try_emplace({BucketOf(r.timestamp_us), r.shard});
+  auto [at, added] = buffers_.try_emplace({BucketOf(r.timestamp_us), DeviceId(r.key), r.shard});
   Buffer& b = at->second;
   if (added && !spare_lines_.empty()) {
     b.lines = std::move(spare_lines_.back());
@@ -206,34 +239,31 @@ void Delivery::Add(const StoredRecord& r) {
 
 Status Delivery::Flush() {
   if (buffers_.empty()) return Status::OK();
-  std::string& compressed = compressed_;
+  const char* format = options_.compression == DeliveryOptions::kZstd ? "ndjson.zst" : "ndjson.gz";
   uint64_t records = 0;
   std::vector<DataFile> files;
   for (const auto& [where, b] : buffers_) {
-    compressed.resize(ZSTD_compressBound(b.lines.size()));
-    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), compressed.data(), compressed.size(), b.lines.data(),
-                                 b.lines.size(), options_.zstd_level);
-    if (ZSTD_isError(n)) return Status::IOError(std::string("zstd: ") + ZSTD_getErrorName(n));
-    compressed.resize(n);
+    const auto [bucket, device, shard] = where;
+    SP_RETURN_IF_ERROR(Compress(b.lines));
     DataFile& f = files.emplace_back();
     f.view = stream_->name();
-    f.partition = PartitionName(where.first);
-    f.path = ObjectKey(options_.prefix, f.partition, stream_->name(), where.second, b.first, b.last);
-    f.format = "ndjson.zst";
+    f.partition = PartitionName(bucket, device);
+    f.path = ObjectKey(options_.prefix, f.partition, stream_->name(), shard, b.first, b.last, format);
+    f.format = format;
     f.records = b.records;
-    f.bytes = compressed.size();
+    f.bytes = compressed_.size();
     f.min_ts = b.min_ts;
     f.max_ts = b.max_ts;
-    f.offsets = {{where.second, b.first, b.last}};
+    f.offsets = {{shard, b.first, b.last}};
     // Rewriting an object that exists (after a failed flush) gives the same name and bytes.
-    Status s = store_->Put(f.path, compressed);
+    Status s = store_->Put(f.path, compressed_);
     if (!s.ok()) {
       flush_errors_->Inc();
       return s.WithContext("delivery " + options_.consumer_name);
     }
     SP_CRASH_POINT("delivery.after_put");
     objects_->Inc();
-    bytes_->Inc(compressed.size());
+    bytes_->Inc(compressed_.size());
     records += b.records;
   }
   // Only now, with every object durable, may the offsets move past their records: in the catalog

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "common/env.h"
@@ -28,6 +29,8 @@ struct DeliveryOptions {
   std::string consumer_name = "lake-raw";
   std::string prefix = "raw";  // top folder in the object store
   enum Partitioning { kEventHour, kDay } partitioning = kEventHour;
+  bool partition_by_device = false;  // one more level: .../device=<id>/
+  enum Compression { kZstd, kGzip } compression = kZstd;
   size_t size_hint_bytes = 5 << 20;  // uncompressed bytes buffered before a flush
   int interval_s = 60;               // oldest buffered record's age before a flush
   int zstd_level = 3;
@@ -56,7 +59,7 @@ class Delivery {
 
   //! The object key for records of one shard in one partition, named by their first and last offsets.
   static std::string ObjectKey(const std::string& prefix, const std::string& partition, const std::string& stream,
-                               uint32_t shard, uint64_t first, uint64_t last);
+                               uint32_t shard, uint64_t first, uint64_t last, const char* format = "ndjson.zst");
 
  private:
   struct Buffer {
@@ -74,8 +77,12 @@ class Delivery {
   void Add(const StoredRecord& r);
   //! The start of the partition (event hour or day, UTC) a timestamp falls in.
   int64_t BucketOf(int64_t timestamp_us) const;
-  //! Its folder: dt=YYYY-MM-DD/hour=HH or dt=YYYY-MM-DD.
-  std::string PartitionName(int64_t bucket_us) const;
+  //! Its folder: dt=YYYY-MM-DD/hour=HH or dt=YYYY-MM-DD, then device=<id> when partitioned so.
+  std::string PartitionName(int64_t bucket_us, uint32_t device) const;
+  //! The buffers' key for a record's device: 0 unless partitioned by device.
+  uint32_t DeviceId(std::string_view device);
+  //! Compresses lines into compressed_.
+  Status Compress(const std::string& lines);
   bool FlushDue() const;
   void Loop();
 
@@ -86,8 +93,10 @@ class Delivery {
   const DeliveryOptions options_;
   std::unique_ptr<Consumer> consumer_;
 
-  // By (partition start, shard): an integer key, so buffering a record formats nothing.
-  std::map<std::pair<int64_t, uint32_t>, Buffer> buffers_;
+  // By (partition start, device id, shard): integers, so buffering a record formats nothing.
+  std::map<std::tuple<int64_t, uint32_t, uint32_t>, Buffer> buffers_;
+  std::map<std::string, uint32_t, std::less<>> device_ids_;  // looked up by string_view: no allocation
+  std::vector<std::string> devices_;                         // by id - 1
   // Emptied buffers and the compression output, kept with their capacity: buffers of megabytes
   // grown afresh after every flush cost a page fault per 4 KiB (a few % of the daemon's CPU).
   std::vector<std::string> spare_lines_;

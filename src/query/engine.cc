@@ -44,10 +44,13 @@ std::string FileList(const std::vector<std::string>& files) {
   return sql + "]";
 }
 
-// compression 'auto_detect' picks zstd or gzip from the file name.
+// compression 'auto_detect' picks zstd or gzip from the file name. The lake's folders look like
+// Hive partitions (dt=.../hour=...), from which DuckDB would add columns dt and hour of its own
+// inference; the views' columns are the fixed ones only.
 std::string ReadJson(const std::vector<std::string>& files, const char* columns) {
   return "SELECT * FROM read_json(" + FileList(files) +
-         ", format = 'newline_delimited', compression = 'auto_detect', columns = " + columns + ")";
+         ", format = 'newline_delimited', compression = 'auto_detect', hive_partitioning = false, columns = " +
+         columns + ")";
 }
 
 std::string ViewSql(const char* name, const std::string& select) {
@@ -80,9 +83,9 @@ class DirectoryLakeFiles final : public LakeFiles {
     }
     for (const auto& name : *children) {
       const std::string path = JoinPath(dir, name);
-      if (name.size() > 11 && name.compare(name.size() - 11, 11, ".ndjson.zst") == 0) {
+      if (name.ends_with(".ndjson.zst") || name.ends_with(".ndjson.gz")) {
         out->push_back(path);
-      } else if (name.rfind("dt=", 0) == 0 || name.rfind("hour=", 0) == 0) {
+      } else if (name.starts_with("dt=") || name.starts_with("hour=") || name.starts_with("device=")) {
         SP_RETURN_IF_ERROR(Walk(path, out));
       }
     }
@@ -108,7 +111,9 @@ std::string ReadingsSelect(const std::vector<std::string>& json_files, const std
   std::string sql = "SELECT * FROM (";
   if (!json_files.empty()) sql += ReadJson(json_files, kReadingColumns);
   if (!json_files.empty() && !parquet_files.empty()) sql += " UNION ALL BY NAME ";
-  if (!parquet_files.empty()) sql += "SELECT * FROM read_parquet(" + FileList(parquet_files) + ")";
+  if (!parquet_files.empty()) {
+    sql += "SELECT * FROM read_parquet(" + FileList(parquet_files) + ", hive_partitioning = false)";
+  }
   return sql + ")" + kReadingDedup;
 }
 

@@ -31,7 +31,7 @@ class LakeFiles {
   virtual Result<LakeSnapshot> Current() = 0;
 };
 
-//! Scans lake_dir/raw and lake_dir/errors for *.ndjson.zst objects.
+//! Scans lake_dir/raw and lake_dir/errors for *.ndjson.zst and *.ndjson.gz objects.
 std::unique_ptr<LakeFiles> MakeDirectoryLakeFiles(Env* env, std::string lake_dir);
 
 //! A SELECT of the readings in the given files, one row per (device, seq, ts), the first received:
