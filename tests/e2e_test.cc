@@ -81,30 +81,12 @@ class EndToEnd : public ::testing::Test {
   std::unique_ptr<Daemon> daemon_;
 };
 
-TEST_F(EndToEnd, SeedDayComesBackExactly) {
-  const std::string seed = ReadFile(FixturesDir() + "/seed_day.ndjson");
-  ASSERT_EQ(Lines(seed).size(), 5400u);
-  ASSERT_OK(Publish(*broker_, {"-l"}, seed));
-
-  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 5400; }, kDeadline))
-      << "rows: " << CountRows(*daemon_, "SELECT count(*) FROM readings") << "\n"
-      << daemon_->process().Log();
-  EXPECT_EQ(daemon_->Metric("sensorpipe_messages_received_total"), 5400);
-  EXPECT_EQ(daemon_->Metric("sensorpipe_records_appended_total"), 5400);
-
-  // Exactly the rows: one per count, device and topic from the message, UTC timestamps.
-  EXPECT_EQ(CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings WHERE device = 'raspberrypi' AND "
-                                "topic = 'sensor/data'"),
-            5400);
-  ASSERT_OK_AND_ASSIGN(std::string first, daemon_->Query("SELECT ts, temperature, humidity, pressure, pitch, roll, "
-                                                         "yaw, seq FROM readings ORDER BY ts LIMIT 1"));
-  EXPECT_EQ(Lines(first)[1], "2022-07-13 15:00:00,39.743,45.259,1008.606,1.768,359.348,185.857,0");
-
-  // The seed's question, hour by hour, against the expected answers.
+// The seed's question, hour by hour, against the expected answers.
+void ExpectTheSeedsAnswers(const Daemon& daemon) {
   ASSERT_OK_AND_ASSIGN(std::string hourly,
-                       daemon_->Query("SELECT date_trunc('hour', ts) AS hour_utc, count(*) AS readings, "
-                                      "avg(temperature), avg(humidity), max(temperature), max(humidity) "
-                                      "FROM readings GROUP BY 1 ORDER BY 1"));
+                       daemon.Query("SELECT date_trunc('hour', ts) AS hour_utc, count(*) AS readings, "
+                                    "avg(temperature), avg(humidity), max(temperature), max(humidity) "
+                                    "FROM readings GROUP BY 1 ORDER BY 1"));
   std::vector<std::string> got = Lines(hourly);
   std::vector<std::string> want;
   double want_r = 0;
@@ -126,8 +108,30 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
       EXPECT_NEAR(std::stod(g[c]), std::stod(w[c]), 5e-7) << "hour " << w[0] << " column " << c;
     }
   }
-  ASSERT_OK_AND_ASSIGN(std::string r, daemon_->Query("SELECT corr(temperature, humidity) FROM readings"));
+  ASSERT_OK_AND_ASSIGN(std::string r, daemon.Query("SELECT corr(temperature, humidity) FROM readings"));
   EXPECT_NEAR(std::stod(Lines(r)[1]), want_r, 5e-7);
+}
+
+TEST_F(EndToEnd, SeedDayComesBackExactly) {
+  const std::string seed = ReadFile(FixturesDir() + "/seed_day.ndjson");
+  ASSERT_EQ(Lines(seed).size(), 5400u);
+  ASSERT_OK(Publish(*broker_, {"-l"}, seed));
+
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 5400; }, kDeadline))
+      << "rows: " << CountRows(*daemon_, "SELECT count(*) FROM readings") << "\n"
+      << daemon_->process().Log();
+  EXPECT_EQ(daemon_->Metric("sensorpipe_messages_received_total"), 5400);
+  EXPECT_EQ(daemon_->Metric("sensorpipe_records_appended_total"), 5400);
+
+  // Exactly the rows: one per count, device and topic from the message, UTC timestamps.
+  EXPECT_EQ(CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings WHERE device = 'raspberrypi' AND "
+                                "topic = 'sensor/data'"),
+            5400);
+  ASSERT_OK_AND_ASSIGN(std::string first, daemon_->Query("SELECT ts, temperature, humidity, pressure, pitch, roll, "
+                                                         "yaw, seq FROM readings ORDER BY ts LIMIT 1"));
+  EXPECT_EQ(Lines(first)[1], "2022-07-13 15:00:00,39.743,45.259,1008.606,1.768,359.348,185.857,0");
+
+  ExpectTheSeedsAnswers(*daemon_);
 
   // The log's tools read it while the daemon runs; a replay needs the daemon stopped.
   const std::string bin = BinDir() + "/sensorpipe";
@@ -156,6 +160,19 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
   EXPECT_EQ(code, 0) << daemon_->process().Log();
   EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM readings"), 5400);
+
+  // Compaction turns each hour into one Parquet file; the answers stay exactly the same.
+  ASSERT_OK_AND_ASSIGN(CommandOutput ls, RunCommand({bin, "lake", "ls", "--config", cfg}, kDeadline));
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find("readings   dt=2022-07-13/hour=15"), std::string::npos) << ls.out;
+  ASSERT_OK_AND_ASSIGN(CommandOutput compact, RunCommand({bin, "compact", "--now", "--config", cfg}, kDeadline));
+  EXPECT_EQ(compact.exit_code, 0) << compact.err;
+  EXPECT_NE(compact.err.find("[1/15] dt=2022-07-13/hour=15"), std::string::npos) << compact.err;
+  EXPECT_NE(compact.err.find("15 partitions compacted"), std::string::npos) << compact.err;
+  ASSERT_OK_AND_ASSIGN(ls, RunCommand({bin, "lake", "ls", "--config", cfg}, kDeadline));
+  EXPECT_NE(ls.out.find("    0        15         5400"), std::string::npos) << ls.out;  // total: no raw, 15 Parquet
+  EXPECT_NE(ls.out.find("committed"), std::string::npos) << ls.out;
+  ExpectTheSeedsAnswers(*daemon_);
 
   // The Kappa way to reprocess: rewind the lake's consumer; the next start rebuilds the lake from
   // the log, every record exactly once.
