@@ -34,3 +34,4 @@ fi
 
 scripts/fetch-duckdb.sh
 scripts/fetch-s3-server.sh
+scripts/fetch-parquet-reader.sh
