@@ -17,6 +17,7 @@
 
 #include "common/metrics.h"
 #include "log/file_log.h"
+#include "median.h"
 
 namespace {
 
@@ -148,11 +149,6 @@ std::pair<double, double> TailLatency(const std::string& dir) {
   std::sort(latency.begin(), latency.end());
   if (latency.empty()) return {0, 0};
   return {latency[latency.size() / 2], latency[latency.size() * 99 / 100]};
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
 }  // namespace

@@ -22,8 +22,16 @@ class WritableFile {
   //! fdatasync: makes everything appended so far durable. Close() alone does not.
   virtual Status Sync() = 0;
   virtual Status Close() = 0;
-  //! Bytes in the file, including those appended by this object.
+  //! Where the next Append writes: the bytes the file had at open plus those appended since.
   virtual uint64_t Size() const = 0;
+  //! Writes zeros after the file's last byte until it holds `size` bytes (nothing if it already
+  //! does), without moving where Append writes: later appends overwrite them, so the file need not
+  //! grow and an fdatasync need not write its inode. Durable, like appends, only after Sync. The
+  //! default does nothing, which is correct, only slower.
+  virtual Status Preallocate(uint64_t size) {
+    (void)size;
+    return Status::OK();
+  }
 };
 
 //! A file read at arbitrary offsets; safe for concurrent reads.
@@ -43,7 +51,7 @@ class Env {
 
   //! Creates or truncates path.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
-  //! Opens path for appending, creating it if absent.
+  //! Opens path for appending at its current end, creating it if absent. One writer at a time.
   virtual Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) = 0;
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) = 0;
 

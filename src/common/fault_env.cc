@@ -12,12 +12,17 @@ class FaultFile final : public WritableFile {
       : env_(env), path_(std::move(path)), base_(std::move(base)) {}
   Status Append(std::string_view data) override {
     SP_RETURN_IF_ERROR(env_->BeforeMutation());
+    SP_RETURN_IF_ERROR(env_->BeforeWrite(path_, base_->Size(), data.size()));
     return base_->Append(data);
+  }
+  Status Preallocate(uint64_t size) override {
+    SP_RETURN_IF_ERROR(env_->BeforeMutation());
+    return base_->Preallocate(size);  // past the file's end: DropUnsyncedData's truncation undoes it
   }
   Status Sync() override {
     SP_RETURN_IF_ERROR(env_->BeforeMutation());
     SP_RETURN_IF_ERROR(base_->Sync());
-    env_->Synced(path_, base_->Size());
+    env_->Synced(path_);
     return Status::OK();
   }
   Status Close() override { return base_->Close(); }
@@ -48,9 +53,24 @@ Status FaultInjectionEnv::BeforeMutation() {
   return Status::OK();
 }
 
-void FaultInjectionEnv::Synced(const std::string& path, uint64_t size) {
+Status FaultInjectionEnv::BeforeWrite(const std::string& path, uint64_t offset, uint64_t n) {
   std::lock_guard lock(mu_);
-  synced_size_[path] = size;
+  auto it = synced_size_.find(path);
+  if (it == synced_size_.end() || offset >= it->second) return Status::OK();  // appended: truncation undoes it
+  std::string old(std::min(n, it->second - offset), '\0');
+  SP_ASSIGN_OR_RETURN(auto file, base_->NewRandomAccessFile(path));
+  SP_ASSIGN_OR_RETURN(size_t got, file->Read(offset, old.size(), old.data()));
+  old.resize(got);
+  overwrites_[path].push_back({offset, std::move(old)});
+  return Status::OK();
+}
+
+void FaultInjectionEnv::Synced(const std::string& path) {
+  // The file's size, not the writer's Size(): zeros written ahead by Preallocate are durable too.
+  auto size = base_->GetFileSize(path);
+  std::lock_guard lock(mu_);
+  if (size.ok()) synced_size_[path] = *size;
+  overwrites_.erase(path);
 }
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::Wrap(const std::string& path,
@@ -69,6 +89,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(const s
   if (!created && file.ok()) {
     std::lock_guard lock(mu_);
     synced_size_[path] = 0;  // truncated: the old bytes are gone whatever happens next
+    overwrites_.erase(path);
   }
   return Wrap(path, std::move(file), created);
 }
@@ -89,6 +110,7 @@ Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   SP_RETURN_IF_ERROR(base_->RemoveFile(path));
   std::lock_guard lock(mu_);
   synced_size_.erase(path);
+  overwrites_.erase(path);
   return Status::OK();
 }
 
@@ -111,6 +133,11 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
   if (it != synced_size_.end()) {
     synced_size_[to] = it->second;
     synced_size_.erase(it);
+  }
+  overwrites_.erase(to);
+  if (auto ow = overwrites_.find(from); ow != overwrites_.end()) {
+    overwrites_[to] = std::move(ow->second);
+    overwrites_.erase(from);
   }
   for (auto& [dir, files] : new_files_) std::replace(files.begin(), files.end(), from, to);
   return Status::OK();
@@ -137,6 +164,24 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
 Status FaultInjectionEnv::DropUnsyncedData() {
   std::lock_guard lock(mu_);
   budget_ = -1;
+  // Bytes written after the last sync are lost: overwritten ones get their synced content back
+  // (newest write first, so the oldest saved content wins), appended ones go with the truncation
+  // below. First, while the paths are still those the writes were made under.
+  for (const auto& [path, writes] : overwrites_) {
+    auto synced = synced_size_.find(path);
+    if (synced == synced_size_.end() || !base_->FileExists(path)) continue;
+    SP_ASSIGN_OR_RETURN(std::string bytes, base_->ReadFile(path));
+    for (auto w = writes.rbegin(); w != writes.rend(); ++w) {
+      if (w->offset >= synced->second || w->offset >= bytes.size()) continue;  // cut by a Truncate since
+      const size_t n = std::min({w->old.size(), synced->second - w->offset, bytes.size() - w->offset});
+      bytes.replace(w->offset, n, w->old, 0, n);
+    }
+    auto f = base_->NewWritableFile(path);
+    if (!f.ok()) return f.status();
+    SP_RETURN_IF_ERROR((*f)->Append(bytes));
+    SP_RETURN_IF_ERROR((*f)->Close());
+  }
+  overwrites_.clear();
   // Renames whose folder was never synced did not reach the disk: undo them, newest first.
   for (auto& [dir, renames] : renames_) {
     for (auto r = renames.rbegin(); r != renames.rend(); ++r) {
@@ -157,7 +202,6 @@ Status FaultInjectionEnv::DropUnsyncedData() {
     }
   }
   renames_.clear();
-  // Bytes written after the last sync are lost.
   for (const auto& [path, size] : synced_size_) {
     auto actual = base_->GetFileSize(path);
     if (actual.ok() && *actual > size) SP_RETURN_IF_ERROR(base_->Truncate(path, size));

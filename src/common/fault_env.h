@@ -1,7 +1,9 @@
 // FaultInjectionEnv: an Env for tests that can simulate what real disks do on a power cut and
 // what a crash does mid-operation, which a real file system cannot be made to do on demand.
-// - DropUnsyncedData(): a power loss. Every file goes back to the size it had at its last Sync;
-//   files created, and renames made, since the last SyncDir of their folder are undone.
+// - DropUnsyncedData(): a power loss. Every file goes back to the size it had at its last Sync, and
+//   bytes overwritten since then (zeros written ahead by Preallocate and overwritten by Append)
+//   get back what they held at that Sync; files created, and renames made, since the last SyncDir
+//   of their folder are undone.
 // - SetCrashAfter(n): after n more mutating operations (write, sync, create, rename, remove,
 //   truncate, folder sync), every mutating operation fails, as if the process had died there.
 // Thread-safe.
@@ -47,7 +49,10 @@ class FaultInjectionEnv final : public Env {
 
   // Used by the file wrapper.
   Status BeforeMutation();
-  void Synced(const std::string& path, uint64_t size);
+  //! Called before n bytes are written at offset of path: keeps what they overwrite of the synced
+  //! file, for DropUnsyncedData to put back.
+  Status BeforeWrite(const std::string& path, uint64_t offset, uint64_t n);
+  void Synced(const std::string& path);
 
  private:
   struct Rename {
@@ -60,7 +65,12 @@ class FaultInjectionEnv final : public Env {
   Env* const base_;
   mutable std::mutex mu_;
   int64_t budget_ = -1;
+  struct Overwrite {
+    uint64_t offset;
+    std::string old;  // the synced bytes it replaced
+  };
   std::map<std::string, uint64_t> synced_size_;            // files written through this Env
+  std::map<std::string, std::vector<Overwrite>> overwrites_;   // unsynced writes inside synced bytes
   std::map<std::string, std::vector<std::string>> new_files_;  // folder -> files created since its last SyncDir
   std::map<std::string, std::vector<Rename>> renames_;        // folder of `to` -> renames since its last SyncDir
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <chrono>
@@ -18,19 +19,25 @@ namespace {
 
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  PosixWritableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size), allocated_(size) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
+  // Positional writes at size_, not write(2) at the file offset or O_APPEND, so that zeros written
+  // ahead by Preallocate are overwritten rather than appended to.
   Status Append(std::string_view data) override {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::FromErrno("write " + path_, errno);
-      }
-      data.remove_prefix(static_cast<size_t>(n));
-      size_ += static_cast<uint64_t>(n);
+    SP_RETURN_IF_ERROR(WriteAt(size_, data));
+    size_ += data.size();
+    allocated_ = std::max(allocated_, size_);
+    return Status::OK();
+  }
+  Status Preallocate(uint64_t size) override {
+    static const char kZeros[64 << 10] = {};
+    while (allocated_ < size) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof kZeros, size - allocated_));
+      SP_RETURN_IF_ERROR(WriteAt(allocated_, std::string_view(kZeros, n)));
+      allocated_ += n;
     }
     return Status::OK();
   }
@@ -47,9 +54,23 @@ class PosixWritableFile final : public WritableFile {
   uint64_t Size() const override { return size_; }
 
  private:
+  Status WriteAt(uint64_t offset, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno("write " + path_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
+    return Status::OK();
+  }
+
   std::string path_;
   int fd_;
-  uint64_t size_;
+  uint64_t size_;       // where Append writes
+  uint64_t allocated_;  // the file's size: size_, or more after Preallocate
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {
@@ -86,7 +107,8 @@ class PosixEnv final : public Env {
     return Open(path, O_WRONLY | O_CREAT | O_TRUNC);
   }
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
-    return Open(path, O_WRONLY | O_CREAT | O_APPEND);
+    // No O_APPEND: it would make pwrite(2) ignore its offset (Append writes at the end it tracks).
+    return Open(path, O_WRONLY | O_CREAT);
   }
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -24,6 +24,9 @@ struct FileLogOptions {
   int64_t retention_ms = 0;
   //! The sealed segments written longest ago are deleted while the stream holds more; 0: no limit.
   uint64_t retention_bytes = 0;
+  //! Under fsync = "batch", how far the active segment is kept ahead of its data with written
+  //! zeros (docs/format/log.md, "The zero tail"); 0: the file grows with every batch.
+  uint64_t zero_tail_bytes = 1 << 20;
   //! For tools that read while the daemon writes: nothing is created, truncated or appended,
   //! streams must exist, and a tail that does not check out (a batch being written) is left alone.
   bool read_only = false;
