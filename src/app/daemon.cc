@@ -102,7 +102,7 @@ Status RunDaemon(const Config& config) {
   SP_ASSIGN_OR_RETURN(Stream * errors, log->OpenStream("errors"));
 
   // Delivery: one consumer per view, started before ingest so the lake follows the log at once.
-  SP_ASSIGN_OR_RETURN(Lake lake, OpenLake(config, clock));
+  SP_ASSIGN_OR_RETURN(Lake lake, OpenLake(config, clock, &metrics));
   ObjectStore* store = lake.store.get();
   Catalog* catalog = lake.catalog.get();
   DeliveryOptions raw_options;
@@ -145,8 +145,8 @@ Status RunDaemon(const Config& config) {
   query_options.row_limit = config.query.row_limit;
   query_options.timeout_ms = config.query.timeout_ms;
   query_options.read_only_sql = true;
-  SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(MakeCatalogLakeFiles(catalog, store),
-                                                     AbsolutePath(config.LakeDir()), query_options));
+  SP_ASSIGN_OR_RETURN(auto engine,
+                      QueryEngine::Open(MakeCatalogLakeFiles(catalog, store), lake.local_dir, query_options));
   SP_ASSIGN_OR_RETURN(auto listen, ParseHostPort(config.http.listen));
 
   // Ingest: the subscriber.

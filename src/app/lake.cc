@@ -6,6 +6,8 @@
 
 #include "common/time.h"
 #include "delivery/fs_object_store.h"
+#include "delivery/object_cache.h"
+#include "delivery/s3_object_store.h"
 
 namespace sp {
 
@@ -31,12 +33,35 @@ std::string Bytes(uint64_t n) {
 
 }  // namespace
 
-Result<Lake> OpenLake(const Config& config, Clock* clock) {
+Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics) {
   Env* env = Env::Default();
-  SP_RETURN_IF_ERROR(env->CreateDirs(config.LakeDir()));
   Lake lake;
-  // Absolute, so the paths DuckDB gets and its allowed_directories agree.
-  lake.store = std::make_unique<FsObjectStore>(env, AbsolutePath(config.LakeDir()));
+  if (config.s3.bucket.empty()) {
+    SP_RETURN_IF_ERROR(env->CreateDirs(config.LakeDir()));
+    // Absolute, so the paths DuckDB gets and its allowed_directories agree.
+    lake.local_dir = AbsolutePath(config.LakeDir());
+    lake.store = std::make_unique<FsObjectStore>(env, lake.local_dir);
+  } else {
+    S3Options o;
+    o.endpoint = config.s3.endpoint;
+    o.region = config.s3.region;
+    o.bucket = config.s3.bucket;
+    o.prefix = config.s3.prefix;
+    o.path_style = config.s3.path_style;
+    o.access_key_id = config.s3.access_key_id;
+    o.secret_access_key = config.s3.secret_access_key;
+    ApplyAwsEnvironment(&o);
+    // The store's messages name the [s3] key at fault; the file is added here.
+    auto s3 = S3ObjectStore::Open(std::move(o), metrics);
+    if (!s3.ok()) return s3.status().WithContext(config.path);
+    if (Status s = (*s3)->Check(); !s.ok()) {
+      return s.WithContext(config.path + ": [s3] the lake's bucket cannot be listed");
+    }
+    SP_RETURN_IF_ERROR(env->CreateDirs(config.CacheDir()));
+    lake.local_dir = AbsolutePath(config.CacheDir());
+    SP_ASSIGN_OR_RETURN(lake.store, ObjectCache::Open(std::move(s3).value(), env, metrics,
+                                                      {lake.local_dir, static_cast<uint64_t>(config.s3.cache_bytes)}));
+  }
   SP_ASSIGN_OR_RETURN(lake.catalog, OpenSqliteCatalog(config.CatalogPath(), clock));
   return lake;
 }

@@ -1,5 +1,6 @@
-// The lake as the daemon and the tools open it: the object store under data_dir/lake and the
-// catalog beside it. Also the `lake ls` and `compact` subcommands.
+// The lake as the daemon and the tools open it: the object store (the folder data_dir/lake, or an
+// S3 bucket behind the local cache data_dir/cache when [s3] bucket is set) and the catalog beside
+// it. Also the `lake ls` and `compact` subcommands.
 #pragma once
 
 #include <memory>
@@ -15,10 +16,15 @@ namespace sp {
 struct Lake {
   std::unique_ptr<ObjectStore> store;
   std::unique_ptr<Catalog> catalog;
+  //! The absolute folder of the files store->Pin gives (the lake's, or the cache's): the only one
+  //! DuckDB may read for SQL from outside.
+  std::string local_dir;
 };
 
-//! Opens the lake of a config, creating its folders and catalog when absent.
-Result<Lake> OpenLake(const Config& config, Clock* clock);
+//! Opens the lake of a config, creating its folders and catalog when absent. An S3 lake is
+//! checked with one listing, so a wrong endpoint, key or bucket stops start-up with S3's answer.
+//! metrics may be null (the tools); otherwise the S3 requests and the cache are counted.
+Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics = nullptr);
 
 //! The compactor's options from [compaction].
 CompactorOptions CompactorOptionsFrom(const Config& config);

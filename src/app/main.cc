@@ -53,8 +53,8 @@ int Query(const std::string& config_path, const std::string& format_name, const 
     auto opened = sp::OpenLake(*config, sp::Clock::Default());
     if (!opened.ok()) return Fail(opened.status());
     lake = std::move(*opened);
-    auto e = sp::QueryEngine::Open(sp::MakeCatalogLakeFiles(lake.catalog.get(), lake.store.get()),
-                                   sp::AbsolutePath(config->LakeDir()), sp::QueryOptions{});
+    auto e = sp::QueryEngine::Open(sp::MakeCatalogLakeFiles(lake.catalog.get(), lake.store.get()), lake.local_dir,
+                                   sp::QueryOptions{});
     if (!e.ok()) return Fail(e.status());
     engine = std::move(*e);
   } else {

@@ -140,6 +140,25 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Int("row_limit", &c.query.row_limit, 1, int64_t{1} << 40));
   SP_RETURN_IF_ERROR(r.Int("timeout_ms", &c.query.timeout_ms, 1, 24LL * 3600 * 1000));
 
+  // The store checks names, region and credentials when the lake opens (S3ObjectStore::Open).
+  SP_RETURN_IF_ERROR(r.Table("s3"));
+  for (auto [key, value] :
+       {std::pair{"endpoint", &c.s3.endpoint}, std::pair{"region", &c.s3.region}, std::pair{"bucket", &c.s3.bucket},
+        std::pair{"prefix", &c.s3.prefix}, std::pair{"access_key_id", &c.s3.access_key_id},
+        std::pair{"secret_access_key", &c.s3.secret_access_key}}) {
+    SP_RETURN_IF_ERROR(r.String(key, value));
+  }
+  SP_RETURN_IF_ERROR(r.Bool("path_style", &c.s3.path_style));
+  SP_RETURN_IF_ERROR(r.Int("cache_bytes", &c.s3.cache_bytes, int64_t{1} << 20, int64_t{1} << 50));
+  // Without a bucket the lake stays in data_dir/lake: [s3] keys without one are a mistake.
+  for (const char* key :
+       {"endpoint", "region", "prefix", "path_style", "access_key_id", "secret_access_key", "cache_bytes"}) {
+    if (c.s3.bucket.empty() && r.LineOf(key) != 0) return r.ErrorAt(key, "needs [s3] bucket, or the lake stays local");
+  }
+  if (!c.s3.endpoint.empty() && c.s3.endpoint.rfind("http://", 0) != 0 && c.s3.endpoint.rfind("https://", 0) != 0) {
+    return r.ErrorAt("endpoint", "expected http://host[:port] or https://host[:port], got '" + c.s3.endpoint + "'");
+  }
+
   return r.Finish();
 }
 
@@ -214,6 +233,7 @@ std::string Config::LogDir() const { return JoinPath(data_dir, "log"); }
 std::string Config::LakeDir() const { return JoinPath(data_dir, "lake"); }
 std::string Config::CatalogPath() const { return JoinPath(data_dir, "catalog.sqlite"); }
 std::string Config::TmpDir() const { return JoinPath(data_dir, "tmp"); }
+std::string Config::CacheDir() const { return JoinPath(data_dir, "cache"); }
 
 Result<Config> ParseConfig(const std::string& text, const std::string& path) {
   SP_ASSIGN_OR_RETURN(auto reader, TomlReader::Parse(text, path));

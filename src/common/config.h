@@ -108,11 +108,25 @@ struct Config {
     int64_t timeout_ms = 10000;
   } query;
 
+  //! The lake in an S3-compatible store instead of data_dir/lake, when bucket is set (docs/s3.md).
+  //! Empty values may come from the AWS_* environment variables.
+  struct S3 {
+    std::string endpoint;  // scheme://host[:port]; empty: AWS's endpoint for the region
+    std::string region;
+    std::string bucket;
+    std::string prefix;
+    bool path_style = false;
+    std::string access_key_id;
+    std::string secret_access_key;
+    int64_t cache_bytes = int64_t{1} << 30;  // local copies DuckDB reads (data_dir/cache), evicted beyond
+  } s3;
+
   //! Folders below data_dir.
   std::string LogDir() const;
   std::string LakeDir() const;
   std::string CatalogPath() const;
   std::string TmpDir() const;
+  std::string CacheDir() const;
 };
 
 //! Reads path. A missing file gives the defaults (with paths relative to the current folder);

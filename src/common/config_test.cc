@@ -126,6 +126,43 @@ TEST(Config, SyntaxErrorHasLine) {
   EXPECT_EQ(s.message().rfind("/etc/sp/sensorpipe.toml:2:", 0), 0u) << s.ToString();
 }
 
+TEST(Config, S3TableMovesTheLakeOnlyWithABucket) {
+  ASSERT_OK_AND_ASSIGN(Config local, ParseConfig("", "/etc/sp/sensorpipe.toml"));
+  EXPECT_EQ(local.s3.bucket, "");
+  EXPECT_EQ(local.s3.cache_bytes, int64_t{1} << 30);
+  EXPECT_EQ(local.CacheDir(), "/etc/sp/./data/cache");
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"([s3]
+endpoint = "http://127.0.0.1:9000"
+region = "us-east-1"
+bucket = "sensor-lake"
+prefix = "prod"
+path_style = true
+access_key_id = "AKID"
+secret_access_key = "secret"
+cache_bytes = 2097152
+)",
+                                             "/etc/sp/sensorpipe.toml"));
+  EXPECT_EQ(c.s3.endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(c.s3.region, "us-east-1");
+  EXPECT_EQ(c.s3.bucket, "sensor-lake");
+  EXPECT_EQ(c.s3.prefix, "prod");
+  EXPECT_TRUE(c.s3.path_style);
+  EXPECT_EQ(c.s3.access_key_id, "AKID");
+  EXPECT_EQ(c.s3.secret_access_key, "secret");
+  EXPECT_EQ(c.s3.cache_bytes, 2097152);
+
+  Status s = ErrorOf("[s3]\nbucket = \"b\"\nbukcet = \"b\"\n");
+  EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:3: [s3] bukcet: unknown key");
+  s = ErrorOf("[s3]\nregion = \"us-east-1\"\n");
+  EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:2: [s3] region: needs [s3] bucket, or the lake stays local");
+  s = ErrorOf("[s3]\nbucket = \"b\"\npath_style = \"yes\"\n");
+  EXPECT_NE(s.message().find(":3: [s3] path_style: expected true or false"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[s3]\nbucket = \"b\"\nendpoint = \"s3.example.com\"\n");
+  EXPECT_NE(s.message().find(":3: [s3] endpoint: expected http://host[:port]"), std::string_view::npos) << s.ToString();
+  s = ErrorOf("[s3]\nbucket = \"b\"\ncache_bytes = 1000\n");
+  EXPECT_NE(s.message().find(":3: [s3] cache_bytes: 1000 is out of range"), std::string_view::npos) << s.ToString();
+}
+
 TEST(Config, HostPortAndFsync) {
   ASSERT_OK_AND_ASSIGN(auto hp, ParseHostPort("127.0.0.1:8080"));
   EXPECT_EQ(hp.first, "127.0.0.1");

@@ -1,5 +1,7 @@
 #include "compact/catalog_lake_files.h"
 
+#include <vector>
+
 namespace sp {
 
 namespace {
@@ -11,20 +13,32 @@ class CatalogLakeFiles final : public LakeFiles {
   Result<LakeSnapshot> Current() override {
     // One read of the catalog: a consistent set even while compaction swaps files.
     SP_ASSIGN_OR_RETURN(std::vector<DataFile> files, catalog_->CurrentFiles(""));
+    std::erase_if(files, [](const DataFile& f) { return f.view != "readings" && f.view != "errors"; });
+    std::vector<ObjectInfo> objects;
+    for (const DataFile& f : files) objects.push_back({f.path, f.bytes});
+    // The engine runs its statement right after this, on these files: they are fetched now (a
+    // remote store's, into its cache) and stay pinned until the next statement. The previous
+    // statement is over, so its files are released first: a cache may evict those the new set
+    // does not name to make room for it.
+    pinned_ = PinnedFiles();
+    SP_ASSIGN_OR_RETURN(PinnedFiles local, store_->Pin(objects));
     LakeSnapshot out;
-    for (const DataFile& f : files) {
-      if (f.view == "readings") {
-        (f.format == "parquet" ? out.readings_parquet : out.readings_json).push_back(store_->Locate(f.path));
-      } else if (f.view == "errors") {
-        out.errors_json.push_back(store_->Locate(f.path));
+    for (size_t i = 0; i < files.size(); ++i) {
+      const std::string& path = local.paths()[i];
+      if (files[i].view == "errors") {
+        out.errors_json.push_back(path);
+      } else {
+        (files[i].format == "parquet" ? out.readings_parquet : out.readings_json).push_back(path);
       }
     }
+    pinned_ = std::move(local);
     return out;
   }
 
  private:
   Catalog* catalog_;
   ObjectStore* store_;
+  PinnedFiles pinned_;  // the files of the latest snapshot
 };
 
 }  // namespace

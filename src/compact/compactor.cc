@@ -147,14 +147,20 @@ Result<size_t> Compactor::RunOnce(const CompactSelection& selection, bool wait,
 
 Status Compactor::Compact(const std::string& partition, const std::vector<DataFile>& inputs, CompactProgress* p) {
   const int64_t started = clock_->MonotonicMicros();
+  // Local files of the inputs, fetched before the compaction begins (a remote store's go through
+  // its cache) and kept until DuckDB has read them.
+  std::vector<ObjectInfo> objects;
+  for (const DataFile& f : inputs) objects.push_back({f.path, f.bytes});
+  SP_ASSIGN_OR_RETURN(const PinnedFiles local, store_->Pin(objects));
   SP_ASSIGN_OR_RETURN(Compaction c, catalog_->BeginCompaction("readings", partition, inputs, "compacted/" + partition));
   SP_CRASH_POINT("compact.after_begin");
 
   std::vector<std::string> json, parquet;
   DataFile out{0, "readings", partition, c.output_path, "parquet", 0, 0, inputs[0].min_ts, inputs[0].max_ts, 0, {}};
   std::map<uint32_t, OffsetRange> hull;
-  for (const DataFile& f : inputs) {
-    (IsParquet(f) ? parquet : json).push_back(store_->Locate(f.path));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const DataFile& f = inputs[i];
+    (IsParquet(f) ? parquet : json).push_back(local.paths()[i]);
     out.min_ts = std::min(out.min_ts, f.min_ts);
     out.max_ts = std::max(out.max_ts, f.max_ts);
     for (const OffsetRange& r : f.offsets) {

@@ -3,18 +3,25 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <iostream>
 
 #include "common/testing.h"
 #include "common/time.h"
 #include "compact/catalog_lake_files.h"
 #include "delivery/delivery.h"
 #include "delivery/fs_object_store.h"
+#include "delivery/object_cache.h"
+#include "delivery/s3_object_store.h"
 #include "log/file_log.h"
+#include "support/s3_server.h"
 
 namespace sp {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::S3Server;
+using testing::SharedS3Server;
 
 class FakeClock final : public Clock {
  public:
@@ -25,9 +32,56 @@ class FakeClock final : public Clock {
 
 constexpr int64_t k20220714T06 = 1657778400LL * 1'000'000;  // 2022-07-14 06:00:00 UTC
 
-// The log, delivery into a local lake with its catalog, and a compactor over them.
+enum class Store { kFolder, kS3 };
+
+// Every test runs on each object store: the local folder, and an S3-compatible server on loopback
+// read through the object cache, with the same assertions.
+class CompactorTest : public ::testing::TestWithParam<Store> {
+ public:
+  //! A store for the bucket of the suite's server, under this test's own prefix.
+  static std::unique_ptr<S3ObjectStore> OpenS3(Metrics* metrics) {
+    S3Options o;
+    o.endpoint = SharedS3Server::Get()->endpoint();
+    o.region = "us-east-1";
+    o.bucket = "lake";
+    o.prefix = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    o.path_style = true;
+    o.access_key_id = S3Server::kAccessKeyId;
+    o.secret_access_key = S3Server::kSecretAccessKey;
+    o.retry_base_delay = milliseconds(1);
+    o.retry_max_delay = milliseconds(5);
+    return std::move(S3ObjectStore::Open(o, metrics)).value();
+  }
+
+ protected:
+  static void SetUpTestSuite() { SharedS3Server::Start({.buckets = {"lake"}}); }
+  static void TearDownTestSuite() { SharedS3Server::Stop(); }
+  void SetUp() override {
+    if (GetParam() == Store::kS3) {
+      ASSERT_NE(SharedS3Server::Get(), nullptr) << SharedS3Server::Error();
+    }
+  }
+  void TearDown() override {
+    if (HasFailure() && GetParam() == Store::kS3 && SharedS3Server::Get() != nullptr) {
+      std::cerr << "s3rver log:\n" << SharedS3Server::Get()->Log().substr(0, 20000);
+    }
+  }
+};
+
+// The log, delivery into the lake (a folder, or a bucket behind the cache) with its catalog, and a
+// compactor over them.
 struct Fixture {
-  explicit Fixture(int delete_after_s = 0) : store(Env::Default(), dir.Sub("lake")) {
+  explicit Fixture(Store kind, int delete_after_s = 0, uint64_t cache_bytes = uint64_t{1} << 30) {
+    if (kind == Store::kFolder) {
+      local_dir = dir.Sub("lake");
+      store = std::make_unique<FsObjectStore>(Env::Default(), local_dir);
+    } else {
+      local_dir = dir.Sub("cache");
+      bucket = CompactorTest::OpenS3(&metrics);
+      store = std::move(ObjectCache::Open(CompactorTest::OpenS3(&metrics), Env::Default(), &metrics,
+                                          {local_dir, cache_bytes}))
+                  .value();
+    }
     FileLogOptions o;
     o.dir = dir.Sub("log");
     o.shards = 2;
@@ -40,13 +94,13 @@ struct Fixture {
     c.delete_after_s = delete_after_s;
     c.tmp_dir = dir.Sub("tmp");
     c.lock_path = dir.Sub("COMPACT.LOCK");
-    compactor = std::move(Compactor::Open(catalog.get(), &store, &clock, &metrics, c)).value();
-    engine = std::move(QueryEngine::Open(MakeCatalogLakeFiles(catalog.get(), &store), dir.Sub("lake"), {})).value();
+    compactor = std::move(Compactor::Open(catalog.get(), store.get(), &clock, &metrics, c)).value();
+    engine = std::move(QueryEngine::Open(MakeCatalogLakeFiles(catalog.get(), store.get()), local_dir, {})).value();
   }
   void OpenDelivery(DeliveryOptions d = {}) {
     d.size_hint_bytes = 1;  // every RunOnce flushes: one object per partition and shard
     delivery.reset();       // one open consumer per name
-    delivery = std::move(Delivery::Open(stream, &store, catalog.get(), &clock, &metrics, d)).value();
+    delivery = std::move(Delivery::Open(stream, store.get(), catalog.get(), &clock, &metrics, d)).value();
   }
   // Appends n readings of 4 devices, seq first_seq.., one second apart in the hour 06 + hour of
   // 2022-07-14, and delivers them: one object per shard.
@@ -70,17 +124,32 @@ struct Fixture {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return {r->rows[0][0].i, r->rows[0][1].i};
   }
-  size_t Objects(const std::string& prefix) { return store.List(prefix).value().size(); }
+  size_t Objects(const std::string& prefix) { return store->List(prefix).value().size(); }
   size_t Compact(CompactSelection s = {}) {
     auto done = compactor->RunOnce(s, /*wait=*/true);
     EXPECT_TRUE(done.ok()) << done.status().ToString();
     return done.ok() ? *done : 0;
   }
+  // Lake objects (raw or compacted) on the local disk outside the cache.
+  std::vector<std::string> LakeFilesOutsideTheCache() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
+      const std::string path = e.path().string();
+      if (e.is_regular_file() && path.rfind(dir.Sub("cache/"), 0) != 0 &&
+          (path.ends_with(".ndjson.zst") || path.ends_with(".parquet"))) {
+        out.push_back(path);
+      }
+    }
+    return out;
+  }
+  uint64_t CachedBytes() const { return dynamic_cast<ObjectCache&>(*store).bytes(); }
 
   testing::TempDir dir;
   FakeClock clock;
   Metrics metrics;
-  FsObjectStore store;
+  std::string local_dir;                  // where the files the store pins are
+  std::unique_ptr<S3ObjectStore> bucket;  // S3: the bucket itself, without the cache, to look at
+  std::unique_ptr<ObjectStore> store;
   std::unique_ptr<Log> log;
   Stream* stream;
   std::unique_ptr<Catalog> catalog;
@@ -93,8 +162,8 @@ int64_t SumOf(int first, int n) {
   return int64_t{n} * (2 * first + n - 1) / 2;
 }
 
-TEST(Compactor, MergesAnHourIntoOneSortedParquetFileWithoutDuplicates) {
-  Fixture f;
+TEST_P(CompactorTest, MergesAnHourIntoOneSortedParquetFileWithoutDuplicates) {
+  Fixture f(GetParam());
   f.Deliver(20, 0);
   f.Deliver(20, 20);
   f.Deliver(5, 0);  // redelivered: the same (device, seq, ts) again
@@ -114,8 +183,9 @@ TEST(Compactor, MergesAnHourIntoOneSortedParquetFileWithoutDuplicates) {
   EXPECT_EQ(f.metrics.CounterValue("sensorpipe_compaction_rows_written_total"), 40u);
 
   // Plain Parquet, sorted by device and time, readable without the catalog.
-  ASSERT_OK_AND_ASSIGN(auto rows, f.engine->Run("SELECT device, ts FROM read_parquet(" +
-                                                SqlString(f.store.Locate(files[0].path)) + ")"));
+  ASSERT_OK_AND_ASSIGN(PinnedFiles parquet, f.store->Pin({{files[0].path, files[0].bytes}}));
+  ASSERT_OK_AND_ASSIGN(auto rows,
+                       f.engine->Run("SELECT device, ts FROM read_parquet(" + SqlString(parquet.paths()[0]) + ")"));
   ASSERT_EQ(rows.rows.size(), 40u);
   for (size_t i = 1; i < rows.rows.size(); ++i) {
     auto key = [&](size_t r) { return std::make_pair(rows.rows[r][0].s, rows.rows[r][1].i); };
@@ -132,10 +202,28 @@ TEST(Compactor, MergesAnHourIntoOneSortedParquetFileWithoutDuplicates) {
   EXPECT_EQ(files[0].records, 45u);
   EXPECT_EQ(f.Objects("compacted/"), 1u);
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{45}, SumOf(0, 45)));
+
+  // SQL from outside (the daemon's engine) may read only the folder of the files the store pins.
+  QueryOptions read_only;
+  read_only.read_only_sql = true;
+  ASSERT_OK_AND_ASSIGN(auto outside,
+                       QueryEngine::Open(MakeCatalogLakeFiles(f.catalog.get(), f.store.get()), f.local_dir, read_only));
+  ASSERT_OK_AND_ASSIGN(auto counted, outside->Run("SELECT count(*) FROM readings"));
+  EXPECT_EQ(counted.rows[0][0].i, 45);
+
+  if (GetParam() == Store::kS3) {
+    // The objects are in the bucket, under the prefix; on the local disk there are only copies.
+    ASSERT_OK_AND_ASSIGN(auto in_bucket, f.bucket->List(""));
+    ASSERT_EQ(in_bucket.size(), 1u);
+    EXPECT_EQ(in_bucket[0].key, files[0].path);
+    EXPECT_FALSE(Env::Default()->FileExists(f.dir.Sub("lake")));
+    EXPECT_EQ(f.LakeFilesOutsideTheCache(), std::vector<std::string>{});
+    EXPECT_GT(f.metrics.CounterValue("sensorpipe_cache_fetches_total"), 0u);
+  }
 }
 
-TEST(Compactor, AQuietHourWithSeveralFilesIsCompactedAfterTheGracePeriod) {
-  Fixture f;
+TEST_P(CompactorTest, AQuietHourWithSeveralFilesIsCompactedAfterTheGracePeriod) {
+  Fixture f(GetParam());
   f.Deliver(8, 0);
   ASSERT_EQ(f.Objects("raw/"), 2u);  // below [compaction] objects
   EXPECT_EQ(f.Compact(), 0u);
@@ -144,8 +232,8 @@ TEST(Compactor, AQuietHourWithSeveralFilesIsCompactedAfterTheGracePeriod) {
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{8}, SumOf(0, 8)));
 }
 
-TEST(Compactor, ReplacedFilesStayForQueriesUntilDeleteAfter) {
-  Fixture f(/*delete_after_s=*/300);
+TEST_P(CompactorTest, ReplacedFilesStayForQueriesUntilDeleteAfter) {
+  Fixture f(GetParam(), /*delete_after_s=*/300);
   f.Deliver(20, 0);
   f.Deliver(20, 20);
   const size_t raw = f.Objects("raw/");
@@ -156,18 +244,23 @@ TEST(Compactor, ReplacedFilesStayForQueriesUntilDeleteAfter) {
   EXPECT_EQ(f.Compact(), 0u);
   EXPECT_EQ(f.Objects("raw/"), 0u);
   EXPECT_EQ(f.metrics.CounterValue("sensorpipe_lake_objects_deleted_total"), raw);
+  EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
+  if (GetParam() == Store::kS3) {
+    // The copies of the deleted objects went with them; the current Parquet file's stays.
+    EXPECT_EQ(f.CachedBytes(), f.catalog->CurrentFiles("readings").value().at(0).bytes);
+  }
 }
 
-TEST(Compactor, ACompactionLeftRunningByACrashIsRolledBack) {
-  Fixture f;
+TEST_P(CompactorTest, ACompactionLeftRunningByACrashIsRolledBack) {
+  Fixture f(GetParam());
   f.Deliver(20, 0);
   f.Deliver(20, 20);
   // What a crash after the write leaves: a running compaction, its output, and an orphan.
   ASSERT_OK_AND_ASSIGN(auto inputs, f.catalog->CurrentFiles("readings"));
   ASSERT_OK_AND_ASSIGN(Compaction c, f.catalog->BeginCompaction("readings", inputs[0].partition, inputs,
                                                                 "compacted/" + inputs[0].partition));
-  ASSERT_OK(f.store.Put(c.output_path, "half a parquet file"));
-  ASSERT_OK(f.store.Put("compacted/dt=2022-07-14/hour=07/readings-000000000099.parquet", "orphan"));
+  ASSERT_OK(f.store->Put(c.output_path, "half a parquet file"));
+  ASSERT_OK(f.store->Put("compacted/dt=2022-07-14/hour=07/readings-000000000099.parquet", "orphan"));
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
 
   ASSERT_EQ(f.Compact(), 1u);  // rolls back, then compacts the hour afresh
@@ -175,26 +268,26 @@ TEST(Compactor, ACompactionLeftRunningByACrashIsRolledBack) {
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0].state, "committed");
   EXPECT_EQ(history[1].state, "aborted");
-  ASSERT_OK_AND_ASSIGN(auto objects, f.store.List("compacted/"));
+  ASSERT_OK_AND_ASSIGN(auto objects, f.store->List("compacted/"));
   ASSERT_EQ(objects.size(), 1u);
   EXPECT_NE(objects[0].key, c.output_path);
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
 }
 
-TEST(Compactor, GzipObjectsAndDevicePartitionsWorkTheSame) {
-  Fixture f;
+TEST_P(CompactorTest, GzipObjectsAndDevicePartitionsWorkTheSame) {
+  Fixture f(GetParam());
   DeliveryOptions gzip_by_device;
   gzip_by_device.compression = DeliveryOptions::kGzip;
   gzip_by_device.partition_by_device = true;
   f.OpenDelivery(gzip_by_device);
   f.Deliver(20, 0);
   f.Deliver(20, 20);
-  ASSERT_OK_AND_ASSIGN(auto raw, f.store.List("raw/"));
+  ASSERT_OK_AND_ASSIGN(auto raw, f.store->List("raw/"));
   ASSERT_FALSE(raw.empty());
   for (const ObjectInfo& o : raw) {
     EXPECT_EQ(o.key.rfind("raw/dt=2022-07-14/hour=06/device=d", 0), 0u) << o.key;
     EXPECT_TRUE(o.key.ends_with(".ndjson.gz")) << o.key;
-    EXPECT_EQ(f.store.Get(o.key)->substr(0, 2), "\x1f\x8b");  // gzip's magic
+    EXPECT_EQ(f.store->Get(o.key)->substr(0, 2), "\x1f\x8b");  // gzip's magic
   }
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
   ASSERT_EQ(f.Compact({.now = true}), 4u);  // one Parquet file per device and hour
@@ -206,8 +299,8 @@ TEST(Compactor, GzipObjectsAndDevicePartitionsWorkTheSame) {
 
 // `sensorpipe replay` can rewind into the middle of raw and compacted files: the view is rebuilt
 // from the log with every record exactly once.
-TEST(RewindView, RebuildsFromTheMiddleOfFilesExactlyOnce) {
-  Fixture f;
+TEST_P(CompactorTest, RewindViewRebuildsFromTheMiddleOfFilesExactlyOnce) {
+  Fixture f(GetParam());
   f.Deliver(10, 0, 0);
   f.Deliver(10, 10, 1);  // offsets of each shard interleave over the two hours
   f.Deliver(10, 20, 0);
@@ -225,11 +318,11 @@ TEST(RewindView, RebuildsFromTheMiddleOfFilesExactlyOnce) {
 
   // Records the log no longer has would be lost: refused, nothing changed.
   std::vector<uint64_t> ends = f.stream->EndOffsets();
-  auto refused = RewindView(f.catalog.get(), &f.store, "lake-raw", "readings", middle, ends);
+  auto refused = RewindView(f.catalog.get(), f.store.get(), "lake-raw", "readings", middle, ends);
   EXPECT_TRUE(refused.status().IsOutOfRange()) << refused.status().ToString();
   EXPECT_EQ(f.catalog->CurrentFiles("readings").value().size(), files);
 
-  ASSERT_OK_AND_ASSIGN(Rewound r, RewindView(f.catalog.get(), &f.store, "lake-raw", "readings", middle, oldest));
+  ASSERT_OK_AND_ASSIGN(Rewound r, RewindView(f.catalog.get(), f.store.get(), "lake-raw", "readings", middle, oldest));
   for (size_t i = 0; i < r.resume.size(); ++i) EXPECT_LE(r.resume[i], middle[i]);
   EXPECT_GT(r.files_removed, 2u);  // both compacted hours hold records past the middle
   f.OpenDelivery();
@@ -238,6 +331,36 @@ TEST(RewindView, RebuildsFromTheMiddleOfFilesExactlyOnce) {
   ASSERT_OK_AND_ASSIGN(auto all, f.engine->Run("SELECT count(*) FROM (SELECT DISTINCT seq FROM readings)"));
   EXPECT_EQ(all.rows[0][0].i, 50);
 }
+
+// A cache far smaller than the lake: every statement still reads all of its files, since what it
+// listed stays pinned until it is done, and copies nobody reads are evicted.
+TEST_P(CompactorTest, QueriesAndCompactionsWorkWithACacheSmallerThanTheLake) {
+  Fixture f(GetParam(), /*delete_after_s=*/0, /*cache_bytes=*/1);
+  for (int hour = 0; hour < 3; ++hour) {
+    f.Deliver(10, 100 * hour, hour);
+    f.Deliver(10, 100 * hour + 10, hour);
+  }
+  EXPECT_EQ(f.CountAndSum().first, 60);
+  ASSERT_EQ(f.Compact({.now = true, .partition = "dt=2022-07-14/hour=07"}), 1u);
+  EXPECT_EQ(f.CountAndSum().first, 60);
+  f.Deliver(10, 500, 2);
+  EXPECT_EQ(f.CountAndSum().first, 70);
+  ASSERT_EQ(f.Compact({.now = true, .partition = ""}), 2u);
+  EXPECT_EQ(f.CountAndSum(),
+            std::make_pair(int64_t{70}, SumOf(0, 20) + SumOf(100, 20) + SumOf(200, 20) + SumOf(500, 10)));
+  if (GetParam() == Store::kS3) {
+    EXPECT_GT(f.metrics.CounterValue("sensorpipe_cache_evictions_total"), 0u);
+    // What the latest statement read is all that is left: the three Parquet files.
+    uint64_t current = 0;
+    for (const DataFile& file : f.catalog->CurrentFiles("readings").value()) current += file.bytes;
+    EXPECT_EQ(f.CachedBytes(), current);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, CompactorTest, ::testing::Values(Store::kFolder, Store::kS3),
+                         [](const ::testing::TestParamInfo<Store>& info) {
+                           return info.param == Store::kFolder ? "Folder" : "S3";
+                         });
 
 }  // namespace
 }  // namespace sp

@@ -56,6 +56,16 @@ Result<std::string> FsObjectStore::Get(const std::string& key) {
   return env_->ReadFile(JoinPath(root_, key));
 }
 
+Result<PinnedFiles> FsObjectStore::Pin(const std::vector<ObjectInfo>& objects) {
+  std::vector<std::string> paths;
+  paths.reserve(objects.size());
+  for (const ObjectInfo& o : objects) {
+    SP_RETURN_IF_ERROR(CheckKey(o.key));
+    paths.push_back(JoinPath(root_, o.key));
+  }
+  return PinnedFiles(std::move(paths), nullptr);
+}
+
 Status FsObjectStore::Walk(const std::string& dir, const std::string& key_prefix, std::vector<ObjectInfo>* out) {
   auto children = env_->GetChildren(dir);
   if (!children.ok()) return children.status().IsNotFound() ? Status::OK() : children.status();

@@ -19,6 +19,9 @@ class FsObjectStore final : public ObjectStore {
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;
   std::string Locate(const std::string& key) const override { return JoinPath(root_, key); }
+  //! The objects' own files, nothing copied: a deleted object's file goes at once (compaction
+  //! waits delete_after_s for that reason).
+  Result<PinnedFiles> Pin(const std::vector<ObjectInfo>& objects) override;
 
  private:
   //! Creates dir and its missing parents, syncing the folder above each one created, so the new

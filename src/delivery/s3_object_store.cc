@@ -11,6 +11,8 @@
 #include <random>
 #include <thread>
 
+#include "common/env.h"
+
 namespace sp {
 
 namespace {
@@ -195,6 +197,9 @@ struct S3ObjectStore::Call {
   std::string content_type{};  // empty: none sent
   bool missing_ok = false;     // a 404 other than NoSuchBucket is success (DeleteObject)
   bool error_in_200 = false;   // a 200 may carry an <Error> (CompleteMultipartUpload does)
+  // GetFile: each attempt starts the file afresh, then the body of a 2xx goes to sink.
+  std::function<Status()> before_attempt{};
+  std::function<bool(std::string_view)> sink{};
 };
 
 Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options o, Metrics* metrics) {
@@ -293,6 +298,7 @@ Result<s3::HttpResponse> S3ObjectStore::Send(const Call& call) {
   request.url = Url(call.full_key);
   if (!call.query.empty()) request.url += "?" + s3::CanonicalQuery(call.query);
   request.body = call.body;
+  request.sink = call.sink;
   // S3 requires the payload's hash in x-amz-content-sha256, and libcurl 7.88 signs that header's
   // value as the payload hash. Signing the real hash, not UNSIGNED-PAYLOAD, makes S3 refuse a body
   // damaged on the way, over plain http too.
@@ -304,6 +310,7 @@ Result<s3::HttpResponse> S3ObjectStore::Send(const Call& call) {
   const std::string what = std::string("s3 ") + call.op + " s3://" + options_.bucket + "/" + call.full_key;
   for (int attempt = 1;; ++attempt) {
     if (counters != counters_.end()) counters->second.requests->Inc();
+    if (call.before_attempt) SP_RETURN_IF_ERROR(call.before_attempt());
     CurlHandle curl = Acquire();
     if (!curl) return Status::IOError(what + ": curl_easy_init failed");
     curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
@@ -332,13 +339,37 @@ Result<s3::HttpResponse> S3ObjectStore::Send(const Call& call) {
 
 Status S3ObjectStore::Put(const std::string& key, std::string_view data) {
   SP_RETURN_IF_ERROR(CheckKey(key));
-  const std::string full_key = FullKey(key);
-  if (data.size() > options_.multipart_bytes) return PutMultipart(full_key, data);
-  return Send({.op = "PutObject", .method = "PUT", .full_key = full_key, .body = data, .content_type = kOctetStream})
+  return Upload(FullKey(key), data.size(),
+                [&](uint64_t offset, uint64_t n) -> Result<std::string_view> { return data.substr(offset, n); });
+}
+
+Status S3ObjectStore::PutFile(const std::string& key, const std::string& local_path) {
+  SP_RETURN_IF_ERROR(CheckKey(key));
+  Env* env = Env::Default();
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env->NewRandomAccessFile(local_path));
+  SP_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
+  std::string part;  // at most multipart_bytes (or one part of the largest objects), reused
+  const PartReader read = [&](uint64_t offset, uint64_t n) -> Result<std::string_view> {
+    part.resize(n);
+    for (size_t got = 0; got < n;) {
+      SP_ASSIGN_OR_RETURN(const size_t r, file->Read(offset + got, n - got, part.data() + got));
+      if (r == 0) return Status::Corruption(local_path + " got shorter while it was being uploaded");
+      got += r;
+    }
+    return std::string_view(part);
+  };
+  SP_RETURN_IF_ERROR(Upload(FullKey(key), size, read));
+  return env->RemoveFile(local_path);
+}
+
+Status S3ObjectStore::Upload(const std::string& full_key, uint64_t size, const PartReader& read) {
+  if (size > options_.multipart_bytes) return PutMultipart(full_key, size, read);
+  SP_ASSIGN_OR_RETURN(const std::string_view body, read(0, size));
+  return Send({.op = "PutObject", .method = "PUT", .full_key = full_key, .body = body, .content_type = kOctetStream})
       .status();
 }
 
-Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view data) {
+Status S3ObjectStore::PutMultipart(const std::string& full_key, uint64_t size, const PartReader& read) {
   SP_ASSIGN_OR_RETURN(s3::HttpResponse created, Send({.op = "CreateMultipartUpload",
                                                       .method = "POST",
                                                       .full_key = full_key,
@@ -351,17 +382,18 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view
                               ": no UploadId in the answer: " + created.body.substr(0, 200));
   }
   // Parts of multipart_bytes, but never more than S3's 10000 of them.
-  const uint64_t part_bytes = std::max<uint64_t>(options_.multipart_bytes, (data.size() + kMaxParts - 1) / kMaxParts);
+  const uint64_t part_bytes = std::max<uint64_t>(options_.multipart_bytes, (size + kMaxParts - 1) / kMaxParts);
   const Status s = [&]() -> Status {
     std::string complete = "<CompleteMultipartUpload>";
     uint64_t number = 1;
-    for (uint64_t offset = 0; offset < data.size(); offset += part_bytes, ++number) {
+    for (uint64_t offset = 0; offset < size; offset += part_bytes, ++number) {
+      SP_ASSIGN_OR_RETURN(const std::string_view body, read(offset, std::min(part_bytes, size - offset)));
       SP_ASSIGN_OR_RETURN(s3::HttpResponse part,
                           Send({.op = "UploadPart",
                                 .method = "PUT",
                                 .full_key = full_key,
                                 .query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
-                                .body = data.substr(offset, part_bytes)}));
+                                .body = body}));
       if (part.etag.empty()) return Status::Corruption("s3 UploadPart: no ETag for part " + std::to_string(number));
       complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + s3::XmlEscape(part.etag) +
                   "</ETag></Part>";
@@ -393,6 +425,28 @@ Result<std::string> S3ObjectStore::Get(const std::string& key) {
   SP_RETURN_IF_ERROR(CheckKey(key));
   SP_ASSIGN_OR_RETURN(s3::HttpResponse r, Send({.op = "GetObject", .method = "GET", .full_key = FullKey(key)}));
   return std::move(r.body);
+}
+
+Status S3ObjectStore::GetFile(const std::string& key, const std::string& path) {
+  SP_RETURN_IF_ERROR(CheckKey(key));
+  std::unique_ptr<WritableFile> file;
+  Status written;
+  // Every attempt truncates the file: a transfer cut off half-way and retried leaves no piece of
+  // the first try behind.
+  const auto start = [&]() -> Status {
+    SP_ASSIGN_OR_RETURN(file, Env::Default()->NewWritableFile(path));
+    return Status::OK();
+  };
+  const auto write = [&](std::string_view piece) {
+    written = file->Append(piece);
+    return written.ok();
+  };
+  const Status got =
+      Send({.op = "GetObject", .method = "GET", .full_key = FullKey(key), .before_attempt = start, .sink = write})
+          .status();
+  SP_RETURN_IF_ERROR(written);  // the disk's error, not curl's "failed writing received data"
+  SP_RETURN_IF_ERROR(got);
+  return file->Close();
 }
 
 Status S3ObjectStore::Delete(const std::string& key) {

@@ -70,8 +70,12 @@ class S3ObjectStore final : public ObjectStore {
 
   //! One PUT up to multipart_bytes, else a multipart upload, aborted when any step fails.
   Status Put(const std::string& key, std::string_view data) override;
+  //! As Put, reading the file one part at a time, so a large file is never all in memory.
+  Status PutFile(const std::string& key, const std::string& local_path) override;
   //! NotFound when there is no such object.
   Result<std::string> Get(const std::string& key) override;
+  //! Streams the object into the file; a retried transfer starts the file again.
+  Status GetFile(const std::string& key, const std::string& path) override;
   //! ListObjectsV2 page by page; keys relative to the store's prefix, sorted, with sizes.
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   //! OK when the object is already gone, but not when the bucket is.
@@ -94,6 +98,8 @@ class S3ObjectStore final : public ObjectStore {
     void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
   };
   using CurlHandle = std::unique_ptr<CURL, CurlCleanup>;
+  //! The n bytes at offset of an object being uploaded; valid until the next call.
+  using PartReader = std::function<Result<std::string_view>(uint64_t offset, uint64_t n)>;
 
   S3ObjectStore(S3Options options, std::string base_url, Metrics* metrics);
   std::string FullKey(const std::string& key) const { return prefix_slash_ + key; }
@@ -101,7 +107,9 @@ class S3ObjectStore final : public ObjectStore {
   std::string Url(const std::string& full_key) const;
   //! Sends call, retrying what may succeed later; an error Status carries what S3 said.
   Result<s3::HttpResponse> Send(const Call& call);
-  Status PutMultipart(const std::string& full_key, std::string_view data);
+  //! Put's and PutFile's upload of size bytes: one PUT or a multipart upload.
+  Status Upload(const std::string& full_key, uint64_t size, const PartReader& read);
+  Status PutMultipart(const std::string& full_key, uint64_t size, const PartReader& read);
   CurlHandle Acquire();
   void Release(CurlHandle curl);
 

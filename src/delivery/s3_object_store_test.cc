@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "common/env.h"
 #include "common/testing.h"
 #include "support/s3_server.h"
 #include "support/scripted_http_server.h"
@@ -23,6 +24,7 @@ using ::testing::HasSubstr;
 using testing::HttpAnswer;
 using testing::S3Server;
 using testing::ScriptedHttpServer;
+using testing::SharedS3Server;
 
 constexpr char kBucket[] = "lake";
 constexpr char kEmptySha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -299,25 +301,13 @@ TEST(SigV4Examples, S3ListObjects) {
 
 class S3Test : public ::testing::Test {
  protected:
-  // One server for the whole suite, since node takes a moment to start; each test works under a
-  // prefix of its own name.
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    auto server = S3Server::Start(dir_->Sub("s3"), {.buckets = {kBucket}});
-    if (server.ok()) {
-      server_ = std::move(server).value().release();
-    } else {
-      start_error_ = new std::string(server.status().ToString());
-    }
+  // One server for the whole suite; each test works under a prefix of its own name.
+  static void SetUpTestSuite() { SharedS3Server::Start({.buckets = {kBucket}}); }
+  static void TearDownTestSuite() { SharedS3Server::Stop(); }
+  void SetUp() override {
+    server_ = SharedS3Server::Get();
+    ASSERT_NE(server_, nullptr) << SharedS3Server::Error();
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete dir_;
-    delete start_error_;
-    server_ = nullptr;
-    start_error_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << *start_error_; }
   void TearDown() override {
     if (HasFailure() && server_ != nullptr) std::cerr << "s3rver log:\n" << server_->Log().substr(0, 20000);
   }
@@ -355,14 +345,12 @@ class S3Test : public ::testing::Test {
     return keys;
   }
 
-  static testing::TempDir* dir_;
-  static S3Server* server_;
-  static std::string* start_error_;
+  // A folder for a test's own files, beside the server's.
+  static std::string Path(const std::string& name) { return SharedS3Server::Dir() + "/" + name; }
+
+  S3Server* server_ = nullptr;
   Metrics metrics_;
 };
-testing::TempDir* S3Test::dir_ = nullptr;
-S3Server* S3Test::server_ = nullptr;
-std::string* S3Test::start_error_ = nullptr;
 
 TEST_F(S3Test, PutGetRoundTrip) {
   auto store = Open(Options());
@@ -487,6 +475,55 @@ TEST_F(S3Test, MultipartAboveTheThreshold) {
   EXPECT_EQ(Requests("CreateMultipartUpload"), 1u);
 }
 
+TEST_F(S3Test, PutFileGoesUpOnePartAtATimeAndRemovesTheFile) {
+  S3Options o = Options();
+  o.multipart_bytes = 5 << 20;
+  auto store = Open(o);
+  ASSERT_NE(store, nullptr);
+  const std::string big = RandomBytes((11 << 20) + 7, 5);
+  const std::string path = Path("PutFile.parquet");
+  ASSERT_OK(Env::Default()->WriteFileAtomic(path, big));
+  ASSERT_OK(store->PutFile("compacted/big.parquet", path));
+  EXPECT_FALSE(Env::Default()->FileExists(path));
+  EXPECT_EQ(Requests("UploadPart"), 3u);
+  EXPECT_TRUE(store->Get("compacted/big.parquet").value() == big);
+
+  ASSERT_OK(Env::Default()->WriteFileAtomic(path, "small"));
+  ASSERT_OK(store->PutFile("compacted/small.parquet", path));
+  EXPECT_EQ(Requests("PutObject"), 1u);
+  EXPECT_EQ(store->Get("compacted/small.parquet").value(), "small");
+  EXPECT_FALSE(Env::Default()->FileExists(path));
+}
+
+TEST_F(S3Test, GetFileWritesTheObjectIntoAFile) {
+  auto store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  const std::string data = RandomBytes(3 << 20, 6);
+  ASSERT_OK(store->Put("raw/x", data));
+  const std::string path = Path("GetFile.out");
+  ASSERT_OK(store->GetFile("raw/x", path));
+  EXPECT_TRUE(Env::Default()->ReadFile(path).value() == data);
+  // S3's <Error> answer is the Status, not the file's content.
+  const Status missing = store->GetFile("raw/none", path);
+  EXPECT_TRUE(missing.IsNotFound()) << missing.ToString();
+  EXPECT_THAT(missing.ToString(), HasSubstr("HTTP 404 NoSuchKey"));
+}
+
+TEST_F(S3Test, GetFileStartsAgainAfterATransferCutOffHalfWay) {
+  const std::string data = RandomBytes(1 << 20, 7);
+  ASSERT_OK(Open(Options())->Put("k", data));
+  auto proxy = ScriptedHttpServer::Start([port = server_->port()](const CapturedRequest& r, int index) {
+    const std::string answer = ForwardTo(port, r);
+    return index == 0 ? answer.substr(0, answer.size() / 2) : answer;  // the first closes after half the body
+  });
+  ASSERT_TRUE(proxy.ok());
+  const std::string path = Path("GetFileRetried.out");
+  ASSERT_OK(Open(Options((*proxy)->url()))->GetFile("k", path));
+  EXPECT_TRUE(Env::Default()->ReadFile(path).value() == data);
+  EXPECT_EQ((*proxy)->requests().size(), 2u);
+  EXPECT_EQ(Retries("GetObject"), 1u);
+}
+
 TEST_F(S3Test, ThreadsShareOneStore) {
   auto store = Open(Options());
   ASSERT_NE(store, nullptr);
@@ -542,7 +579,7 @@ TEST_F(S3Test, MissingBucket) {
 
 TEST_F(S3Test, VirtualHostStyle) {
   S3Server::Options lenient{.buckets = {kBucket}, .allow_mismatched_signatures = true};
-  ASSERT_OK_AND_ASSIGN(auto server, S3Server::Start(dir_->Sub("vhost"), lenient));
+  ASSERT_OK_AND_ASSIGN(auto server, S3Server::Start(Path("vhost"), lenient));
   S3Options o = Options(server->vhost_endpoint());
   o.path_style = false;
   auto store = Open(o);

@@ -50,9 +50,23 @@ int SeekBody(void* arg, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+// Where an answer's body goes: the request's sink once the status says success, else the response.
+struct Download {
+  CURL* curl;
+  const std::function<bool(std::string_view)>& sink;
+  HttpResponse* response;
+};
+
 size_t WriteBody(char* data, size_t size, size_t n, void* arg) {
-  static_cast<HttpResponse*>(arg)->body.append(data, size * n);
-  return size * n;
+  auto* d = static_cast<Download*>(arg);
+  const std::string_view piece(data, size * n);
+  if (d->sink) {
+    long status = 0;
+    curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) return d->sink(piece) ? piece.size() : 0;
+  }
+  d->response->body.append(piece);
+  return piece.size();
 }
 
 size_t ReadHeader(char* data, size_t size, size_t n, void* arg) {
@@ -156,6 +170,7 @@ std::string Sha256Hex(std::string_view data) {
 Result<HttpResponse> Perform(CURL* curl, const Signer& signer, const HttpRequest& request) {
   HttpResponse response;
   Upload upload{request.body};
+  Download download{curl, request.sink, &response};
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const std::string& h : request.headers) {
     curl_slist* grown = curl_slist_append(headers.get(), h.c_str());
@@ -181,7 +196,7 @@ Result<HttpResponse> Perform(CURL* curl, const Signer& signer, const HttpRequest
   set(CURLOPT_PASSWORD, signer.secret_access_key.c_str());
   set(CURLOPT_HTTPHEADER, headers.get());
   set(CURLOPT_WRITEFUNCTION, WriteBody);
-  set(CURLOPT_WRITEDATA, &response);
+  set(CURLOPT_WRITEDATA, &download);
   set(CURLOPT_HEADERFUNCTION, ReadHeader);
   set(CURLOPT_HEADERDATA, &response);
   set(CURLOPT_ERRORBUFFER, error);

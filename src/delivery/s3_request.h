@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,10 @@ struct HttpRequest {
   //! "Name: value" lines; libcurl signs every one of them along with Host and X-Amz-Date.
   std::vector<std::string> headers;
   std::string_view body;
+  //! When set, receives the body of a 2xx answer piece by piece instead of HttpResponse::body (an
+  //! error's body, S3's <Error>, still goes there); returning false stops the transfer
+  //! (CURLE_WRITE_ERROR).
+  std::function<bool(std::string_view)> sink{};
 };
 
 struct HttpResponse {

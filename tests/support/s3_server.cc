@@ -1,6 +1,7 @@
 #include "support/s3_server.h"
 
 #include <signal.h>
+#include <stdlib.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,16 @@ constexpr const char* kLauncher =
     "new S3rver(JSON.parse(process.argv[2])).run().then("
     "  ({address, port}) => console.log(`s3rver listening on ${address}:${port}`),"
     "  (err) => { console.error(err); process.exit(1); });";
+
+struct Shared {
+  std::string dir;
+  std::unique_ptr<S3Server> server;
+  std::string error;
+};
+Shared& TheShared() {
+  static Shared shared;
+  return shared;
+}
 
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
@@ -64,6 +75,42 @@ S3Server::~S3Server() {
 std::string S3Server::Log() const {
   std::ifstream in(dir_ + "/s3rver.log");
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void SharedS3Server::Start(const S3Server::Options& options) {
+  Shared& s = TheShared();
+  std::string tmpl = (std::filesystem::temp_directory_path() / "sensorpipe-s3-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    s.error = "mkdtemp " + tmpl + " failed";
+    return;
+  }
+  s.dir = tmpl;
+  auto server = S3Server::Start(s.dir + "/s3", options);
+  if (server.ok()) {
+    s.server = std::move(server).value();
+  } else {
+    s.error = server.status().ToString();
+  }
+}
+
+void SharedS3Server::Stop() {
+  Shared& s = TheShared();
+  s.server.reset();
+  std::error_code ec;
+  if (!s.dir.empty()) std::filesystem::remove_all(s.dir, ec);
+  s = Shared();
+}
+
+S3Server* SharedS3Server::Get() {
+  return TheShared().server.get();
+}
+
+const std::string& SharedS3Server::Error() {
+  return TheShared().error;
+}
+
+const std::string& SharedS3Server::Dir() {
+  return TheShared().dir;
 }
 
 }  // namespace sp::testing

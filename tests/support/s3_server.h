@@ -41,4 +41,17 @@ class S3Server {
   std::unique_ptr<Process> process_;
 };
 
+//! The server the tests of a suite share, since node takes a moment to start: Start() from
+//! SetUpTestSuite, Stop() from TearDownTestSuite. In between Get() is the server, or null when it
+//! did not start and Error() says why; Dir() is a folder for the tests' own files, which Stop()
+//! removes with the server's.
+class SharedS3Server {
+ public:
+  static void Start(const S3Server::Options& options);
+  static void Stop();
+  static S3Server* Get();
+  static const std::string& Error();
+  static const std::string& Dir();
+};
+
 }  // namespace sp::testing
