@@ -122,6 +122,9 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
       << daemon_->process().Log();
   EXPECT_EQ(daemon_->Metric("sensorpipe_messages_received_total"), 5400);
   EXPECT_EQ(daemon_->Metric("sensorpipe_records_appended_total"), 5400);
+  EXPECT_GT(daemon_->Metric("sensorpipe_lake_files{view=\"readings\",format=\"ndjson.zst\"}"), 0);
+  EXPECT_GT(daemon_->Metric("sensorpipe_lake_bytes{view=\"readings\",format=\"ndjson.zst\"}"), 0);
+  EXPECT_EQ(daemon_->Metric("sensorpipe_compaction_last_committed_timestamp_seconds"), 0);
 
   // Exactly the rows: one per count, device and topic from the message, UTC timestamps.
   EXPECT_EQ(CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings WHERE device = 'raspberrypi' AND "

@@ -139,6 +139,7 @@ Status RunDaemon(const Config& config) {
   }
   for (auto& delivery : deliveries) SP_RETURN_IF_ERROR(delivery->Start());
   compactor->Start();
+  ExportLakeMetrics(catalog, &metrics);
 
   // Web: health, metrics and the first page, up before ingest so a slow broker is visible.
   QueryOptions query_options;
@@ -202,6 +203,7 @@ Status RunDaemon(const Config& config) {
     if (Status s = delivery->Stop(); !s.ok() && stopped.ok()) stopped = s.WithContext("stopping delivery");
   }
   compactor->Stop();
+  RemoveLakeMetrics(&metrics);
   SP_RETURN_IF_ERROR(stopped);
   spdlog::info("sensorpipe stopped cleanly");
   return Status::OK();

@@ -1,5 +1,6 @@
 #include "app/lake.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -75,6 +76,41 @@ CompactorOptions CompactorOptionsFrom(const Config& config) {
   o.tmp_dir = config.TmpDir();
   o.lock_path = JoinPath(config.data_dir, "COMPACT.LOCK");
   return o;
+}
+
+void ExportLakeMetrics(Catalog* catalog, Metrics* metrics) {
+  auto by_format = [catalog](bool bytes) {
+    std::vector<std::pair<Labels, double>> out;
+    auto files = catalog->CurrentFiles("");
+    if (!files.ok()) return out;
+    std::map<std::pair<std::string, std::string>, double> sums;
+    for (const DataFile& f : *files) sums[{f.view, f.format}] += bytes ? static_cast<double>(f.bytes) : 1;
+    for (const auto& [key, v] : sums) out.push_back({{{"view", key.first}, {"format", key.second}}, v});
+    return out;
+  };
+  metrics->SetGaugeCallback("sensorpipe_lake_files",
+                            "Current lake objects, per view and format (raw NDJSON or "
+                            "compacted Parquet).",
+                            [by_format] { return by_format(false); });
+  metrics->SetGaugeCallback("sensorpipe_lake_bytes", "Bytes of the current lake objects, per view and format.",
+                            [by_format] { return by_format(true); });
+  metrics->SetGaugeCallback(
+      "sensorpipe_compaction_last_committed_timestamp_seconds", "When the latest compaction committed (0: never).",
+      [catalog] {
+        auto recent = catalog->RecentCompactions(20);
+        double t = 0;
+        for (const CompactionRecord& c : recent.ok() ? *recent : std::vector<CompactionRecord>{}) {
+          if (c.state == "committed") t = std::max(t, c.finished_us / 1e6);
+        }
+        return std::vector<std::pair<Labels, double>>{{{}, t}};
+      });
+}
+
+void RemoveLakeMetrics(Metrics* metrics) {
+  for (const char* name :
+       {"sensorpipe_lake_files", "sensorpipe_lake_bytes", "sensorpipe_compaction_last_committed_timestamp_seconds"}) {
+    metrics->RemoveCallback(name);
+  }
 }
 
 int LakeList(const Config& config) {

@@ -29,6 +29,11 @@ Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics = nul
 //! The compactor's options from [compaction].
 CompactorOptions CompactorOptionsFrom(const Config& config);
 
+//! Gauges computed from the catalog at scrape time: files and bytes per view and format, and when
+//! the last compaction committed. Call RemoveLakeMetrics before the catalog goes.
+void ExportLakeMetrics(Catalog* catalog, Metrics* metrics);
+void RemoveLakeMetrics(Metrics* metrics);
+
 //! `sensorpipe lake ls`: partitions, objects, rows, bytes and compaction state. Returns the exit code.
 int LakeList(const Config& config);
 
