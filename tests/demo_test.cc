@@ -27,6 +27,14 @@ TEST(Demo, RunsAndStopsCleanlyOnCtrlC) {
   const std::string build = std::filesystem::path(BinDir()).parent_path().string();
   ASSERT_OK_AND_ASSIGN(auto demo, Process::Start({source + "/scripts/demo.sh"}, dir.Sub("demo.out"),
                                                  {"SP_SKIP_BUILD=1", "SP_BUILD_DIR=" + build, "SP_DEMO_DIR=" + dir.Sub("demo")}));
+  // Whatever fails below, Ctrl-C the script so that it stops the broker, daemon and device it
+  // started: a SIGKILL (the Process destructor's) would leave them running without it.
+  struct CtrlCAtExit {
+    Process* p;
+    ~CtrlCAtExit() {
+      if (p->Running() && p->Signal(SIGINT).ok()) (void)p->Wait(kDeadline);
+    }
+  } ctrl_c_at_exit{demo.get()};
   ASSERT_TRUE(WaitUntil([&] { return demo->Log().find("Press Ctrl-C") != std::string::npos || !demo->Running(); }, kDeadline))
       << demo->Log();
   ASSERT_TRUE(demo->Running()) << demo->Log();
