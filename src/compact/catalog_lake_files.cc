@@ -1,5 +1,6 @@
 #include "compact/catalog_lake_files.h"
 
+#include <set>
 #include <vector>
 
 namespace sp {
@@ -22,13 +23,21 @@ class CatalogLakeFiles final : public LakeFiles {
     // does not name to make room for it.
     pinned_ = PinnedFiles();
     SP_ASSIGN_OR_RETURN(PinnedFiles local, store_->Pin(objects));
+    // A partition of readings holding only its compacted file needs no deduplication (its rows
+    // were deduplicated when written, and a duplicate's ts puts it in the same partition).
+    std::set<std::string> with_raw;
+    for (const DataFile& f : files) {
+      if (f.view == "readings" && f.format != "parquet") with_raw.insert(f.partition);
+    }
     LakeSnapshot out;
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string& path = local.paths()[i];
       if (files[i].view == "errors") {
         out.errors_json.push_back(path);
+      } else if (files[i].format != "parquet") {
+        out.readings_json.push_back(path);
       } else {
-        (files[i].format == "parquet" ? out.readings_parquet : out.readings_json).push_back(path);
+        (with_raw.count(files[i].partition) ? out.readings_parquet : out.readings_unique).push_back(path);
       }
     }
     pinned_ = std::move(local);

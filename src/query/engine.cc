@@ -106,15 +106,22 @@ std::string SqlString(const std::string& s) {
   return out + "'";
 }
 
-std::string ReadingsSelect(const std::vector<std::string>& json_files, const std::vector<std::string>& parquet_files) {
-  if (json_files.empty() && parquet_files.empty()) return kReadingEmpty;
-  std::string sql = "SELECT * FROM (";
-  if (!json_files.empty()) sql += ReadJson(json_files, kReadingColumns);
-  if (!json_files.empty() && !parquet_files.empty()) sql += " UNION ALL BY NAME ";
-  if (!parquet_files.empty()) {
-    sql += "SELECT * FROM read_parquet(" + FileList(parquet_files) + ", hive_partitioning = false)";
+std::string ReadingsSelect(const std::vector<std::string>& json_files, const std::vector<std::string>& parquet_files,
+                           const std::vector<std::string>& unique_files) {
+  auto read_parquet = [](const std::vector<std::string>& files) {
+    return "SELECT * FROM read_parquet(" + FileList(files) + ", hive_partitioning = false)";
+  };
+  std::string deduplicated;
+  if (!json_files.empty() || !parquet_files.empty()) {
+    deduplicated = "SELECT * FROM (";
+    if (!json_files.empty()) deduplicated += ReadJson(json_files, kReadingColumns);
+    if (!json_files.empty() && !parquet_files.empty()) deduplicated += " UNION ALL BY NAME ";
+    if (!parquet_files.empty()) deduplicated += read_parquet(parquet_files);
+    deduplicated += std::string(")") + kReadingDedup;
   }
-  return sql + ")" + kReadingDedup;
+  if (unique_files.empty()) return deduplicated.empty() ? kReadingEmpty : deduplicated;
+  if (deduplicated.empty()) return read_parquet(unique_files);
+  return read_parquet(unique_files) + " UNION ALL BY NAME (" + deduplicated + ")";
 }
 
 std::unique_ptr<LakeFiles> MakeDirectoryLakeFiles(Env* env, std::string lake_dir) {
@@ -169,7 +176,8 @@ Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles
 
 Status QueryEngine::RefreshViews() {
   SP_ASSIGN_OR_RETURN(LakeSnapshot files, files_->Current());
-  auto r = Execute(ViewSql("readings", ReadingsSelect(files.readings_json, files.readings_parquet)));
+  auto r = Execute(
+      ViewSql("readings", ReadingsSelect(files.readings_json, files.readings_parquet, files.readings_unique)));
   if (!r.ok()) return r.status();
   r = Execute(ViewSql("errors", files.errors_json.empty() ? kErrorEmpty : ReadJson(files.errors_json, kErrorColumns)));
   return r.status();

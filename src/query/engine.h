@@ -19,7 +19,10 @@ namespace sp {
 //! The files that hold the lake's rows at one instant, as paths DuckDB can read.
 struct LakeSnapshot {
   std::vector<std::string> readings_json;     // raw objects: zstd or gzip NDJSON
-  std::vector<std::string> readings_parquet;  // compacted
+  std::vector<std::string> readings_parquet;  // compacted files of partitions that also hold raw ones
+  //! Compacted files of partitions that hold nothing else: their rows are unique already (one
+  //! Parquet file per partition, deduplicated when written; the key's ts fixes the partition).
+  std::vector<std::string> readings_unique;
   std::vector<std::string> errors_json;
 };
 
@@ -35,8 +38,11 @@ class LakeFiles {
 std::unique_ptr<LakeFiles> MakeDirectoryLakeFiles(Env* env, std::string lake_dir);
 
 //! A SELECT of the readings in the given files, one row per (device, seq, ts), the first received:
-//! the `readings` view, and what compaction writes.
-std::string ReadingsSelect(const std::vector<std::string>& json_files, const std::vector<std::string>& parquet_files);
+//! the `readings` view, and what compaction writes. unique_files are Parquet files whose rows need
+//! no deduplication (LakeSnapshot::readings_unique); the window that deduplicates the others is
+//! most of a query's time.
+std::string ReadingsSelect(const std::vector<std::string>& json_files, const std::vector<std::string>& parquet_files,
+                           const std::vector<std::string>& unique_files = {});
 
 //! s quoted as an SQL string literal.
 std::string SqlString(const std::string& s);
