@@ -136,11 +136,11 @@ int LakeList(const Config& config) {
   Row total;
   for (const auto& [key, r] : by_partition) {
     // Rows of raw files may hold duplicates that compaction drops; compacted rows are exact.
-    const char* state = key.first != "readings"                       ? "raw (not compacted)"
-                        : CompactionDue(r.files, now, options, false) ? "due"
-                        : r.raw == 0                                  ? "compacted"
-                        : r.compacted == 0                            ? "raw, waiting"
-                                                                      : "compacted + late raw, waiting";
+    const char* state = key.first != "readings"                                                 ? "raw (not compacted)"
+                        : CompactionDue(r.files, now, options, false) != CompactionScope::kNone ? "due"
+                        : r.raw == 0                                                            ? "compacted"
+                        : r.compacted == 0                                                      ? "raw, waiting"
+                                           : "compacted + late raw, waiting";
     std::printf("%-10s %-24s %5" PRIu64 " %9" PRIu64 " %12" PRIu64 " %11s  %s\n", key.first.c_str(), key.second.c_str(),
                 r.raw, r.compacted, r.rows, Bytes(r.bytes).c_str(), state);
     total.raw += r.raw;

@@ -1,6 +1,6 @@
 #include "compact/catalog_lake_files.h"
 
-#include <set>
+#include <map>
 #include <vector>
 
 namespace sp {
@@ -23,11 +23,11 @@ class CatalogLakeFiles final : public LakeFiles {
     // does not name to make room for it.
     pinned_ = PinnedFiles();
     SP_ASSIGN_OR_RETURN(PinnedFiles local, store_->Pin(objects));
-    // A partition of readings holding only its compacted file needs no deduplication (its rows
+    // A partition of readings holding one file, a compacted one, needs no deduplication (its rows
     // were deduplicated when written, and a duplicate's ts puts it in the same partition).
-    std::set<std::string> with_raw;
+    std::map<std::string, size_t> files_in;
     for (const DataFile& f : files) {
-      if (f.view == "readings" && f.format != "parquet") with_raw.insert(f.partition);
+      if (f.view == "readings") ++files_in[f.partition];
     }
     LakeSnapshot out;
     for (size_t i = 0; i < files.size(); ++i) {
@@ -37,7 +37,7 @@ class CatalogLakeFiles final : public LakeFiles {
       } else if (files[i].format != "parquet") {
         out.readings_json.push_back(path);
       } else {
-        (with_raw.count(files[i].partition) ? out.readings_parquet : out.readings_unique).push_back(path);
+        (files_in[files[i].partition] > 1 ? out.readings_parquet : out.readings_unique).push_back(path);
       }
     }
     pinned_ = std::move(local);

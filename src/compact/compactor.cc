@@ -26,17 +26,18 @@ bool IsParquet(const DataFile& f) {
 
 }  // namespace
 
-bool CompactionDue(const std::vector<DataFile>& files, int64_t now_us, const CompactorOptions& options, bool now) {
+CompactionScope CompactionDue(const std::vector<DataFile>& files, int64_t now_us, const CompactorOptions& options,
+                              bool now) {
   const size_t raw = std::count_if(files.begin(), files.end(), [](const DataFile& f) { return !IsParquet(f); });
-  if (raw == 0) return false;
-  if (now || raw >= options.objects) return true;
-  if (files.size() < 2) return false;
+  if (raw == 0 && files.size() < 2) return CompactionScope::kNone;  // its one Parquet file, or nothing
+  if (now) return CompactionScope::kAllFiles;
   // Quiet: the hour is over and nothing arrived for a while, so what is there will likely stay.
   const int64_t grace = int64_t{options.grace_s} * 1'000'000;
   const int64_t hour_end = files[0].min_ts - ((files[0].min_ts % kHourUs) + kHourUs) % kHourUs + kHourUs;
   int64_t newest = 0;
   for (const DataFile& f : files) newest = std::max(newest, f.added_us);
-  return hour_end + grace <= now_us && newest + grace <= now_us;
+  if (hour_end + grace <= now_us && newest + grace <= now_us) return CompactionScope::kAllFiles;
+  return raw >= options.objects ? CompactionScope::kRawFiles : CompactionScope::kNone;
 }
 
 Compactor::Compactor(Catalog* catalog, ObjectStore* store, Clock* clock, Metrics* metrics, CompactorOptions options,
@@ -116,7 +117,10 @@ Result<size_t> Compactor::RunOnce(const CompactSelection& selection, bool wait,
   const int64_t now = clock_->NowMicros();
   std::vector<std::pair<std::string, std::vector<DataFile>>> due;
   for (auto& [partition, inputs] : by_partition) {
-    if (CompactionDue(inputs, now, options_, selection.now)) due.emplace_back(partition, std::move(inputs));
+    const CompactionScope scope = CompactionDue(inputs, now, options_, selection.now);
+    if (scope == CompactionScope::kNone) continue;
+    if (scope == CompactionScope::kRawFiles) std::erase_if(inputs, IsParquet);
+    due.emplace_back(partition, std::move(inputs));
   }
 
   size_t done = 0;

@@ -46,10 +46,20 @@ struct CompactProgress {
   bool done = false;  // false: starting; true: committed
 };
 
-//! Whether a partition's current files make it due for compaction: some raw file, and either
-//! selection.now, `objects` raw files, or more than one file in an hour that ended grace_s ago and
-//! got no file for grace_s. (docs/format/catalog.md)
-bool CompactionDue(const std::vector<DataFile>& files, int64_t now_us, const CompactorOptions& options, bool now);
+//! What a compaction of a partition takes in, given its current files.
+enum class CompactionScope {
+  kNone,
+  //! The raw files only, into one more Parquet file: the hour is still being written, and merging
+  //! its earlier Parquet files each time would rewrite its rows over and over.
+  kRawFiles,
+  //! Every file, into the partition's one Parquet file: the hour is quiet (ended grace_s ago and
+  //! no new file for grace_s), or `now` was asked for.
+  kAllFiles,
+};
+//! kRawFiles when `objects` raw files wait; kAllFiles when a quiet partition or, with now, any
+//! partition holds more than its one Parquet file (docs/format/catalog.md).
+CompactionScope CompactionDue(const std::vector<DataFile>& files, int64_t now_us, const CompactorOptions& options,
+                              bool now);
 
 class Compactor {
  public:

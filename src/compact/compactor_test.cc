@@ -232,6 +232,33 @@ TEST_P(CompactorTest, AQuietHourWithSeveralFilesIsCompactedAfterTheGracePeriod) 
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{8}, SumOf(0, 8)));
 }
 
+// While its hour is still written, a partition gets one more Parquet file per `objects` raw
+// files, so its rows are not rewritten at every compaction; once quiet, all merge into one.
+TEST_P(CompactorTest, AnHourStillWrittenGetsParquetFilesThatMergeOnceQuiet) {
+  Fixture f(GetParam());
+  f.Deliver(20, 0);
+  f.Deliver(20, 20);
+  ASSERT_EQ(f.Compact(), 1u);
+  f.Deliver(20, 40);
+  f.Deliver(20, 60);
+  f.Deliver(5, 60);  // duplicates of rows in the raw files
+  ASSERT_EQ(f.Compact(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto files, f.catalog->CurrentFiles("readings"));
+  ASSERT_EQ(files.size(), 2u);  // the first Parquet file was not an input
+  EXPECT_EQ(files[0].format, "parquet");
+  EXPECT_EQ(files[1].format, "parquet");
+  EXPECT_EQ(files[0].records + files[1].records, 80u);
+  EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{80}, SumOf(0, 80)));
+  f.Deliver(20, 0);  // a redelivery of rows in the first Parquet file
+  EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{80}, SumOf(0, 80)));
+  f.clock.now += 301'000'000;  // quiet: grace_s is 300
+  ASSERT_EQ(f.Compact(), 1u);
+  ASSERT_OK_AND_ASSIGN(files, f.catalog->CurrentFiles("readings"));
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].records, 80u);
+  EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{80}, SumOf(0, 80)));
+}
+
 TEST_P(CompactorTest, ReplacedFilesStayForQueriesUntilDeleteAfter) {
   Fixture f(GetParam(), /*delete_after_s=*/300);
   f.Deliver(20, 0);
