@@ -154,10 +154,16 @@ Status Delivery::Compress(const std::string& lines) {
   return rc == Z_STREAM_END ? Status::OK() : Status::IOError("zlib: deflate failed");
 }
 
+int64_t Delivery::FlushAgeUs() const {
+  // A record must be in an object within interval_s of reaching the log, and writing and
+  // committing the objects takes time too: flush that much earlier (a tenth, at most 1 s).
+  const int64_t interval = int64_t{options_.interval_s} * 1'000'000;
+  return interval - std::min<int64_t>(interval / 10, 1'000'000);
+}
+
 bool Delivery::FlushDue() const {
   if (buffered_bytes_ == 0) return false;
-  return buffered_bytes_ >= options_.size_hint_bytes ||
-         clock_->MonotonicMicros() - oldest_us_ >= int64_t{options_.interval_s} * 1'000'000;
+  return buffered_bytes_ >= options_.size_hint_bytes || clock_->MonotonicMicros() - oldest_us_ >= FlushAgeUs();
 }
 
 Status Delivery::RunOnce(std::chrono::milliseconds wait) {
@@ -186,6 +192,11 @@ Status Delivery::SkipExpired(const Status& why) {
 
 Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
   *polled = 0;
+  if (buffered_bytes_ > 0) {
+    // Wake up when the oldest buffered record is due, not up to `wait` later.
+    const int64_t until_due_us = oldest_us_ + FlushAgeUs() - clock_->MonotonicMicros();
+    wait = std::min(wait, std::chrono::milliseconds(std::max<int64_t>(0, until_due_us / 1000)));
+  }
   auto polled_records = consumer_->Poll(options_.poll_records, wait);
   if (!polled_records.ok() && polled_records.status().IsOutOfRange()) {
     SP_RETURN_IF_ERROR(SkipExpired(polled_records.status()));

@@ -83,6 +83,8 @@ class Delivery {
   uint32_t DeviceId(std::string_view device);
   //! Compresses lines into compressed_.
   Status Compress(const std::string& lines);
+  //! How long the oldest buffered record may wait before a flush.
+  int64_t FlushAgeUs() const;
   bool FlushDue() const;
   void Loop();
 

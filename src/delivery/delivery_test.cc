@@ -132,10 +132,10 @@ TEST(Delivery, FlushesBySizeAndByAge) {
   f.Append(2, k20220713T23, 1);
   ASSERT_OK(d->RunOnce(milliseconds(0)));
   EXPECT_EQ(f.Lines().size(), 33u);
-  f.clock.now += 59'000'000;
+  f.clock.now += 58'000'000;
   ASSERT_OK(d->RunOnce(milliseconds(0)));
   EXPECT_EQ(f.Lines().size(), 33u);
-  f.clock.now += 1'000'000;  // the oldest buffered record is now 60 s old
+  f.clock.now += 1'000'000;  // the oldest buffered record is now 59 s old: 1 s left to write it
   ASSERT_OK(d->RunOnce(milliseconds(0)));
   EXPECT_EQ(f.Lines().size(), 35u);
 }
