@@ -38,7 +38,7 @@ victoria-metrics -storageDataPath="$WORK/vm/data" -httpListenAddr="127.0.0.1:$VM
 VM_PID=$!
 wait_port "$VM_PORT"
 
-start_daemon "$WORK/sp" 'token = "bench-token"'
+start_daemon "$WORK/sp" 'token = "bench-token"'$'\n'"$COMPACTION_CONF"
 
 round() {  # round PID PORT PATH FILE [TOKEN]: prints rows/s and appends µs of server CPU per row to $WORK/cpu.<PID>
   local cpu0 out; cpu0=$(cpu_seconds "$1")

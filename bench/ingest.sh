@@ -19,10 +19,10 @@ gen_lines "$N" > "$WORK/lines"
 # mosquitto_pub's 16-bit message ids wrap after 65,535 QoS 1 messages and it quits early, so QoS 1
 # is sent by parallel publishers of at most 60,000 lines each.
 split -l 60000 -d "$WORK/lines" "$WORK/part."
-echo "$NAME: $N lines of $(( $(wc -c < "$WORK/lines") / N )) bytes, $ROUNDS rounds; $(machine_line)" >&2
+echo "$NAME: $N lines of $(( $(wc -c < "$WORK/lines") / N )) bytes, $ROUNDS rounds, [compaction] objects = ${COMPACT_OBJECTS:-100000}; $(machine_line)" >&2
 start_broker "$WORK/broker"
 
-start_daemon "$WORK/sp"
+start_daemon "$WORK/sp" "$COMPACTION_CONF"
 
 publish() {  # publish TOPIC: every line, at $QOS
   local pids=()

@@ -14,7 +14,7 @@ trap 'exit 130' INT TERM
 gen_lines 200000 > "$WORK/lines"
 echo "ingest_sustained: ${DURATION}s of QoS 0; $(machine_line)" >&2
 start_broker "$WORK/broker"
-start_daemon "$WORK/sp" $'[log]\nretention_bytes = 2000000000'
+start_daemon "$WORK/sp" $'[log]\nretention_bytes = 2000000000\n'"$COMPACTION_CONF"
 
 publisher() {  # sends the lines over and over; on TERM it stops the mosquitto_pub it runs
   local child
