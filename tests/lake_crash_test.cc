@@ -2,7 +2,8 @@
 // as under kill -9 at the armed step while readings arrive over HTTP ingest; it is started again,
 // the rest arrives, and after a clean stop the readings view must hold exactly what the log holds,
 // deduplicated on (device, seq, ts): the same row count and sum of seq per device. Every reading
-// the daemon acknowledged must be among them. SOAK=1 runs each point 20 times, otherwise 3.
+// the daemon acknowledged must be among them. Each point runs with the lake in a folder and in a
+// real S3-compatible server. SOAK=1 runs each 20 times, otherwise 3.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "common/testing.h"
 #include "support/daemon.h"
 #include "support/http.h"
+#include "support/s3_server.h"
 
 namespace sp::testing {
 namespace {
@@ -107,10 +109,16 @@ PerDevice FromReadings(const Daemon& daemon) {
   return per;
 }
 
-class LakeCrash : public ::testing::TestWithParam<const char*> {};
+class LakeCrash : public ::testing::TestWithParam<std::tuple<const char*, bool>> {
+ protected:
+  static void SetUpTestSuite() { SharedS3Server::Start({.buckets = {"lake"}}); }
+  static void TearDownTestSuite() { SharedS3Server::Stop(); }
+};
 
 TEST_P(LakeCrash, ReadingsHoldWhatTheLogHoldsExactlyOnce) {
-  const std::string point = GetParam();
+  const auto [point_name, s3] = GetParam();
+  const std::string point = point_name;
+  if (s3) ASSERT_NE(SharedS3Server::Get(), nullptr) << SharedS3Server::Error();
   const int runs = std::getenv("SOAK") ? 20 : 3;
   const unsigned seed = std::random_device{}();
   std::mt19937 rng(seed);
@@ -118,11 +126,19 @@ TEST_P(LakeCrash, ReadingsHoldWhatTheLogHoldsExactlyOnce) {
   for (int run = 0; run < runs; ++run) {
     SCOPED_TRACE("crash point " + point + ", run " + std::to_string(run) + ", seed " + std::to_string(seed));
     TempDir dir;
+    std::string config = kConfig;
+    if (s3) {
+      // Each run has a prefix of its own in the one bucket.
+      config += "[s3]\nendpoint = \"" + SharedS3Server::Get()->endpoint() +
+                "\"\nregion = \"us-east-1\"\nbucket = \"lake\"\npath_style = true\nprefix = \"" + point + "-" +
+                std::to_string(run) + "\"\naccess_key_id = \"" + S3Server::kAccessKeyId + "\"\nsecret_access_key = \"" +
+                S3Server::kSecretAccessKey + "\"\n";
+    }
     // Which hit of the point kills the daemon: the first few, so it dies early or mid-way.
     const std::string armed = "SP_CRASH_POINT=" + point + ":" + std::to_string(1 + rng() % 4);
     // No broker: readings come over HTTP ingest, which answers after the durable append.
     const std::string no_broker = "mqtt://127.0.0.1:" + std::to_string(FreePort());
-    auto started = Daemon::Start(dir.Sub("sp"), no_broker, kConfig, {armed});
+    auto started = Daemon::Start(dir.Sub("sp"), no_broker, config, {armed});
     std::unique_ptr<Daemon> daemon;
     if (started.ok()) daemon = std::move(*started);
     std::set<int> acked;
@@ -142,7 +158,7 @@ TEST_P(LakeCrash, ReadingsHoldWhatTheLogHoldsExactlyOnce) {
     }
     if (!daemon) {
       // Died while starting (a compaction of what the previous start left): start it plainly.
-      ASSERT_OK_AND_ASSIGN(daemon, Daemon::Start(dir.Sub("sp"), no_broker, kConfig));
+      ASSERT_OK_AND_ASSIGN(daemon, Daemon::Start(dir.Sub("sp"), no_broker, config));
     } else {
       ASSERT_OK(daemon->Restart());
     }
@@ -169,20 +185,23 @@ TEST_P(LakeCrash, ReadingsHoldWhatTheLogHoldsExactlyOnce) {
   }
   // Every run must have crashed at the point, or the test proves nothing about it.
   EXPECT_EQ(crashed, runs);
-  std::printf("SOAK lake crash point %s: %d runs, %d crashed there, readings equal the deduplicated log every time\n",
-              point.c_str(), runs, crashed);
+  std::printf(
+      "SOAK lake crash point %s (%s): %d runs, %d crashed there, readings equal the deduplicated log every time\n",
+      point.c_str(), s3 ? "S3" : "folder", runs, crashed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Points, LakeCrash,
-                         ::testing::Values("delivery.after_put", "delivery.after_catalog", "compact.after_begin",
-                                           "compact.after_write", "compact.after_put", "compact.after_commit",
-                                           "compact.mid_delete"),
+                         ::testing::Combine(::testing::Values("delivery.after_put", "delivery.after_catalog",
+                                                              "compact.after_begin", "compact.after_write",
+                                                              "compact.after_put", "compact.after_commit",
+                                                              "compact.mid_delete"),
+                                            ::testing::Bool()),
                          [](const auto& info) {
-                           std::string name = info.param;
+                           std::string name = std::get<0>(info.param);
                            for (char& c : name) {
                              if (c == '.') c = '_';
                            }
-                           return name;
+                           return name + (std::get<1>(info.param) ? "_s3" : "_folder");
                          });
 
 }  // namespace
