@@ -97,12 +97,7 @@ class SqliteCatalog final : public Catalog {
         // row with its path cannot exist; if it does, the unique index stops the transaction.
         SP_RETURN_IF_ERROR(Insert(f, snapshot).status());
       }
-      for (const auto& [shard, next] : next_offsets) {
-        Stmt q(db_, "INSERT OR REPLACE INTO delivery_offset VALUES (?, ?, ?)");
-        q.Bind(1, consumer).Bind(2, shard).Bind(3, static_cast<int64_t>(next));
-        SP_RETURN_IF_ERROR(Check(q.Step(), "setting delivery offsets"));
-      }
-      return Status::OK();
+      return SetOffsets(consumer, next_offsets);
     });
   }
 
@@ -120,12 +115,7 @@ class SqliteCatalog final : public Catalog {
         del.Bind(1, id);
         SP_RETURN_IF_ERROR(Check(del.Step(), "scheduling a deletion"));
       }
-      for (const auto& [shard, next] : next_offsets) {
-        Stmt q(db_, "INSERT OR REPLACE INTO delivery_offset VALUES (?, ?, ?)");
-        q.Bind(1, consumer).Bind(2, shard).Bind(3, static_cast<int64_t>(next));
-        SP_RETURN_IF_ERROR(Check(q.Step(), "setting delivery offsets"));
-      }
-      return Status::OK();
+      return SetOffsets(consumer, next_offsets);
     });
   }
 
@@ -297,6 +287,15 @@ class SqliteCatalog final : public Catalog {
     if (s.ok()) s = Exec("COMMIT");
     if (!s.ok()) Exec("ROLLBACK");  // a failed COMMIT may leave the transaction open
     return s;
+  }
+
+  Status SetOffsets(const std::string& consumer, const std::map<uint32_t, uint64_t>& next_offsets) {
+    for (const auto& [shard, next] : next_offsets) {
+      Stmt q(db_, "INSERT OR REPLACE INTO delivery_offset VALUES (?, ?, ?)");
+      q.Bind(1, consumer).Bind(2, shard).Bind(3, static_cast<int64_t>(next));
+      SP_RETURN_IF_ERROR(Check(q.Step(), "setting delivery offsets"));
+    }
+    return Status::OK();
   }
 
   Status CheckCurrent(const std::vector<DataFile>& files) {
