@@ -118,7 +118,9 @@ class LakeCrash : public ::testing::TestWithParam<std::tuple<const char*, bool>>
 TEST_P(LakeCrash, ReadingsHoldWhatTheLogHoldsExactlyOnce) {
   const auto [point_name, s3] = GetParam();
   const std::string point = point_name;
-  if (s3) ASSERT_NE(SharedS3Server::Get(), nullptr) << SharedS3Server::Error();
+  if (s3) {
+    ASSERT_NE(SharedS3Server::Get(), nullptr) << SharedS3Server::Error();
+  }
   // The S3 test server keeps objects as files in folders, and its DeleteObject removes a folder it
   // found empty with a recursive rm: an object put into that folder in between is lost although
   // its PUT was answered 200 (seen here: a committed raw object gone). S3 has no folders. So with

@@ -196,7 +196,7 @@ TEST_P(CompactorTest, MergesAnHourIntoOneSortedParquetFileWithoutDuplicates) {
   f.Deliver(5, 40);
   EXPECT_EQ(f.Compact(), 0u);  // one or two raw objects, and the hour has news: not due
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{45}, SumOf(0, 45)));
-  ASSERT_EQ(f.Compact({.now = true}), 1u);
+  ASSERT_EQ(f.Compact({.now = true, .partition = ""}), 1u);
   ASSERT_OK_AND_ASSIGN(files, f.catalog->CurrentFiles("readings"));
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].records, 45u);
@@ -317,7 +317,7 @@ TEST_P(CompactorTest, GzipObjectsAndDevicePartitionsWorkTheSame) {
     EXPECT_EQ(f.store->Get(o.key)->substr(0, 2), "\x1f\x8b");  // gzip's magic
   }
   EXPECT_EQ(f.CountAndSum(), std::make_pair(int64_t{40}, SumOf(0, 40)));
-  ASSERT_EQ(f.Compact({.now = true}), 4u);  // one Parquet file per device and hour
+  ASSERT_EQ(f.Compact({.now = true, .partition = ""}), 4u);  // one Parquet file per device and hour
   for (const DataFile& file : f.catalog->CurrentFiles("readings").value()) {
     EXPECT_EQ(file.path.rfind("compacted/dt=2022-07-14/hour=06/device=d", 0), 0u) << file.path;
   }
@@ -332,7 +332,7 @@ TEST_P(CompactorTest, RewindViewRebuildsFromTheMiddleOfFilesExactlyOnce) {
   f.Deliver(10, 10, 1);  // offsets of each shard interleave over the two hours
   f.Deliver(10, 20, 0);
   f.Deliver(10, 30, 1);
-  ASSERT_EQ(f.Compact({.now = true}), 2u);
+  ASSERT_EQ(f.Compact({.now = true, .partition = ""}), 2u);
   f.Deliver(10, 40, 0);
   ASSERT_OK(f.delivery->Stop());
   f.delivery.reset();
