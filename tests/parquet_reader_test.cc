@@ -396,7 +396,7 @@ TEST(ParquetReader, HyparquetReadsEveryRowAndColumnOfACompactedFileAsSensorpipeD
   const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());
   ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed,
                                                   "[http]\ntoken = \"t\"\n"
-                                                  "[compaction]\nobjects = 100000\ngrace_s = 2592000\n"));
+                                                  "[compaction]\nobjects = 100000\ngrace_s = 2592000\nrow_group_rows = 50000\n"));
   EXPECT_EQ(Post(*daemon, busy), busy.size());
   EXPECT_EQ(Post(*daemon, odd, "?topic=sensor%2Fpi%2Fdata"), odd.size());
   // The same message again, in a request of its own: readings (and so compaction) keep one.
@@ -431,7 +431,8 @@ TEST(ParquetReader, HyparquetReadsEveryRowAndColumnOfACompactedFileAsSensorpipeD
   Compared hour06 = Check(daemon->config_path(), files[0], busy_rows, begin_us, end_us);
   EXPECT_TRUE(hour06.problems.empty()) << files[0] << ":\n" << Join(hour06.problems);
   EXPECT_EQ(hour06.rows, busy.size());
-  // Enough rows that the file has more than one row group, so the reader crosses their boundary.
+  // Enough rows (and small row groups) that the file has more than one row group, so the reader
+  // crosses their boundary.
   EXPECT_GE(hour06.row_groups, 2u);
   Compared hour07 = Check(daemon->config_path(), files[1], odd_rows, begin_us, end_us);
   EXPECT_TRUE(hour07.problems.empty()) << files[1] << ":\n" << Join(hour07.problems);

@@ -23,12 +23,13 @@
 namespace sp {
 
 struct CompactorOptions {
-  size_t objects = 20;               // raw files that make a partition due
-  int grace_s = 300;                 // a partition whose hour ended and newest file are older is due with > 1 file
-  int delete_after_s = 300;          // how long replaced files stay for queries that listed them
-  std::string tmp_dir;               // local folder for Parquet files being written (same file system as the lake)
-  std::string lock_path;             // flock'ed while compacting, so one process compacts a data folder
-  std::string memory_limit = "1GB";  // DuckDB's, per compaction
+  size_t objects = 20;                 // raw files that make a partition due
+  int grace_s = 300;                   // a partition whose hour ended and newest file are older is due with > 1 file
+  int delete_after_s = 300;            // how long replaced files stay for queries that listed them
+  std::string tmp_dir;                 // local folder for Parquet files being written (same file system as the lake)
+  std::string lock_path;               // flock'ed while compacting, so one process compacts a data folder
+  std::string memory_limit = "1GB";    // DuckDB's, per compaction
+  int64_t row_group_rows = 1'000'000;  // Parquet row group size
 };
 
 //! Which partitions a round looks at, and whether thresholds apply.
