@@ -33,5 +33,4 @@ if ((${#missing[@]})); then
 fi
 
 scripts/fetch-duckdb.sh
-scripts/fetch-s3-server.sh
-scripts/fetch-parquet-reader.sh
+scripts/fetch-test-tools.sh

@@ -1,6 +1,6 @@
 // The second Parquet reader of tests/parquet_reader_test.cc: hyparquet, a Parquet implementation in
 // plain JavaScript that shares no code with DuckDB (pinned in scripts/parquet-reader/, installed by
-// scripts/fetch-parquet-reader.sh into .cache/parquet-reader). It reads FILE and prints one JSON
+// scripts/fetch-test-tools.sh into .cache/parquet-reader). It reads FILE and prints one JSON
 // document:
 //   {"num_rows": N, "row_groups": G,
 //    "columns": [{"name", "type", "logical", "converted", "repetition"}, ...],   // leaf columns, in order

@@ -1,6 +1,6 @@
 // A Parquet file sensorpipe's compaction writes is read correctly by a second, independent reader:
 // hyparquet, a Parquet implementation in plain JavaScript from npm (tests/parquet_read.mjs;
-// scripts/fetch-parquet-reader.sh installs it, pinned). Readings go in through HTTP ingest, the
+// scripts/fetch-test-tools.sh installs it, pinned). Readings go in through HTTP ingest, the
 // daemon stops, `sensorpipe compact --now` writes one file per hour, and for every file each row
 // and each of the 12 columns must be the same three ways: as hyparquet reads it, as `sensorpipe
 // query` reads the same file, and as it was sent. The columns must have the Parquet types the
@@ -387,7 +387,7 @@ size_t Post(const Daemon& daemon, const std::vector<Sent>& sent, const std::stri
 
 TEST(ParquetReader, HyparquetReadsEveryRowAndColumnOfACompactedFileAsSensorpipeDoes) {
   ASSERT_TRUE(std::filesystem::exists(SourceDir() + "/.cache/parquet-reader/node_modules/hyparquet/package.json"))
-      << "no Parquet reader in .cache/parquet-reader: run scripts/fetch-parquet-reader.sh";
+      << "no Parquet reader in .cache/parquet-reader: run scripts/fetch-test-tools.sh";
   const std::vector<Sent> busy = BusyHour(), odd = OddHour();
   TempDir dir;
   const int64_t begin_us = Clock::Default()->NowMicros() - kSecond;

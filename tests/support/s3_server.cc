@@ -43,7 +43,7 @@ Result<std::unique_ptr<S3Server>> S3Server::Start(const std::string& dir, const 
   const char* source = std::getenv("SP_SOURCE_DIR");
   const std::string package = std::string(source ? source : ".") + "/.cache/s3-server/node_modules/@20minutes/s3rver";
   if (!std::filesystem::exists(package + "/package.json")) {
-    return Status::NotFound("no S3 test server at " + package + ": run scripts/fetch-s3-server.sh");
+    return Status::NotFound("no S3 test server at " + package + ": run scripts/fetch-test-tools.sh");
   }
   std::filesystem::create_directories(dir + "/data");
   std::unique_ptr<S3Server> server(new S3Server(dir, FreePort()));

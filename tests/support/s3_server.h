@@ -1,4 +1,4 @@
-// A real S3-compatible server for tests: @20minutes/s3rver (scripts/fetch-s3-server.sh installs it,
+// A real S3-compatible server for tests: @20minutes/s3rver (scripts/fetch-test-tools.sh installs it,
 // pinned, under .cache/s3-server) run by node on a free loopback port, keeping its objects in its
 // own folder. It checks SigV4 signatures of path-style requests, so a wrong key fails as on AWS.
 #pragma once
