@@ -1,4 +1,5 @@
-// Test helpers shared by every stage's tests: Status assertions and a temporary folder.
+// Test helpers shared by every stage's tests: Status assertions, a temporary folder, a clock the
+// test moves by hand.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 
 #define ASSERT_OK(expr)                                \
@@ -30,6 +32,15 @@
   lhs = std::move(tmp).value()
 
 namespace sp::testing {
+
+//! A clock that stands still until the test moves `now` (wall and monotonic alike).
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(int64_t now_us = 1'000'000'000) : now(now_us) {}
+  int64_t NowMicros() override { return now; }
+  int64_t MonotonicMicros() override { return now; }
+  int64_t now;
+};
 
 //! A fresh folder under $TMPDIR, removed with its contents when the object goes.
 class TempDir {

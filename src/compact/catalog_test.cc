@@ -7,13 +7,6 @@
 namespace sp {
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  int64_t NowMicros() override { return now; }
-  int64_t MonotonicMicros() override { return now; }
-  int64_t now = 1'000'000'000;
-};
-
 DataFile Raw(const std::string& partition, uint32_t shard, uint64_t first, uint64_t last) {
   DataFile f;
   f.view = "readings";
@@ -30,7 +23,7 @@ DataFile Raw(const std::string& partition, uint32_t shard, uint64_t first, uint6
 
 struct Fixture {
   testing::TempDir dir;
-  FakeClock clock;
+  testing::ManualClock clock;
   std::unique_ptr<Catalog> catalog = std::move(OpenSqliteCatalog(dir.Sub("catalog.sqlite"), &clock)).value();
 };
 

@@ -23,12 +23,8 @@ using std::chrono::milliseconds;
 using testing::S3Server;
 using testing::SharedS3Server;
 
-class FakeClock final : public Clock {
- public:
-  int64_t NowMicros() override { return now; }
-  int64_t MonotonicMicros() override { return now; }
-  int64_t now = 1'700'000'000'000'000;  // 2023-11-14, long after the readings' hours
-};
+// 2023-11-14, long after the readings' hours.
+constexpr int64_t kNow = 1'700'000'000'000'000;
 
 constexpr int64_t k20220714T06 = 1657778400LL * 1'000'000;  // 2022-07-14 06:00:00 UTC
 
@@ -145,7 +141,7 @@ struct Fixture {
   uint64_t CachedBytes() const { return dynamic_cast<ObjectCache&>(*store).bytes(); }
 
   testing::TempDir dir;
-  FakeClock clock;
+  testing::ManualClock clock{kNow};
   Metrics metrics;
   std::string local_dir;                  // where the files the store pins are
   std::unique_ptr<S3ObjectStore> bucket;  // S3: the bucket itself, without the cache, to look at

@@ -16,13 +16,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class FakeClock final : public Clock {
- public:
-  int64_t NowMicros() override { return now; }
-  int64_t MonotonicMicros() override { return now; }
-  int64_t now = 1'000'000'000;
-};
-
 // Fails every Put after the first `allowed` ones, to stop a flush half way.
 class FailingStore final : public ObjectStore {
  public:
@@ -86,7 +79,7 @@ struct Fixture {
     return o;
   }
   testing::TempDir dir;
-  FakeClock clock;
+  testing::ManualClock clock;
   Metrics metrics;
   FsObjectStore store;
   std::unique_ptr<Log> log;
@@ -235,7 +228,7 @@ TEST(Delivery, ACheckpointBehindTheCatalogIsCaughtUp) {
 // delivery goes on with the rest; nothing is skipped silently.
 TEST(Delivery, ExpiredRecordsAreCountedNotSilentlySkipped) {
   testing::TempDir dir;
-  FakeClock clock;
+  testing::ManualClock clock;
   Metrics metrics;
   FsObjectStore store(Env::Default(), dir.Sub("lake"));
   FileLogOptions o;

@@ -2,6 +2,7 @@
 // binaries (mosquitto, sensorpipe, sensorpipe-agent) and stop only those, by pid.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -16,6 +17,8 @@ namespace sp::testing {
 
 //! A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
+//! 127.0.0.1:port, for bind and connect.
+sockaddr_in Loopback(int port);
 //! $SP_BIN_DIR: where the build puts sensorpipe and sensorpipe-agent.
 std::string BinDir();
 //! Polls pred every 10 ms until it is true (returns true) or timeout passes (returns false).

@@ -10,19 +10,13 @@
 #include <cctype>
 #include <cstring>
 
+#include "support/process.h"
+
 namespace sp::testing {
 
 namespace {
 
 constexpr std::string_view kEndOfHead = "\r\n\r\n";
-
-sockaddr_in Loopback(int port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
 
 bool SendAll(int fd, std::string_view data) {
   while (!data.empty()) {
