@@ -1,6 +1,7 @@
 // The first dashboard page: hourly averages per device, rendered on the server so it works
 // without scripts, and refreshed by the browser every ten seconds. The dashboard issue replaces
 // it with charts fed by a JSON API.
+#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "query/format.h"
@@ -50,13 +51,11 @@ th{background:#eef2f6;font-weight:600}td.n{text-align:right;font-variant-numeric
 <main>
 )";
 
-}  // namespace
-
-std::string WebServer::RenderIndex() {
+std::string RenderIndex(QueryEngine* engine, std::mutex& query_mu) {
   std::string html = kHead;
   Result<QueryResult> result = [&] {
-    std::lock_guard lock(query_mu_);
-    return engine_->Run(kHourlySql);
+    std::lock_guard lock(query_mu);
+    return engine->Run(kHourlySql);
   }();
   if (!result.ok()) {
     spdlog::warn("web: the hourly query failed: {}", result.status().ToString());
@@ -84,6 +83,15 @@ std::string WebServer::RenderIndex() {
   html += "<p class=\"note\">Ask your own questions with <code>sensorpipe query \"SELECT ... FROM readings\"</code>.</p>";
   html += "</main></body></html>\n";
   return html;
+}
+
+}  // namespace
+
+void WebServer::RegisterPage() {
+  server_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    requests_->Inc();
+    res.set_content(RenderIndex(engine_, query_mu_), "text/html; charset=utf-8");
+  });
 }
 
 }  // namespace sp

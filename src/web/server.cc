@@ -31,10 +31,7 @@ WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health)
     requests_->Inc();
     res.set_content(metrics_->RenderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  server_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
-    requests_->Inc();
-    res.set_content(RenderIndex(), "text/html; charset=utf-8");
-  });
+  RegisterPage();
 }
 
 WebServer::~WebServer() { Stop(); }

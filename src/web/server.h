@@ -49,7 +49,8 @@ class WebServer {
   void Stop();
 
  private:
-  std::string RenderIndex();
+  //! The dashboard: GET / and its assets (page.cc).
+  void RegisterPage();
 
   Metrics* metrics_;
   QueryEngine* engine_;
