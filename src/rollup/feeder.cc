@@ -1,0 +1,168 @@
+#include "rollup/feeder.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "rules/timestamp.h"
+
+namespace sp {
+
+namespace {
+
+constexpr const char* kBucketsMetric = "sensorpipe_rollup_buckets";
+constexpr const char* kDuplicatesMetric = "sensorpipe_rollup_duplicates";
+
+// A readings record (docs/format/record.md) as the rollup needs it; false when the line is not
+// one (never expected: ingest wrote it).
+bool ParseReading(simdjson::ondemand::parser& parser, const TimestampParser& utc, StoredRecord& record,
+                  RollupReading* out) {
+  // simdjson reads a few bytes past the end: the record's own string gets the room, no copy.
+  record.value.reserve(record.value.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::padded_string_view json(record.value.data(), record.value.size(), record.value.capacity());
+  simdjson::ondemand::document doc;
+  if (parser.iterate(json).get(doc) != simdjson::SUCCESS) return false;
+  simdjson::ondemand::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS) return false;
+  out->device = record.key;
+  out->ts_us = record.timestamp_us;
+  out->received_us = 0;
+  out->seq.reset();
+  out->values.fill(std::nullopt);
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    if (key == "received_at") {
+      std::string_view text;
+      if (field.value().get_string().get(text) != simdjson::SUCCESS || !utc.ParseText(text, &out->received_us)) {
+        return false;
+      }
+    } else if (key == "seq") {
+      int64_t seq;
+      if (field.value().get_int64().get(seq) == simdjson::SUCCESS) out->seq = seq;
+    } else {
+      for (size_t i = 0; i < kMetricCount; ++i) {
+        if (key != kMetricNames[i]) continue;
+        double v;
+        if (field.value().get_double().get(v) == simdjson::SUCCESS) out->values[i] = v;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+RollupFeeder::RollupFeeder(Rollup* rollup, Rollup::Options options, LakeAggregates* lake, Stream* readings,
+                           OffsetsFn lake_offsets, Metrics* metrics)
+    : rollup_(rollup),
+      options_(options),
+      lake_(lake),
+      readings_(readings),
+      lake_offsets_(std::move(lake_offsets)),
+      metrics_(metrics),
+      taken_(metrics->GetCounter("sensorpipe_rollup_records_total", "Readings the rollup took in from the log.")),
+      lost_(metrics->GetCounter("sensorpipe_rollup_lost_records_total",
+                                "Log records retention deleted before the rollup read them.")),
+      loaded_(metrics->GetGauge("sensorpipe_rollup_loaded", "1 once the rollup is rebuilt from the lake.")) {
+  metrics->SetGaugeCallback(kBucketsMetric, "Per-device buckets the rollup holds, by tier.", [rollup] {
+    return std::vector<std::pair<Labels, double>>{
+        {{{"tier", "minute"}}, static_cast<double>(rollup->BucketCount(Rollup::Tier::kMinute))},
+        {{{"tier", "hour"}}, static_cast<double>(rollup->BucketCount(Rollup::Tier::kHour))}};
+  });
+  metrics->SetGaugeCallback(kDuplicatesMetric, "Redelivered readings the rollup counted once.", [rollup] {
+    return std::vector<std::pair<Labels, double>>{{{}, static_cast<double>(rollup->duplicates())}};
+  });
+}
+
+RollupFeeder::~RollupFeeder() {
+  Stop();
+  metrics_->RemoveCallback(kBucketsMetric);
+  metrics_->RemoveCallback(kDuplicatesMetric);
+}
+
+Status RollupFeeder::Start() {
+  SP_ASSIGN_OR_RETURN(consumer_, readings_->OpenConsumer("rollup", StartFrom::kOldest));
+  thread_ = std::thread([this] { Run(); });
+  return Status::OK();
+}
+
+void RollupFeeder::Stop() {
+  stop_ = true;
+  if (consumer_) consumer_->Wakeup();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RollupFeeder::Run() {
+  while (!stop_) {
+    Status s = Load();
+    if (s.ok()) s = Follow();
+    if (stop_) break;
+    // The lake or the log failed: rebuild from scratch after a pause (the rollup keeps answering
+    // meanwhile with what it has).
+    spdlog::warn("rollup: {}; rebuilding in 5 s", s.ToString());
+    for (int i = 0; i < 50 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Status RollupFeeder::Load() {
+  // The lake's rows and the offsets they end at must be of one instant. Delivery commits files
+  // and offsets in one transaction, so equal offsets before and after the reads mean no delivery
+  // commit happened in between (compaction only rewrites the same rows).
+  const auto started = std::chrono::steady_clock::now();
+  std::map<uint32_t, uint64_t> offsets;
+  Rollup::Snapshot snapshot;
+  for (int attempt = 1;; ++attempt) {
+    SP_ASSIGN_OR_RETURN(offsets, lake_offsets_());
+    SP_ASSIGN_OR_RETURN(snapshot, lake_->Snapshot(options_));
+    SP_ASSIGN_OR_RETURN(auto after, lake_offsets_());
+    if (after == offsets) break;
+    if (stop_) return Status::Aborted("stopping");
+    spdlog::info("rollup: delivery committed while the lake was read (attempt {}); reading again", attempt);
+  }
+  for (const ShardStats& shard : readings_->Stats()) {
+    auto it = offsets.find(shard.shard);
+    SP_RETURN_IF_ERROR(consumer_->Seek(shard.shard, it == offsets.end() ? shard.oldest_offset : it->second));
+  }
+  size_t buckets = 0;
+  for (const auto& [d, b] : snapshot.minutes) buckets += b.size();
+  const size_t devices = snapshot.devices.size();
+  rollup_->Load(std::move(snapshot));
+  loaded_->Set(1);
+  spdlog::info("rollup: loaded {} devices and {} minute buckets from the lake in {} ms", devices, buckets,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                   .count());
+  return Status::OK();
+}
+
+Status RollupFeeder::Follow() {
+  SP_ASSIGN_OR_RETURN(TimestampParser utc, TimestampParser::Create("UTC"));
+  simdjson::ondemand::parser parser;
+  std::vector<RollupReading> batch;
+  while (!stop_) {
+    auto polled = consumer_->Poll(4096, std::chrono::milliseconds(500));
+    if (!polled.ok() && polled.status().code() == Status::Code::kOutOfRange) {
+      // Retention deleted records before they were read: skip to what is left, and say how many.
+      const std::vector<uint64_t> positions = consumer_->Positions();
+      for (const ShardStats& shard : readings_->Stats()) {
+        if (shard.shard < positions.size() && positions[shard.shard] < shard.oldest_offset) {
+          lost_->Inc(shard.oldest_offset - positions[shard.shard]);
+          SP_RETURN_IF_ERROR(consumer_->Seek(shard.shard, shard.oldest_offset));
+        }
+      }
+      continue;
+    }
+    SP_RETURN_IF_ERROR(polled.status());
+    batch.resize(polled->size());
+    size_t n = 0;
+    for (StoredRecord& record : *polled) {
+      if (ParseReading(parser, utc, record, &batch[n])) ++n;
+    }
+    batch.resize(n);
+    if (n > 0) rollup_->Add(batch);
+    taken_->Inc(n);
+  }
+  return Status::OK();
+}
+
+}  // namespace sp

@@ -1,0 +1,219 @@
+#include "rollup/rollup.h"
+
+#include <date/tz.h>
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "common/testing.h"
+#include "common/time.h"
+#include "rollup/series.h"
+
+namespace sp {
+namespace {
+
+constexpr int64_t kT0 = 1657724400;  // 2022-07-13 15:00:00 UTC, 2022-07-14 00:00 in Seoul
+
+RollupReading R(const std::string& device, int64_t ts_s, int64_t seq, double temperature,
+                std::optional<double> humidity = std::nullopt) {
+  RollupReading r;
+  r.device = device;
+  r.ts_us = ts_s * 1'000'000;
+  r.received_us = (ts_s + 1) * 1'000'000;
+  r.seq = seq;
+  r.values[0] = temperature;
+  r.values[1] = humidity;
+  return r;
+}
+
+std::string Line(const RollupReading& r) {
+  std::string line = "{\"device\":\"" + r.device + "\",\"ts\":\"" + FormatTimestamp(r.ts_us) + "\",\"received_at\":\"" +
+                     FormatTimestamp(r.received_us) + "\",\"topic\":\"t\",\"seq\":" + std::to_string(*r.seq);
+  for (size_t i = 0; i < kMetricCount; ++i) {
+    if (!r.values[i]) continue;
+    char v[32];
+    snprintf(v, sizeof v, "%.17g", *r.values[i]);
+    line += std::string(",\"") + kMetricNames[i] + "\":" + v;
+  }
+  return line + "}\n";
+}
+
+void WriteLake(const std::string& lake, const std::vector<RollupReading>& readings) {
+  std::string ndjson;
+  for (const auto& r : readings) ndjson += Line(r);
+  const std::string path = lake + "/raw/dt=2022-07-13/hour=15/readings-0000-00000000000000000000-00000000000000000001.ndjson.zst";
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::string out(ZSTD_compressBound(ndjson.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), ndjson.data(), ndjson.size(), 3);
+  ASSERT_FALSE(ZSTD_isError(n));
+  std::ofstream(path, std::ios::binary) << out.substr(0, n);
+}
+
+std::unique_ptr<LakeAggregates> OpenLake(const std::string& dir) {
+  auto engine = QueryEngine::Open(dir, {});
+  EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+  return std::make_unique<LakeAggregates>(std::move(*engine));
+}
+
+TEST(Rollup, AggregatesPerMinuteAndHourAndCountsARedeliveryOnce) {
+  Rollup rollup({});
+  rollup.Load({});
+  rollup.Add({R("pi", kT0, 0, 10), R("pi", kT0 + 30, 1, 20, 50), R("pi", kT0 + 61, 2, 30)});
+  rollup.Add({R("pi", kT0 + 30, 1, 20, 50)});  // redelivered
+  EXPECT_EQ(rollup.duplicates(), 1u);
+  std::vector<Bucket> minutes;
+  ASSERT_TRUE(rollup.Visit(Rollup::Tier::kMinute, {}, kT0, kT0 + 3600, [&](const std::string& d, auto b) {
+    EXPECT_EQ(d, "pi");
+    minutes.assign(b.begin(), b.end());
+  }));
+  ASSERT_EQ(minutes.size(), 2u);
+  EXPECT_EQ(minutes[0].start_s, kT0);
+  EXPECT_EQ(minutes[0].m[0].count, 2u);
+  EXPECT_EQ(minutes[0].m[0].sum, 30);
+  EXPECT_EQ(minutes[0].m[1].count, 1u);
+  EXPECT_EQ(minutes[1].m[0].min, 30);
+  const auto devices = rollup.Devices();
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].readings, 3u);
+  EXPECT_EQ(devices[0].last_us, (kT0 + 61) * 1'000'000);
+  EXPECT_EQ(*devices[0].last_values[0], 30);
+  EXPECT_DOUBLE_EQ(devices[0].interval_s, 31);  // gaps 30 and 31: the upper median
+}
+
+TEST(Rollup, CoversNothingBeforeLoadAndOnlyItsWindowAfter) {
+  Rollup rollup({.minute_window_s = 3600, .hour_window_s = 86400});
+  auto visit = [&](Rollup::Tier tier, int64_t from) { return rollup.Visit(tier, {}, from, from + 60, [](auto&, auto) {}); };
+  EXPECT_FALSE(visit(Rollup::Tier::kMinute, kT0));
+  rollup.Load({});
+  EXPECT_TRUE(visit(Rollup::Tier::kMinute, kT0));
+  rollup.Add({R("pi", kT0, 0, 10), R("pi", kT0 + 3 * 3600, 1, 10)});
+  // The minute window is an hour behind the newest reading, rounded down to a whole hour.
+  EXPECT_EQ(rollup.CoveredFrom(Rollup::Tier::kMinute), kT0 + 2 * 3600);
+  EXPECT_FALSE(visit(Rollup::Tier::kMinute, kT0));
+  EXPECT_TRUE(visit(Rollup::Tier::kHour, kT0));
+  EXPECT_EQ(rollup.BucketCount(Rollup::Tier::kMinute), 1u);
+  EXPECT_EQ(rollup.BucketCount(Rollup::Tier::kHour), 2u);
+  // A late reading older than the minute window goes to the hour tier only.
+  rollup.Add({R("pi", kT0 + 60, 2, 10)});
+  EXPECT_EQ(rollup.BucketCount(Rollup::Tier::kMinute), 1u);
+}
+
+TEST(Rollup, WaitForChangeMergesWhatArrived) {
+  Rollup rollup({});
+  rollup.Load({});
+  const uint64_t g = rollup.generation();
+  rollup.Add({R("a", kT0, 0, 1)});
+  rollup.Add({R("b", kT0 + 5, 0, 1), R("b", kT0 + 6, 1, 1)});
+  RollupChange c = rollup.WaitForChange(g, std::chrono::milliseconds(0));
+  EXPECT_EQ(c.generation, g + 2);
+  EXPECT_EQ(c.devices, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(c.count, 3u);
+  EXPECT_EQ(c.last_us, (kT0 + 6) * 1'000'000);
+  EXPECT_EQ(rollup.WaitForChange(c.generation, std::chrono::milliseconds(10)).count, 0u);
+}
+
+TEST(LocalBuckets, AlignToLocalTime) {
+  const auto* seoul = date::locate_zone("Asia/Seoul");
+  const auto* kolkata = date::locate_zone("Asia/Kolkata");
+  const auto* new_york = date::locate_zone("America/New_York");
+  LocalBuckets hour_seoul(seoul, 3600);
+  EXPECT_EQ(hour_seoul.Floor(kT0 + 1799), kT0);
+  LocalBuckets day_seoul(seoul, 86400);
+  EXPECT_EQ(day_seoul.Floor(kT0 + 86399), kT0);  // 2022-07-14 00:00 local
+  EXPECT_EQ(day_seoul.Floor(kT0 - 1), kT0 - 86400);
+  // +05:30: local hours start at :30 UTC.
+  LocalBuckets hour_kolkata(kolkata, 3600);
+  EXPECT_EQ(hour_kolkata.Floor(kT0 + 1), kT0 - 1800);
+  EXPECT_FALSE(OffsetsAligned(kolkata, kT0, kT0 + 86400, 3600));
+  EXPECT_TRUE(OffsetsAligned(kolkata, kT0, kT0 + 86400, 60));
+  EXPECT_TRUE(OffsetsAligned(seoul, kT0, kT0 + 86400, 3600));
+  // 2022-03-13 in New York had 23 hours: 05:00 UTC to 04:00 UTC the next day.
+  LocalBuckets day_ny(new_york, 86400);
+  const int64_t march13 = 1647147600;  // 2022-03-13 05:00 UTC = local midnight (EST)
+  EXPECT_EQ(day_ny.Floor(march13 + 3600 * 12), march13);
+  EXPECT_EQ(day_ny.Next(march13), march13 + 23 * 3600);
+  // Buckets that do not divide a day restart at local midnight.
+  LocalBuckets seven(nullptr, 7 * 60);
+  const int64_t midnight = 1657756800;  // 2022-07-14 00:00 UTC
+  EXPECT_EQ(seven.Floor(midnight - 1), midnight - (86400 % 420));
+  EXPECT_EQ(seven.Next(midnight - (86400 % 420)), midnight);
+  EXPECT_EQ(seven.Floor(midnight + 421), midnight + 420);
+}
+
+// The rollup and the lake answer every query with the same numbers: both fold base buckets the
+// same way. Noisy data over two days, two devices, a duplicate, buckets and zones of every kind.
+TEST(SeriesReader, RollupAndLakeAgree) {
+  testing::TempDir lake;
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0, 0.5);
+  std::vector<RollupReading> readings;
+  for (int64_t i = 0; i < 2 * 86400 / 37; ++i) {
+    readings.push_back(R("a", kT0 + i * 37, i, 30 + noise(rng), 50 + noise(rng)));
+    if (i % 3 == 0) readings.push_back(R("b", kT0 + i * 37 + 5, i, 20 + noise(rng)));
+  }
+  readings.push_back(readings[10]);  // a redelivery: the lake's view and the rollup drop it
+  WriteLake(lake.path(), readings);
+  auto aggregates = OpenLake(lake.path());
+
+  const Rollup::Options three_days{.minute_window_s = 3 * 86400};
+  Rollup rollup(three_days);
+  rollup.Load({});
+  rollup.Add(readings);
+  Rollup loaded(three_days);
+  ASSERT_OK_AND_ASSIGN(Rollup::Snapshot snapshot, aggregates->Snapshot(three_days));
+  loaded.Load(std::move(snapshot));
+  EXPECT_EQ(loaded.Devices()[0].readings, rollup.Devices()[0].readings);
+
+  SeriesReader from_rollup(&rollup, aggregates.get());
+  SeriesReader from_loaded(&loaded, aggregates.get());
+  SeriesReader from_lake(nullptr, aggregates.get());
+  for (const char* zone : {"UTC", "Asia/Seoul", "Asia/Kolkata", "America/New_York"}) {
+    for (int64_t bucket : {60, 900, 3600, 86400, 420}) {
+      for (Aggregation agg : {Aggregation::kAvg, Aggregation::kMin, Aggregation::kMax, Aggregation::kCount}) {
+        SeriesQuery q;
+        q.metric = Metric::kTemperature;
+        q.agg = agg;
+        q.bucket_s = bucket;
+        q.tz = date::locate_zone(zone);
+        q.from_s = kT0 + 1000;
+        q.to_s = kT0 + 86400 + 5000;
+        SCOPED_TRACE(std::string(zone) + " " + std::to_string(bucket) + " " + std::to_string(int(agg)));
+        ASSERT_OK_AND_ASSIGN(SeriesAnswer a, from_rollup.Read(q));
+        ASSERT_OK_AND_ASSIGN(SeriesAnswer b, from_lake.Read(q));
+        ASSERT_OK_AND_ASSIGN(SeriesAnswer c, from_loaded.Read(q));
+        EXPECT_STREQ(a.source, "rollup");
+        EXPECT_STREQ(c.source, "rollup");
+        EXPECT_STREQ(b.source, "lake");
+        ASSERT_EQ(a.series.size(), 2u);
+        for (const SeriesAnswer* other : {&b, &c}) {
+          ASSERT_EQ(other->series.size(), 2u);
+          for (size_t s = 0; s < 2; ++s) {
+            ASSERT_EQ(a.series[s].device, other->series[s].device);
+            ASSERT_EQ(a.series[s].points.size(), other->series[s].points.size());
+            for (size_t p = 0; p < a.series[s].points.size(); ++p) {
+              EXPECT_EQ(a.series[s].points[p].first, other->series[s].points[p].first);
+              EXPECT_NEAR(a.series[s].points[p].second, other->series[s].points[p].second, 1e-9);
+            }
+          }
+        }
+      }
+    }
+  }
+  // A sub-minute bucket always comes from the lake.
+  SeriesQuery fine;
+  fine.bucket_s = 10;
+  fine.devices = {"b"};
+  fine.from_s = kT0;
+  fine.to_s = kT0 + 600;
+  ASSERT_OK_AND_ASSIGN(SeriesAnswer f, from_rollup.Read(fine));
+  EXPECT_STREQ(f.source, "lake");
+  ASSERT_EQ(f.series.size(), 1u);
+  EXPECT_EQ(f.series[0].points.front().first, (kT0 + 5 - 5) * 1000);
+}
+
+}  // namespace
+}  // namespace sp

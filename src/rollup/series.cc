@@ -1,0 +1,219 @@
+#include "rollup/series.h"
+
+#include <date/tz.h>
+
+#include <numeric>
+
+namespace sp {
+
+namespace {
+
+constexpr int64_t kDay = 86400;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+std::string DeviceList(const std::vector<std::string>& devices) {
+  std::string sql;
+  for (const std::string& d : devices) sql += (sql.empty() ? "" : ",") + SqlString(d);
+  return sql;
+}
+
+// count, sum, min, max of every metric: the columns after (device, start) in Buckets' queries.
+std::string AggColumns() {
+  std::string sql;
+  for (const char* m : kMetricNames) {
+    sql += std::string(", count(") + m + "), sum(" + m + "), min(" + m + "), max(" + m + ")";
+  }
+  return sql;
+}
+
+void ReadAggs(const std::vector<Cell>& row, size_t first, Bucket* b) {
+  for (size_t i = 0; i < kMetricCount; ++i) {
+    MetricAgg& a = b->m[i];
+    const Cell* c = &row[first + 4 * i];
+    a.count = static_cast<uint32_t>(c[0].i);
+    if (a.count == 0) continue;
+    a.sum = c[1].d;
+    a.min = c[2].d;
+    a.max = c[3].d;
+  }
+}
+
+std::optional<double> OptionalDouble(const Cell& c) {
+  if (c.type == Cell::Type::kDouble) return c.d;
+  if (c.type == Cell::Type::kInt) return static_cast<double>(c.i);
+  return std::nullopt;
+}
+
+}  // namespace
+
+LocalBuckets::LocalBuckets(const date::time_zone* tz, int64_t width_s) : tz_(tz), width_(width_s) {}
+
+int64_t LocalBuckets::Offset(int64_t t) {
+  if (tz_ == nullptr) return 0;
+  if (t < begin_ || t >= end_) {
+    const date::sys_info info = tz_->get_info(date::sys_seconds(std::chrono::seconds(t)));
+    begin_ = info.begin.time_since_epoch().count();
+    end_ = info.end.time_since_epoch().count();
+    offset_ = info.offset.count();
+  }
+  return offset_;
+}
+
+int64_t LocalBuckets::Floor(int64_t t) {
+  const int64_t offset = Offset(t);
+  const int64_t local = t + offset;
+  const int64_t day = FloorDiv(local, kDay);
+  if (width_ < kDay) {
+    // Buckets restart at every local midnight, so 7-minute buckets never straddle a day.
+    return day * kDay + FloorDiv(local - day * kDay, width_) * width_ - offset;
+  }
+  // Whole days: the local midnight that starts the bucket, in UTC (23 or 25 hours away from the
+  // next one across a daylight-saving change).
+  const int64_t first_day = FloorDiv(day, width_ / kDay) * (width_ / kDay);
+  const date::local_seconds midnight{std::chrono::seconds(first_day * kDay)};
+  if (tz_ == nullptr) return first_day * kDay;
+  return tz_->to_sys(midnight, date::choose::earliest).time_since_epoch().count();
+}
+
+int64_t LocalBuckets::Next(int64_t start) {
+  // Two hours of slack step over a 25-hour day; Floor takes the result back to a bucket start.
+  return Floor(start + width_ + (width_ >= kDay ? 7200 : 0));
+}
+
+bool OffsetsAligned(const date::time_zone* tz, int64_t from_s, int64_t to_s, int64_t width_s) {
+  if (tz == nullptr) return true;
+  int64_t t = from_s;
+  do {
+    const date::sys_info info = tz->get_info(date::sys_seconds(std::chrono::seconds(t)));
+    if (info.offset.count() % width_s != 0) return false;
+    t = info.end.time_since_epoch().count();
+  } while (t < to_s);
+  return true;
+}
+
+Result<std::map<std::string, std::vector<Bucket>>> LakeAggregates::Buckets(const std::vector<std::string>& devices,
+                                                                           int64_t from_s, int64_t to_s,
+                                                                           int64_t width_s) {
+  const std::string w = std::to_string(width_s);
+  std::string sql = "SELECT device, floor(epoch_us(ts) / " + w + "e6)::BIGINT * " + w + " AS start_s" + AggColumns() +
+                    " FROM readings WHERE ts >= make_timestamp(" + std::to_string(from_s) + "000000) AND ts < " +
+                    "make_timestamp(" + std::to_string(to_s) + "000000)";
+  if (!devices.empty()) sql += " AND device IN (" + DeviceList(devices) + ")";
+  sql += " GROUP BY ALL ORDER BY device, start_s";
+  std::lock_guard lock(mu_);
+  SP_ASSIGN_OR_RETURN(QueryResult r, engine_->Run(sql));
+  std::map<std::string, std::vector<Bucket>> out;
+  for (const auto& row : r.rows) {
+    Bucket& b = out[row[0].s].emplace_back();
+    b.start_s = row[1].i;
+    ReadAggs(row, 2, &b);
+  }
+  return out;
+}
+
+Result<Rollup::Snapshot> LakeAggregates::Snapshot(const Rollup::Options& options) {
+  Rollup::Snapshot s;
+  {
+    std::lock_guard lock(mu_);
+    SP_ASSIGN_OR_RETURN(QueryResult newest, engine_->Run("SELECT epoch_us(max(ts)) FROM readings"));
+    if (newest.rows.empty() || newest.rows[0][0].type == Cell::Type::kNull) return s;
+    s.newest_us = newest.rows[0][0].i;
+  }
+  const int64_t newest_s = FloorDiv(s.newest_us, 1'000'000);
+  // One past the newest, so its own bucket is included.
+  SP_ASSIGN_OR_RETURN(s.hours, Buckets({}, newest_s - options.hour_window_s - 3600, newest_s + 1, 3600));
+  SP_ASSIGN_OR_RETURN(s.minutes, Buckets({}, newest_s - options.minute_window_s - 3600, newest_s + 1, 60));
+
+  std::lock_guard lock(mu_);
+  SP_ASSIGN_OR_RETURN(QueryResult devices,
+                      engine_->Run("SELECT device, epoch_us(min(ts)), epoch_us(max(ts)), epoch_us(max(received_at)), "
+                                   "count(*) FROM readings GROUP BY device"));
+  for (const auto& row : devices.rows) {
+    DeviceInfo& d = s.devices[row[0].s];
+    d.device = row[0].s;
+    d.first_us = row[1].i;
+    d.last_us = row[2].i;
+    d.last_received_us = row[3].i;
+    d.readings = static_cast<uint64_t>(row[4].i);
+  }
+  // The newest readings of each device: their gaps give its usual interval, the last its values.
+  std::string last = "SELECT device, epoch_us(ts)";
+  for (const char* m : kMetricNames) last += std::string(", ") + m;
+  last += " FROM readings QUALIFY row_number() OVER (PARTITION BY device ORDER BY ts DESC) <= " +
+          std::to_string(Rollup::kIntervalGaps + 1) + " ORDER BY device, ts";
+  SP_ASSIGN_OR_RETURN(QueryResult recent, engine_->Run(last));
+  for (const auto& row : recent.rows) {
+    s.recent_ts_us[row[0].s].push_back(row[1].i);
+    DeviceInfo& d = s.devices[row[0].s];
+    for (size_t i = 0; i < kMetricCount; ++i) d.last_values[i] = OptionalDouble(row[2 + i]);
+  }
+  // The keys of the last records received seed the dedup window, so a redelivery of a record the
+  // lake holds, arriving after this start, still counts once.
+  SP_ASSIGN_OR_RETURN(QueryResult keys,
+                      engine_->Run("SELECT device, epoch_us(ts), seq FROM readings ORDER BY received_at DESC LIMIT " +
+                                   std::to_string(Rollup::kDedupWindow)));
+  for (auto it = keys.rows.rbegin(); it != keys.rows.rend(); ++it) {
+    RollupReading& r = s.recent_keys.emplace_back();
+    r.device = (*it)[0].s;
+    r.ts_us = (*it)[1].i;
+    if ((*it)[2].type == Cell::Type::kInt) r.seq = (*it)[2].i;
+  }
+  return s;
+}
+
+Result<SeriesAnswer> SeriesReader::Read(const SeriesQuery& q) {
+  LocalBuckets local(q.tz, q.bucket_s);
+  SeriesAnswer answer;
+  // Whole buckets: the one holding `from` to the one holding the last second before `to`.
+  answer.from_s = local.Floor(q.from_s);
+  answer.to_s = local.Next(local.Floor(q.to_s - 1));
+
+  // The coarsest base that folds exactly into the local buckets.
+  int64_t base = std::gcd(q.bucket_s, int64_t{60});
+  if (q.bucket_s % 3600 == 0 && OffsetsAligned(q.tz, answer.from_s, answer.to_s, 3600)) base = 3600;
+
+  const size_t metric = static_cast<size_t>(q.metric);
+  auto fold = [&](const std::string& device, std::span<const Bucket> buckets) {
+    SeriesAnswer::Series out{device, {}};
+    int64_t current = INT64_MIN;
+    MetricAgg acc;
+    auto emit = [&] {
+      if (acc.count == 0) return;
+      double v = 0;
+      switch (q.agg) {
+        case Aggregation::kAvg: v = acc.sum / acc.count; break;
+        case Aggregation::kMin: v = acc.min; break;
+        case Aggregation::kMax: v = acc.max; break;
+        case Aggregation::kCount: v = acc.count; break;
+      }
+      out.points.emplace_back(current * 1000, v);
+    };
+    for (const Bucket& b : buckets) {
+      const int64_t start = local.Floor(b.start_s);
+      if (start != current) {
+        emit();
+        current = start;
+        acc = MetricAgg{};
+      }
+      acc.Merge(b.m[metric]);
+    }
+    emit();
+    if (!out.points.empty()) answer.series.push_back(std::move(out));
+  };
+
+  if (rollup_ != nullptr && (base == 60 || base == 3600)) {
+    const Rollup::Tier tier = base == 60 ? Rollup::Tier::kMinute : Rollup::Tier::kHour;
+    if (rollup_->Visit(tier, q.devices, answer.from_s, answer.to_s, fold)) {
+      std::sort(answer.series.begin(), answer.series.end(),
+                [](const auto& a, const auto& b) { return a.device < b.device; });
+      return answer;
+    }
+  }
+  answer.source = "lake";
+  SP_ASSIGN_OR_RETURN(auto buckets, lake_->Buckets(q.devices, answer.from_s, answer.to_s, base));
+  for (const auto& [device, b] : buckets) fold(device, b);
+  return answer;
+}
+
+}  // namespace sp
