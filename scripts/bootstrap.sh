@@ -33,4 +33,5 @@ if ((${#missing[@]})); then
 fi
 
 scripts/fetch-duckdb.sh
+scripts/fetch-web-deps.sh
 scripts/fetch-test-tools.sh

@@ -5,6 +5,8 @@
 #                   S3-compatible server the S3 tests run on loopback
 #   parquet-reader  hyparquet (plain JavaScript, no DuckDB inside) and its decompressors: the
 #                   second, independent Parquet reader of tests/parquet_reader_test.cc
+#   browser         playwright-core, which drives Debian's chromium headless for the dashboard's
+#                   browser tests (tests/browser/dashboard.mjs, run by tests/dashboard_test.cc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +27,4 @@ install() {  # install TOOL PACKAGE: npm ci of scripts/TOOL into .cache/TOOL unl
 
 install s3-server @20minutes/s3rver
 install parquet-reader hyparquet
+install browser playwright-core
