@@ -16,6 +16,7 @@
 #include "ingest/mqtt_client.h"
 #include "log/file_log.h"
 #include "query/engine.h"
+#include "rollup/feeder.h"
 #include "web/server.h"
 
 namespace sp {
@@ -100,6 +101,17 @@ Status RunDaemon(const Config& config) {
     streams.push_back(stream);
   }
   SP_ASSIGN_OR_RETURN(Stream * errors, log->OpenStream("errors"));
+  metrics.SetGaugeCallback("sensorpipe_log_bytes", "Bytes the log keeps on disk, by stream.", [&streams, errors] {
+    std::vector<std::pair<Labels, double>> out;
+    std::vector<Stream*> all = streams;
+    all.push_back(errors);
+    for (Stream* stream : all) {
+      uint64_t bytes = 0;
+      for (const ShardStats& shard : stream->Stats()) bytes += shard.bytes;
+      out.push_back({{{"stream", stream->name()}}, static_cast<double>(bytes)});
+    }
+    return out;
+  });
 
   // Delivery: one consumer per view, started before ingest so the lake follows the log at once.
   SP_ASSIGN_OR_RETURN(Lake lake, OpenLake(config, clock, &metrics));
@@ -150,6 +162,22 @@ Status RunDaemon(const Config& config) {
                       QueryEngine::Open(MakeCatalogLakeFiles(catalog, store), lake.local_dir, query_options));
   SP_ASSIGN_OR_RETURN(auto listen, ParseHostPort(config.http.listen));
 
+  // Rollup: the dashboard's aggregates, fed from the readings stream after the lake's offsets.
+  // Its lake engine is its own (not locked down: it runs only our SQL).
+  Rollup::Options rollup_options{.minute_window_s = config.rollup.minute_hours * 3600,
+                                 .hour_window_s = config.rollup.hour_days * 86400};
+  Rollup rollup(rollup_options);
+  SP_ASSIGN_OR_RETURN(auto rollup_engine, QueryEngine::Open(MakeCatalogLakeFiles(catalog, store), lake.local_dir, {}));
+  LakeAggregates lake_aggregates(std::move(rollup_engine));
+  SeriesReader series(&rollup, &lake_aggregates);
+  std::unique_ptr<RollupFeeder> feeder;
+  for (size_t i = 0; i < streams.size(); ++i) {
+    if (streams[i]->name() != "readings") continue;
+    feeder = std::make_unique<RollupFeeder>(&rollup, rollup_options, &lake_aggregates, streams[i],
+                                            [catalog, consumer = raw_options.consumer_name] { return catalog->DeliveryOffsets(consumer); }, &metrics);
+    SP_RETURN_IF_ERROR(feeder->Start());
+  }
+
   // Ingest: the subscriber.
   SP_ASSIGN_OR_RETURN(MqttUrl url, ParseMqttUrl(config.mqtt.url));
   MqttClientOptions mqtt_options;
@@ -173,6 +201,7 @@ Status RunDaemon(const Config& config) {
     h.mqtt_connected = subscriber.connected();
     return h;
   });
+  web.EnableApi({&rollup, &series, clock});
   HttpIngest http_ingest(rules, streams, errors, clock, &metrics);
   web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes),
                    [&](std::string_view body, std::string_view topic) {
@@ -198,12 +227,14 @@ Status RunDaemon(const Config& config) {
   // messages stay with the broker or the HTTP client), then delivery drains the log to the lake.
   ingest.Stop();
   web.Stop();
+  if (feeder) feeder->Stop();
   Status stopped;
   for (auto& delivery : deliveries) {
     if (Status s = delivery->Stop(); !s.ok() && stopped.ok()) stopped = s.WithContext("stopping delivery");
   }
   compactor->Stop();
   RemoveLakeMetrics(&metrics);
+  metrics.RemoveCallback("sensorpipe_log_bytes");
   SP_RETURN_IF_ERROR(stopped);
   spdlog::info("sensorpipe stopped cleanly");
   return Status::OK();

@@ -141,6 +141,10 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Int("row_limit", &c.query.row_limit, 1, int64_t{1} << 40));
   SP_RETURN_IF_ERROR(r.Int("timeout_ms", &c.query.timeout_ms, 1, 24LL * 3600 * 1000));
 
+  SP_RETURN_IF_ERROR(r.Table("rollup"));
+  SP_RETURN_IF_ERROR(r.Int("minute_hours", &c.rollup.minute_hours, 1, 24 * 366));
+  SP_RETURN_IF_ERROR(r.Int("hour_days", &c.rollup.hour_days, 1, 100 * 366));
+
   // The store checks names, region and credentials when the lake opens (S3ObjectStore::Open).
   SP_RETURN_IF_ERROR(r.Table("s3"));
   for (auto [key, value] :

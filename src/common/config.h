@@ -109,6 +109,13 @@ struct Config {
     int64_t timeout_ms = 10000;
   } query;
 
+  //! The dashboard's in-memory aggregates (src/rollup): how much event time, behind the newest
+  //! reading, each tier keeps. About 200 bytes per device and minute (or hour) kept.
+  struct Rollup {
+    int64_t minute_hours = 26;  // covers "the last 24 hours" with a device clock ahead
+    int64_t hour_days = 400;
+  } rollup;
+
   //! The lake in an S3-compatible store instead of data_dir/lake, when bucket is set (docs/s3.md).
   //! Empty values may come from the AWS_* environment variables.
   struct S3 {

@@ -43,14 +43,7 @@ std::string Json(const QueryResult& r) {
       if (c) out += ',';
       AppendJsonString(out, r.columns[c]);
       out += ':';
-      const Cell& cell = r.rows[i][c];
-      switch (cell.type) {
-        case Cell::Type::kNull: out += "null"; break;
-        case Cell::Type::kBool: out += cell.i ? "true" : "false"; break;
-        case Cell::Type::kInt: out += std::to_string(cell.i); break;
-        case Cell::Type::kDouble: AppendDouble(out, cell.d); break;
-        default: AppendJsonString(out, CellText(cell));
-      }
+      AppendJsonCell(out, r.rows[i][c]);
     }
     out += '}';
   }
@@ -93,6 +86,16 @@ std::string Table(const QueryResult& r) {
 }
 
 }  // namespace
+
+void AppendJsonCell(std::string& out, const Cell& cell) {
+  switch (cell.type) {
+    case Cell::Type::kNull: out += "null"; break;
+    case Cell::Type::kBool: out += cell.i ? "true" : "false"; break;
+    case Cell::Type::kInt: out += std::to_string(cell.i); break;
+    case Cell::Type::kDouble: AppendDouble(out, cell.d); break;
+    default: AppendJsonString(out, CellText(cell));
+  }
+}
 
 Result<OutputFormat> ParseOutputFormat(std::string_view name) {
   if (name == "table") return OutputFormat::kTable;

@@ -16,5 +16,7 @@ Result<OutputFormat> ParseOutputFormat(std::string_view name);
 std::string Format(const QueryResult& result, OutputFormat format);
 //! One cell as text (NULL as ""), the form CSV and the table use.
 std::string CellText(const Cell& cell);
+//! One cell as a JSON value: numbers and booleans as such, everything else as its text.
+void AppendJsonCell(std::string& out, const Cell& cell);
 
 }  // namespace sp

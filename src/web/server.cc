@@ -13,6 +13,20 @@ WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health)
       health_(std::move(health)),
       requests_(metrics->GetCounter("sensorpipe_http_requests_total", "HTTP requests served.")),
       server_(std::make_unique<httplib::Server>()) {
+  // Live dashboards hold a thread each for their event stream (at most 16), beside requests.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // Reads of the API need the token when others can reach the listener (Start decides).
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!reads_need_token_ || !req.path.starts_with("/api/") || Authorized(req)) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Bearer");
+    res.set_content(token_.empty() ? "{\"error\":\"the API is off: the listener is not loopback and [http] token is unset\"}\n"
+                                   : "{\"error\":\"a valid Authorization: Bearer <token> header is needed\"}\n",
+                    "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   // /healthz: the process is alive and serving (a supervisor restarts it when this fails).
   // /readyz: it can take data in, i.e. it is subscribed to the broker; a lost broker makes it 503
   // without making the daemon look dead.
@@ -47,12 +61,7 @@ void WebServer::EnableIngest(std::string token, size_t max_body_bytes, IngestFn 
       res.set_content("{\"error\":\"POST /v1/ingest needs [http] token in the config\"}\n", "application/json");
       return;
     }
-    // Compare in constant time, so the answer's timing says nothing about the token.
-    const std::string given = req.get_header_value("Authorization");
-    const std::string expected = "Bearer " + token_;
-    unsigned char diff = given.size() == expected.size() ? 0 : 1;
-    for (size_t i = 0; i < given.size() && i < expected.size(); ++i) diff |= given[i] ^ expected[i];
-    if (diff != 0) {
+    if (!Authorized(req)) {
       res.status = 401;
       res.set_header("WWW-Authenticate", "Bearer");
       res.set_content("{\"error\":\"a valid Authorization: Bearer <token> header is needed\"}\n", "application/json");
@@ -65,6 +74,7 @@ void WebServer::EnableIngest(std::string token, size_t max_body_bytes, IngestFn 
 }
 
 Status WebServer::Start(const std::string& host, int port) {
+  reads_need_token_ = !(host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127."));
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());
   } else if (server_->bind_to_port(host.c_str(), port)) {
@@ -79,6 +89,7 @@ Status WebServer::Start(const std::string& host, int port) {
 }
 
 void WebServer::Stop() {
+  stopping_ = true;
   if (thread_.joinable()) {
     server_->stop();
     thread_.join();

@@ -1,23 +1,26 @@
-// The web stage, in place of Kibana and QuickSight: the daemon's HTTP listener. It serves the first
-// dashboard page at / (hourly averages per device, refreshed live), /healthz (alive) and
-// /readyz (subscribed to the broker) for health checks, POST /v1/ingest (with a bearer token),
-// and /metrics in the Prometheus text format. The dashboard issue adds the charts and the JSON API
-// on the same server. Requests are served from a thread pool; queries go through one QueryEngine,
-// one at a time.
+// The web stage, in place of Kibana and QuickSight: the daemon's HTTP listener. It serves the
+// dashboard at / (page.cc), the JSON API it is drawn from (api.cc, docs/api.md), /healthz (alive)
+// and /readyz (subscribed to the broker) for health checks, POST /v1/ingest (with a bearer token),
+// and /metrics in the Prometheus text format. Requests are served from a thread pool; user SQL
+// goes through one QueryEngine, one statement at a time.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/env.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "query/engine.h"
+#include "rollup/series.h"
 
 namespace httplib {
 class Server;
+struct Request;
 }
 
 namespace sp {
@@ -42,7 +45,17 @@ class WebServer {
   //! Without a token configured every POST is refused (403): writes always need one. Call before Start.
   void EnableIngest(std::string token, size_t max_body_bytes, IngestFn fn);
 
-  //! Binds host:port (port 0 picks a free one) and serves in a background thread.
+  //! What the JSON API reads; none is owned.
+  struct ApiSources {
+    const Rollup* rollup = nullptr;  // /api/devices, /api/events
+    SeriesReader* series = nullptr;  // /api/series
+    Clock* clock = nullptr;
+  };
+  //! Serves /api/series, /api/devices, /api/events and /api/query (docs/api.md). Call before Start.
+  void EnableApi(ApiSources sources);
+
+  //! Binds host:port (port 0 picks a free one) and serves in a background thread. Reads of /api/*
+  //! need the bearer token unless host is a loopback address.
   Status Start(const std::string& host, int port);
   //! The bound port, after Start.
   int port() const { return port_; }
@@ -51,6 +64,8 @@ class WebServer {
  private:
   //! The dashboard: GET / and its assets (page.cc).
   void RegisterPage();
+  //! Whether the request carries `Authorization: Bearer <token>` (never, without a token).
+  bool Authorized(const httplib::Request& req) const;
 
   Metrics* metrics_;
   QueryEngine* engine_;
@@ -58,6 +73,10 @@ class WebServer {
   Counter* requests_;
   std::string token_;
   IngestFn ingest_;
+  ApiSources api_;
+  bool reads_need_token_ = false;
+  std::atomic<int> event_streams_{0};
+  std::atomic<bool> stopping_{false};  // ends event streams
   std::mutex query_mu_;  // one query at a time on the shared engine
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
