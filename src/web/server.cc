@@ -74,7 +74,7 @@ void WebServer::EnableIngest(std::string token, size_t max_body_bytes, IngestFn 
 }
 
 Status WebServer::Start(const std::string& host, int port) {
-  reads_need_token_ = !(host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127."));
+  reads_need_token_ = token_for_reads_ || !(host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127."));
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());
   } else if (server_->bind_to_port(host.c_str(), port)) {

@@ -55,8 +55,11 @@ class WebServer {
   void EnableApi(ApiSources sources);
 
   //! Binds host:port (port 0 picks a free one) and serves in a background thread. Reads of /api/*
-  //! need the bearer token unless host is a loopback address.
+  //! need the bearer token unless host is a loopback address (or RequireTokenForReads was called).
   Status Start(const std::string& host, int port);
+  //! Reads of /api/* need the token even on loopback, as when a proxy on this machine forwards
+  //! requests from elsewhere. Call before Start.
+  void RequireTokenForReads() { token_for_reads_ = true; }
   //! The bound port, after Start.
   int port() const { return port_; }
   void Stop();
@@ -74,6 +77,7 @@ class WebServer {
   std::string token_;
   IngestFn ingest_;
   ApiSources api_;
+  bool token_for_reads_ = false;
   bool reads_need_token_ = false;
   std::atomic<int> event_streams_{0};
   std::atomic<bool> stopping_{false};  // ends event streams
