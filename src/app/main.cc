@@ -1,4 +1,4 @@
-// sensorpipe: the daemon (`run`) and the tools around what it stores (`query`, `log stat`,
+// sensorpipe: the daemon (`run`) and the tools around what it stores (`query`, `report`, `log stat`,
 // `log tail`, `replay`, `lake ls`, `compact`).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,12 +9,14 @@
 #include "app/daemon.h"
 #include "app/lake.h"
 #include "app/log_tools.h"
+#include "app/report_tool.h"
 #include "common/config.h"
 #include "common/cli.h"
 #include "common/env.h"
 #include "compact/catalog_lake_files.h"
 #include "query/engine.h"
 #include "query/format.h"
+#include "report/report.h"
 
 namespace {
 
@@ -39,34 +41,48 @@ int Run(const std::string& config_path) {
   return s.ok() ? 0 : Fail(s);
 }
 
+// The lake as the tools read it; the engine reads through the lake's catalog, so it goes first.
+struct LakeQuery {
+  sp::Lake lake;
+  std::unique_ptr<sp::QueryEngine> engine;
+};
+
+sp::Result<LakeQuery> OpenLakeQuery(const sp::Config& config) {
+  // The CLI reads the catalog's current files, so it works whether or not the daemon runs: a
+  // compaction swaps files in one catalog transaction. No row limit or timeout: the user asked.
+  // A data folder without a catalog (nothing was ever delivered) is an empty lake.
+  LakeQuery q;
+  if (sp::Env::Default()->FileExists(config.CatalogPath())) {
+    SP_ASSIGN_OR_RETURN(q.lake, sp::OpenLake(config, sp::Clock::Default()));
+    SP_ASSIGN_OR_RETURN(q.engine,
+                        sp::QueryEngine::Open(sp::MakeCatalogLakeFiles(q.lake.catalog.get(), q.lake.store.get()),
+                                              q.lake.local_dir, sp::QueryOptions{}));
+  } else {
+    SP_ASSIGN_OR_RETURN(q.engine, sp::QueryEngine::Open(config.LakeDir(), sp::QueryOptions{}));
+  }
+  return q;
+}
+
 int Query(const std::string& config_path, const std::string& format_name, const std::string& sql) {
   auto format = sp::ParseOutputFormat(format_name);
   if (!format.ok()) return Fail(format.status());
   auto config = Load(config_path);
   if (!config.ok()) return Fail(config.status());
-  // The CLI reads the catalog's current files, so it works whether or not the daemon runs: a
-  // compaction swaps files in one catalog transaction. No row limit or timeout: the user asked.
-  // A data folder without a catalog (nothing was ever delivered) is an empty lake.
-  std::unique_ptr<sp::QueryEngine> engine;
-  sp::Lake lake;
-  if (sp::Env::Default()->FileExists(config->CatalogPath())) {
-    auto opened = sp::OpenLake(*config, sp::Clock::Default());
-    if (!opened.ok()) return Fail(opened.status());
-    lake = std::move(*opened);
-    auto e = sp::QueryEngine::Open(sp::MakeCatalogLakeFiles(lake.catalog.get(), lake.store.get()), lake.local_dir,
-                                   sp::QueryOptions{});
-    if (!e.ok()) return Fail(e.status());
-    engine = std::move(*e);
-  } else {
-    auto e = sp::QueryEngine::Open(config->LakeDir(), sp::QueryOptions{});
-    if (!e.ok()) return Fail(e.status());
-    engine = std::move(*e);
-  }
-  auto result = engine->Run(sql);
+  auto q = OpenLakeQuery(*config);
+  if (!q.ok()) return Fail(q.status());
+  auto result = q->engine->Run(sql);
   if (!result.ok()) return Fail(result.status());
   std::string out = sp::Format(*result, *format);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
+}
+
+int Report(const std::string& config_path, const sp::ReportArgs& args) {
+  auto config = Load(config_path);
+  if (!config.ok()) return Fail(config.status());
+  auto q = OpenLakeQuery(*config);
+  if (!q.ok()) return Fail(q.status());
+  return sp::RunReport(q->engine.get(), args);
 }
 
 }  // namespace
@@ -92,6 +108,38 @@ int main(int argc, char** argv) {
   query->add_option("-f,--format", format, "Output format: table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   query->add_option("sql", sql, "One SQL statement, e.g. \"SELECT count(*) FROM readings\"")->required();
+
+  sp::ReportArgs report_args;
+  auto* report = with_config(app.add_subcommand("report",
+                                                "Write the analysis of a period: phases, hourly table, "
+                                                "extremes, temperature-humidity correlation"));
+  // Checked while parsing, so a bad value prints the usage and exits 2 like any other bad argument.
+  const CLI::Validator time_check(
+      [](std::string& v) {
+        auto t = sp::ParseReportTime(v, "UTC");
+        return t.ok() ? std::string() : std::string(t.status().message());
+      },
+      "TIME");
+  const CLI::Validator zone_check(
+      [](std::string& v) {
+        auto z = sp::LocalZone::Create(v);
+        return z.ok() ? std::string() : std::string(z.status().message());
+      },
+      "ZONE");
+  report->add_option("--from", report_args.from, "Start (inclusive): ISO 8601 with offset, or epoch seconds")
+      ->required()
+      ->check(time_check);
+  report->add_option("--to", report_args.to, "End (exclusive): ISO 8601 with offset, or epoch seconds")
+      ->required()
+      ->check(time_check);
+  report->add_option("--tz", report_args.tz, "IANA time zone for hours and times (and times given without offset)")
+      ->capture_default_str()
+      ->check(zone_check);
+  report->add_option("--device", report_args.device, "Only this device (default: every device, each on its own)");
+  report->add_option("-f,--format", report_args.format, "Output format: md or html")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"md", "html"}));
+  report->add_option("-o,--out", report_args.out, "Write to this file instead of stdout");
 
   auto* log = app.add_subcommand("log", "Look into the log: stat, tail");
   log->require_subcommand(1);
@@ -138,6 +186,15 @@ int main(int argc, char** argv) {
     return sp::LogTail(*config, tail_options);
   }
 
+  if (report->parsed()) {
+    auto from = sp::ParseReportTime(report_args.from, report_args.tz);
+    auto to = sp::ParseReportTime(report_args.to, report_args.tz);
+    if (from.ok() && to.ok() && *from >= *to) {
+      std::cerr << "--to must be later than --from\n\n" << report->help();
+      return 2;
+    }
+    return Report(config_path, report_args);
+  }
   if (run->parsed()) {
     sp::BlockStopSignals();
     return Run(config_path);

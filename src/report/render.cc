@@ -115,8 +115,8 @@ std::string RuleNote(const MetricReport& m) {
   const Trend& t = m.trend;
   const std::string unit(MetricUnit(m.metric));
   return "Trend fitted to " + BucketText(t.bucket_us) + " medians; noise around it " + Num(t.noise) + " " + unit +
-         ", its range " + Num(t.range) + " " + unit + ". A phase is steady when its change is below both 20 % of " +
-         "that range and 3 standard errors of the noise.";
+         ", its range " + Num(t.range) + " " + unit + ". A phase rises or falls only when its change exceeds both " +
+         "20 % of that range and 3 standard errors of the noise; otherwise it is steady.";
 }
 
 struct Table {

@@ -1,0 +1,198 @@
+// `sensorpipe report` end to end, on real parts: the seed's day goes through mosquitto and a real
+// daemon into the lake, and the report read back from it must find the four phases its authors
+// described by hand (temperature falling to about 02, steady to about 06-07, rising to about 10,
+// steady to 15, device time; humidity the mirror image) and r = -0.97, in Markdown and in HTML.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/testing.h"
+#include "support/daemon.h"
+#include "support/mosquitto.h"
+
+namespace sp::testing {
+namespace {
+
+constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> Cells(const std::string& row) {
+  std::vector<std::string> out;
+  std::stringstream ss(row);
+  std::string cell;
+  std::getline(ss, cell, '|');  // before the first bar
+  while (std::getline(ss, cell, '|')) {
+    const size_t a = cell.find_first_not_of(' '), b = cell.find_last_not_of(' ');
+    out.push_back(a == std::string::npos ? "" : cell.substr(a, b - a + 1));
+  }
+  return out;
+}
+
+struct Phase {
+  std::string direction;
+  double start_h = 0, end_h = 0;
+};
+
+double Hours(const std::string& hhmm) {
+  return std::stoi(hhmm.substr(0, 2)) + std::stoi(hhmm.substr(3, 2)) / 60.0;
+}
+
+// The rows of the phase table under "#### <heading>" in the Markdown report.
+std::vector<Phase> PhasesOf(const std::string& md, const std::string& heading) {
+  std::vector<Phase> out;
+  const auto lines = Lines(md);
+  size_t i = 0;
+  while (i < lines.size() && lines[i].rfind("#### " + heading, 0) != 0) ++i;
+  for (i += 4; i < lines.size() && lines[i].rfind("| ", 0) == 0; ++i) {  // heading, blank, header, rule
+    const auto c = Cells(lines[i]);
+    if (c.size() < 4) break;
+    out.push_back({c[3], Hours(c[1]), Hours(c[2])});
+  }
+  return out;
+}
+
+std::string Describe(const std::vector<Phase>& phases) {
+  std::ostringstream s;
+  for (const auto& p : phases) s << p.direction << " " << p.start_h << "-" << p.end_h << "; ";
+  return s.str();
+}
+
+// Four phases, each (direction, end hour within tolerance).
+void ExpectPhases(const std::vector<Phase>& got, const std::vector<std::pair<std::string, double>>& want,
+                  const std::vector<double>& tolerance) {
+  ASSERT_EQ(got.size(), want.size()) << Describe(got);
+  EXPECT_EQ(got[0].start_h, 0) << Describe(got);
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].direction, want[i].first) << Describe(got);
+    EXPECT_NEAR(got[i].end_h, want[i].second, tolerance[i]) << "phase " << i << ": " << Describe(got);
+  }
+}
+
+double R(const std::string& text) {
+  const size_t at = text.find("r = ");
+  return at == std::string::npos ? NAN : std::stod(text.substr(at + 4));
+}
+
+class ReportEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
+    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(dir_.Sub("sp"), broker_->url(),
+                                                "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
+                                                "[delivery]\ninterval_s = 1\n"));
+    ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
+        << daemon_->process().Log();
+    ASSERT_OK_AND_ASSIGN(CommandOutput pub,
+                         RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()), "-t",
+                                     "sensor/data", "-q", "1", "-l"},
+                                    kDeadline, ReadFile(FixturesDir() + "/seed_day.ndjson")));
+    ASSERT_EQ(pub.exit_code, 0) << pub.err;
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          auto out = daemon_->Query("SELECT count(*) FROM readings");
+          return out.ok() && Lines(*out).size() == 2 && Lines(*out)[1] == "5400";
+        },
+        kDeadline))
+        << daemon_->process().Log();
+  }
+
+  Result<CommandOutput> Report(std::vector<std::string> args) {
+    std::vector<std::string> argv = {BinDir() + "/sensorpipe", "report", "--config", daemon_->config_path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, kDeadline);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Mosquitto> broker_;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(ReportEndToEnd, FindsTheSeedsPhasesAndCorrelation) {
+  ASSERT_OK_AND_ASSIGN(CommandOutput md, Report({"--from", "2022-07-14T00:00:00+09:00", "--to",
+                                                 "2022-07-14T15:00:00+09:00", "--tz", "Asia/Seoul", "--format", "md"}));
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  // Hours of the device's day; the tolerances are the "about" of the seed authors' description.
+  ExpectPhases(PhasesOf(md.out, "Temperature"), {{"falling", 2.25}, {"steady", 6.5}, {"rising", 10.25}, {"steady", 15}},
+               {0.75, 0.5, 0.75, 0});
+  ExpectPhases(PhasesOf(md.out, "Humidity"), {{"rising", 2.25}, {"steady", 6.5}, {"falling", 10.25}, {"steady", 15}},
+               {0.9, 0.5, 0.75, 0});
+  const auto pressure = PhasesOf(md.out, "Pressure");
+  ASSERT_EQ(pressure.size(), 1u) << Describe(pressure);
+  EXPECT_EQ(pressure[0].direction, "steady");
+  EXPECT_NEAR(R(md.out), -0.97, 0.02) << md.out;
+  EXPECT_NE(md.out.find("over 5400 readings, a very strong negative correlation: humidity falls as temperature rises"),
+            std::string::npos)
+      << md.out;
+  EXPECT_NE(md.out.find("| 2022-07-14 00:00 | 360 | 39.682 |"), std::string::npos) << md.out;
+
+  // The same period as epoch seconds and the one device by name: the same report.
+  ASSERT_OK_AND_ASSIGN(CommandOutput epoch, Report({"--from", "1657724400", "--to", "1657778400", "--tz", "Asia/Seoul",
+                                                    "--device", "raspberrypi"}));
+  ASSERT_EQ(epoch.exit_code, 0) << epoch.err;
+  EXPECT_EQ(epoch.out, md.out);
+
+  // HTML into a file: one page with its charts inline, the same phases and r.
+  const std::string html_path = dir_.Sub("report.html");
+  ASSERT_OK_AND_ASSIGN(CommandOutput html,
+                       Report({"--from", "2022-07-14T00:00:00+09:00", "--to", "2022-07-14T15:00:00+09:00", "--tz",
+                               "Asia/Seoul", "--format", "html", "--out", html_path}));
+  ASSERT_EQ(html.exit_code, 0) << html.err;
+  EXPECT_EQ(html.out, "");
+  const std::string page = ReadFile(html_path);
+  EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u) << page.substr(0, 200);
+  EXPECT_NE(page.find("<li>Temperature fell from 00:00 to "), std::string::npos);
+  EXPECT_NE(page.find("<li>Humidity rose from 00:00 to "), std::string::npos);
+  EXPECT_NEAR(R(page), R(md.out), 1e-9);
+  size_t charts = 0;
+  for (size_t at = page.find("<svg viewBox="); at != std::string::npos; at = page.find("<svg viewBox=", at + 1))
+    ++charts;
+  EXPECT_EQ(charts, 6u);
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+  EXPECT_EQ(page.find("http"), std::string::npos);
+  // The phase tables are in the page too, in the same order.
+  for (const char* row : {"<td>falling</td>", "<td>rising</td>"}) EXPECT_NE(page.find(row), std::string::npos) << row;
+  EXPECT_FALSE(std::filesystem::exists(html_path + ".tmp"));
+
+  // A device with no readings is said so, not an error.
+  ASSERT_OK_AND_ASSIGN(CommandOutput none, Report({"--from", "1657724400", "--to", "1657778400", "--device", "nope"}));
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.out.find("No readings in this period."), std::string::npos) << none.out;
+}
+
+// Checked before any lake is opened, so no daemon is needed.
+TEST(ReportCli, BadArgumentsPrintUsageAndExit2) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> bad = {
+      {"--from", "yesterday", "--to", "1657778400"},
+      {"--from", "1657724400"},                        // --to missing
+      {"--from", "1657778400", "--to", "1657724400"},  // backwards
+      {"--from", "1657724400", "--to", "1657778400", "--tz", "Mars/Olympus"},
+      {"--from", "1657724400", "--to", "1657778400", "--format", "pdf"},
+  };
+  for (const auto& args : bad) {
+    std::vector<std::string> argv = {BinDir() + "/sensorpipe", "report", "--config", dir.Sub("none.toml")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ASSERT_OK_AND_ASSIGN(CommandOutput out, RunCommand(argv, kDeadline));
+    EXPECT_EQ(out.exit_code, 2) << args[1] << ": " << out.err;
+    EXPECT_NE(out.err.find("Usage:"), std::string::npos) << out.err;
+    EXPECT_EQ(out.out, "");
+  }
+}
+
+}  // namespace
+}  // namespace sp::testing
