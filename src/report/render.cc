@@ -116,7 +116,8 @@ std::string RuleNote(const MetricReport& m) {
   const std::string unit(MetricUnit(m.metric));
   return "Trend fitted to " + BucketText(t.bucket_us) + " medians; noise around it " + Num(t.noise) + " " + unit +
          ", its range " + Num(t.range) + " " + unit + ". A phase rises or falls only when its change exceeds both " +
-         "20 % of that range and 3 standard errors of the noise; otherwise it is steady.";
+         Num(100 * t.steady_range_fraction, 0) + " % of that range and " + Num(t.steady_standard_errors, 0) +
+         " standard errors of the noise; otherwise it is steady.";
 }
 
 struct Table {

@@ -68,6 +68,8 @@ struct Trend {
   std::vector<double> boundary_value;  // the trend at each boundary (it is linear in between)
   double noise = 0;                    // standard deviation of the bucket medians around the trend
   double range = 0;                    // max - min of the trend
+  double steady_range_fraction = 0;    // the terms of the steady rule it was judged by (TrendOptions)
+  double steady_standard_errors = 0;
   std::vector<TrendPhase> phases;
 
   //! The trend at ts (linear between boundaries, extended past the ends); NaN when empty.

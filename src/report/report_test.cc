@@ -341,7 +341,8 @@ TEST_F(SeedDay, MarkdownHasEverySection) {
         "### Correlation", "### Extremes", "### Hourly averages, minima and maxima (Asia/Seoul)",
         "- Temperature fell from 00:00 to ", "- Humidity rose from 00:00 to ",
         "- Pressure held steady from 00:00 to 15:00.",
-        "a very strong negative correlation: humidity falls as temperature rises", "| 2022-07-14 14:00 | 360 |",
+        "a very strong negative correlation: humidity falls as temperature rises",
+                        "exceeds both 20 % of that range and 3 standard errors of the noise", "| 2022-07-14 14:00 | 360 |",
         "5400 readings from 2022-07-14 00:00:00 to 2022-07-14 14:59:50"}) {
     EXPECT_NE(md.find(s), std::string::npos) << s << "\n" << md;
   }

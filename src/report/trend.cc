@@ -241,6 +241,8 @@ Trend FindTrend(std::vector<Sample> samples, const TrendOptions& options) {
   std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) { return a.ts_us < b.ts_us; });
   const int64_t span = samples.back().ts_us - samples.front().ts_us + 1;
   trend.bucket_us = options.bucket_us > 0 ? options.bucket_us : TrendBucketFor(span);
+  trend.steady_range_fraction = options.steady_range_fraction;
+  trend.steady_standard_errors = options.steady_standard_errors;
   const int64_t bucket = trend.bucket_us;
   const int64_t min_phase =
       options.min_phase_us > 0 ? options.min_phase_us : std::max(kMinPhase, kMinBucketsPerPhase * bucket);
