@@ -109,10 +109,6 @@
   const dayLabel = (ms, tz) => fmt(tz, { month: 'short', day: 'numeric' }).format(ms);
   const dateTimeLabel = (ms, tz) =>
     fmt(tz, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(ms);
-  const zoneName = (ms, tz) => {
-    const p = fmt(tz, { timeZoneName: 'short' }).formatToParts(ms).find((x) => x.type === 'timeZoneName');
-    return p ? p.value : tz;
-  };
   // A time given as the API takes it: ISO 8601 with an offset or Z, or epoch seconds.
   function parseTime(v) {
     if (v == null || v === '') return null;
@@ -294,10 +290,11 @@
       const body = el('div', { class: 'panel-body' });
       const note = el('p', { class: 'note' });
       const card = el('section', { class: `panel${def.wide ? ' wide' : ''}`, id: `panel-${def.id}`, 'data-panel': def.id },
-        el('div', { class: 'panel-head' }, el('div', { class: 'panel-title' }, title, sub), el('div', { class: 'actions' }, png, csv)),
+        el('div', { class: 'panel-head' }, el('div', { class: 'panel-title' }, title, sub),
+          el('div', { class: 'actions' }, def.kind === 'devices' ? null : png, csv)),
         body, note);
       grid.append(card);
-      const p = { def, card, title, sub, body, note, png, csv, u: null, signature: '' };
+      const p = { def, card, title, sub, body, note, png, csv, u: null, charts: [], signature: '' };
       png.addEventListener('click', () => downloadPng(p));
       csv.addEventListener('click', () => downloadCsv(p));
       panels[def.id] = p;
@@ -309,14 +306,16 @@
     ro.observe(grid);
   }
 
+  // Small multiples (one chart per metric) are lower than a panel's single chart.
   function chartSize(p) {
     const w = Math.max(240, Math.floor(p.body.clientWidth));
-    const h = w < 480 ? 210 : p.def.kind === 'pipeline' ? 170 : 260;
+    const multiple = p.def.metrics && p.def.metrics.length > 1;
+    const h = p.def.kind === 'pipeline' ? 150 : multiple ? (w < 480 ? 150 : 170) : w < 480 ? 210 : 260;
     return { width: w, height: h };
   }
   function resizeChart(p) {
     const { width, height } = chartSize(p);
-    if (p.u.width !== width || p.u.height !== height) p.u.setSize({ width, height });
+    for (const u of p.charts) if (u.width !== width || u.height !== height) u.setSize({ width, height });
   }
 
   function setState(p, kind, message) {
@@ -327,11 +326,10 @@
     exposed[p.def.id] = Object.assign(exposed[p.def.id] || {}, { state: kind, message, data: null, series: [] });
   }
   function destroyChart(p) {
-    if (p.u) {
-      p.u.destroy();
-      p.u = null;
-      p.signature = '';
-    }
+    for (const u of p.charts) u.destroy();
+    p.charts = [];
+    p.u = null;
+    p.signature = '';
   }
   // Creates the chart when its shape changed, or gives the existing one new data (live updates
   // then keep the legend and cursor where they are).
@@ -343,6 +341,7 @@
       p.body.replaceChildren();
       const opts = Object.assign(makeOpts(), chartSize(p));
       p.u = new uPlot(opts, data, p.body);
+      p.charts = [p.u];
       p.signature = signature;
       window.sensorpipe.charts[p.def.id] = p.u;
     }
@@ -380,7 +379,14 @@
       label,
       labelFont: '600 12px Inter, system-ui, sans-serif',
       labelSize: label ? 20 : 0,
-      size: 56,
+      // Wide enough for the longest label (1008.75 hPa needs more room than 40 %).
+      size: (u, values, axisIdx, cycleNum) => {
+        const axis = u.axes[axisIdx];
+        if (cycleNum > 1 && axis._size) return axis._size;
+        const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), '');
+        u.ctx.font = axis.font[0];
+        return Math.ceil(14 + (label ? 20 : 0) + u.ctx.measureText(longest).width / (devicePixelRatio || 1));
+      },
       values: (u, vals) => vals.map((v) => (v == null ? '' : `${+v.toFixed(6)}${unit === '%' || unit === '°' || unit === '°C' ? unit : ''}`)),
     };
   }
@@ -416,6 +422,12 @@
     }
     const tz = state.tz;
     const signature = JSON.stringify(['line', tz, series.map((s) => s.label)]);
+    if (def.metrics.length > 1) {
+      showMultiples(p, signature, data, series, tz);
+      p.series = series;
+      p.note.textContent = 'One chart per angle, each on its own scale; the cursor moves on all three.';
+      return;
+    }
     showChart(p, signature, () => ({
       ms: 1,
       tzDate: (ts) => uPlot.tzDate(new Date(ts), tz),
@@ -431,6 +443,49 @@
     }), data);
     p.series = series;
     p.note.textContent = '';
+  }
+
+  // Several metrics of very different ranges (pitch near 0°, roll near 360°): one small chart per
+  // metric over the same time axis, with a shared cursor.
+  function showMultiples(p, signature, data, series, tz) {
+    const metrics = [...new Set(series.map((s) => s.metric))];
+    const parts = metrics.map((m) => {
+      const idx = series.map((s, k) => (s.metric === m ? k : -1)).filter((k) => k >= 0);
+      return { metric: m, idx, data: [data[0], ...idx.map((k) => data[k + 1])] };
+    });
+    if (p.charts.length === parts.length && p.signature === signature && p.charts.every((u) => p.body.contains(u.root))) {
+      parts.forEach((part, i) => p.charts[i].setData(part.data));
+    } else {
+      destroyChart(p);
+      p.body.replaceChildren();
+      const size = chartSize(p);
+      p.charts = parts.map((part) => {
+        const m = METRICS[part.metric];
+        const holder = el('div', { class: 'multiple' });
+        p.body.append(holder);
+        return new uPlot(Object.assign({
+          title: `${m.label} (${m.unit})`,
+          ms: 1,
+          tzDate: (ts) => uPlot.tzDate(new Date(ts), tz),
+          cursor: { points: { size: 6 }, sync: { key: `sp-${p.def.id}` } },
+          scales: { x: { time: true } },
+          series: [
+            { label: 'Time', value: (u, v) => (v == null ? '—' : dateTimeLabel(v, tz)) },
+            ...part.idx.map((k) => {
+              const s = series[k];
+              return { label: s.device, stroke: s.color, width: 1.6, dash: s.dash, spanGaps: false, points: { show: false },
+                value: legendValue(s.digits, s.unit) };
+            }),
+          ],
+          axes: [timeAxis(p, tz), valueAxis(m.unit)],
+        }, size), part.data, holder);
+      });
+      p.u = p.charts[0];
+      p.signature = signature;
+      window.sensorpipe.charts[p.def.id] = p.u;
+    }
+    p.png.disabled = false;
+    p.csv.disabled = false;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -496,7 +551,7 @@
       counts, expected, flagged: flags, bucket_s: 3600, query: [avgUrl, countUrl],
       labels: data[0].map((x) => hourLabel(x, tz)), ticks: [],
     };
-    p.sub.textContent = `avg of each ${zoneName(ctx.range.to, tz)} hour · ${m.unit}`;
+    p.sub.textContent = `avg per hour of the clock in ${tz} · ${m.unit}`;
     if (data[0].length === 0) {
       setState(p, 'empty', 'No readings in this range.');
       Object.assign(exposed[def.id], { state: 'empty', query: [avgUrl, countUrl] });
@@ -694,18 +749,21 @@
     }
     destroyChart(p);
     const cols = ['temperature', 'humidity', 'pressure', 'pitch', 'roll', 'yaw'];
-    const head = el('tr', {}, ...['Device', 'Status', 'Last reading', 'Received', 'Interval', 'Readings',
-      ...cols.map((c) => `${METRICS[c].label} (${METRICS[c].unit})`)].map((h) => el('th', { text: h })));
+    const names = ['Device', 'Status', 'Last reading', 'Received', 'Interval', 'Readings',
+      ...cols.map((c) => `${METRICS[c].label} (${METRICS[c].unit})`)];
+    const head = el('tr', {}, ...names.map((h) => el('th', { text: h })));
+    // data-label names each cell on a phone, where every device is a card of label: value lines.
+    const td = (i, props, ...children) => el('td', Object.assign({ 'data-label': names[i] }, props), ...children);
     const rows = list.map((d) => {
       const last = d.last_reading || {};
       return el('tr', { class: d.silent ? 'silent' : '', 'data-device': d.device },
-        el('td', {}, el('strong', { text: d.device })),
-        el('td', {}, el('span', { class: `badge ${d.silent ? 'silent' : 'ok'}`, text: d.silent ? 'silent' : 'reporting' })),
-        el('td', { text: d.last != null ? `${dayLabel(d.last, tz)} ${fmt(tz, { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(d.last)}` : '—' }),
-        el('td', { text: d.last_received != null ? agoText(answer.now - d.last_received) : '—' }),
-        el('td', { class: 'n', text: secondsText(d.interval_s) }),
-        el('td', { class: 'n', text: numText(d.readings) }),
-        ...cols.map((c) => el('td', { class: 'n', text: last[c] == null ? '—' : numText(last[c], METRICS[c].digits) })));
+        td(0, { class: 'name' }, el('strong', { text: d.device })),
+        td(1, {}, el('span', { class: `badge ${d.silent ? 'silent' : 'ok'}`, text: d.silent ? 'silent' : 'reporting' })),
+        td(2, { text: d.last != null ? `${dayLabel(d.last, tz)} ${fmt(tz, { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(d.last)}` : '—' }),
+        td(3, { text: d.last_received != null ? agoText(answer.now - d.last_received) : '—' }),
+        td(4, { class: 'n', text: secondsText(d.interval_s) }),
+        td(5, { class: 'n', text: numText(d.readings) }),
+        ...cols.map((c, i) => td(6 + i, { class: 'n', text: last[c] == null ? '—' : numText(last[c], METRICS[c].digits) })));
     });
     p.body.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'devices' }, el('thead', {}, head), el('tbody', {}, ...rows))));
     p.png.disabled = true;
@@ -827,9 +885,9 @@
     const tz = state.tz;
     if (!p.u || p.rateTz !== tz) {
       if (p.u) p.u.destroy();
-      const { width } = chartSize(p);
+      const { width, height } = chartSize(p);
       p.u = new uPlot({
-        width, height: 150, ms: 1,
+        width, height, ms: 1,
         tzDate: (ts) => uPlot.tzDate(new Date(ts), tz),
         cursor: { points: { size: 5 } },
         series: [{ label: 'Time', value: (u, v) => (v == null ? '—' : dateTimeLabel(v, tz)) },
@@ -838,6 +896,7 @@
         scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] } },
         axes: [timeAxis(p, tz), valueAxis('')],
       }, data, p.rate);
+      p.charts = [p.u];
       p.rateTz = tz;
     } else {
       p.u.setData(data);
@@ -867,8 +926,11 @@
 
   function downloadPng(p) {
     if (!p.u) return;
-    const src = p.u.ctx.canvas;
-    const dpr = src.width / p.u.width || 1;
+    const canvases = p.charts.map((u) => u.ctx.canvas);
+    const titles = p.charts.length > 1 ? p.charts.map((u) => (u.root.querySelector('.u-title') || {}).textContent || '') : [''];
+    const dpr = canvases[0].width / p.u.width || 1;
+    const titleH = p.charts.length > 1 ? 20 * dpr : 0;
+    const src = { width: canvases[0].width, height: canvases.reduce((a, c) => a + c.height + titleH, 0) };
     const padding = 16 * dpr;
     const series = p.def.kind === 'pipeline' ? [{ label: 'messages/s', color: '#1f5fa8' }] : p.series || [];
     const legendH = series.length ? 22 * dpr : 0;
@@ -897,12 +959,28 @@
       }
       y += legendH;
     }
-    g.drawImage(src, padding, y);
+    let cy = y;
+    canvases.forEach((cv, i) => {
+      if (titleH) {
+        g.fillStyle = INK;
+        g.font = `600 ${12.5 * dpr}px Inter, system-ui, sans-serif`;
+        g.fillText(titles[i], padding, cy + 3 * dpr);
+        g.font = `${12 * dpr}px Inter, system-ui, sans-serif`;
+        cy += titleH;
+      }
+      g.drawImage(cv, padding, cy);
+      cy += cv.height;
+    });
     if (p.note.textContent) {
       g.fillStyle = AXIS;
       g.fillText(p.note.textContent, padding, y + src.height + 6 * dpr, c.width - 2 * padding);
     }
-    c.toBlob((blob) => saveBlob(blob, `${fileStem(p)}.png`), 'image/png');
+    // Synchronously, so the download starts inside the user's click (toBlob's callback would run
+    // after it).
+    const bin = atob(c.toDataURL('image/png').split(',')[1]);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    saveBlob(new Blob([bytes], { type: 'image/png' }), `${fileStem(p)}.png`);
   }
 
   function csvCell(v) {

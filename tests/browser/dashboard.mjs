@@ -1,0 +1,435 @@
+// The dashboard in headless Chromium (Debian's chromium, driven by playwright-core from npm;
+// scripts/fetch-test-tools.sh installs it in .cache/browser). Run by tests/dashboard_test.cc against
+// a real daemon holding the seed's day:
+//
+//   node tests/browser/dashboard.mjs BASE_URL OUT_DIR EXPECTATIONS_JSON
+//
+// EXPECTATIONS_JSON: {"from": ISO, "to": ISO, "device": id, "token": [http] token,
+//   "live_reading": {...a message inside [from, to)...}, "live_deadline_ms": 10000}
+// Checks: the page loads with no console errors and no request leaving 127.0.0.1; every panel plots
+// exactly what the API answers for the same parameters; the browser's zone is the default; UTC ->
+// Asia/Seoul shifts the hour labels by +9 h; live mode shows a reading POSTed to /v1/ingest within
+// the deadline; the PNG and CSV downloads work; a phone-sized screen has no sideways scrolling.
+// Screenshots go to OUT_DIR. Prints one JSON report; exits 0 only when every check passed.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const source = process.env.SP_SOURCE_DIR || path.resolve(here, '../..');
+const require = createRequire(path.join(source, '.cache/browser/node_modules/'));
+const { chromium } = require('playwright-core');
+
+const [base, outDir, expectArg] = process.argv.slice(2);
+if (!base || !outDir || !expectArg) {
+  console.error('usage: dashboard.mjs BASE_URL OUT_DIR EXPECTATIONS_JSON');
+  process.exit(2);
+}
+const want = JSON.parse(expectArg);
+fs.mkdirSync(outDir, { recursive: true });
+
+const checks = [];
+const report = { checks, screenshots: [], downloads: [] };
+function check(name, ok, detail = '') {
+  checks.push({ name, ok: !!ok, detail: typeof detail === 'string' ? detail : JSON.stringify(detail) });
+  return !!ok;
+}
+const epochS = (iso) => String(Math.floor(Date.parse(iso) / 1000));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function api(p) {
+  const res = await fetch(base + p);
+  const body = await res.text();
+  if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${body.slice(0, 300)}`);
+  return JSON.parse(body);
+}
+function seriesPath(metric, agg, bucket, tz) {
+  const q = new URLSearchParams({ metric, agg, bucket, from: epochS(want.from), to: epochS(want.to), tz });
+  return `/api/series?${q}`;
+}
+// The (x, y) pairs of column k of a uPlot data array, skipping gaps.
+function pairsOf(data, k) {
+  const out = [];
+  for (let i = 0; i < data[0].length; i++) if (data[k][i] != null) out.push([data[0][i], data[k][i]]);
+  return out;
+}
+function samePoints(got, wantPts) {
+  if (got.length !== wantPts.length) return `${got.length} points plotted, the API has ${wantPts.length}`;
+  for (let i = 0; i < got.length; i++) {
+    if (got[i][0] !== wantPts[i][0] || got[i][1] !== wantPts[i][1]) {
+      return `point ${i}: plotted ${JSON.stringify(got[i])}, the API has ${JSON.stringify(wantPts[i])}`;
+    }
+  }
+  return '';
+}
+// The query parameters the page sent for one series, without the ones that differ by design.
+function paramsOf(url) {
+  return Object.fromEntries([...new URL(url, base).searchParams].filter(([k]) => k !== 'device'));
+}
+
+const hardStop = setTimeout(() => {
+  check('finished within 300 s', false);
+  finish();
+}, 300e3);
+
+let browser;
+function finish() {
+  clearTimeout(hardStop);
+  report.ok = checks.every((c) => c.ok);
+  report.failed = checks.filter((c) => !c.ok).map((c) => c.name);
+  console.log(JSON.stringify(report, null, 1));
+  const done = () => process.exit(report.ok ? 0 : 1);
+  if (browser) browser.close().then(done, done);
+  else done();
+}
+
+// Everything a page does that a test cares about: console errors, failed requests, requests that
+// would leave the machine.
+function watch(page, label) {
+  const seen = { errors: [], outside: [], failed: [], requests: 0 };
+  page.on('console', (m) => {
+    if (m.type() === 'error') seen.errors.push(`${label}: console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => seen.errors.push(`${label}: page error: ${e.message}`));
+  page.on('request', (r) => {
+    seen.requests++;
+    const u = new URL(r.url());
+    if (u.protocol === 'data:' || u.protocol === 'blob:') return;
+    if (u.hostname !== '127.0.0.1') seen.outside.push(r.url());
+  });
+  page.on('requestfailed', (r) => {
+    // An EventSource closed by the page, or a download, is not a failure of the page.
+    const f = r.failure();
+    if (f && /ERR_ABORTED/.test(f.errorText)) return;
+    seen.failed.push(`${r.url()}: ${f ? f.errorText : '?'}`);
+  });
+  return seen;
+}
+
+async function openDashboard(context, query, label) {
+  const page = await context.newPage();
+  const seen = watch(page, label);
+  const t0 = Date.now();
+  await page.goto(`${base}/${query}`, { waitUntil: 'load' });
+  await waitReady(page);
+  return { page, seen, loadMs: Date.now() - t0 };
+}
+async function waitReady(page) {
+  await page.waitForFunction(() => window.sensorpipe && window.sensorpipe.ready);
+  await page.evaluate(() => window.sensorpipe.ready);
+  // The pipeline panel's rate needs two scrapes of /metrics, 5 s apart.
+  await page.waitForFunction(() => window.sensorpipe.panels.pipeline.data && window.sensorpipe.panels.pipeline.data[0].length > 0,
+    null, { timeout: 20000 });
+}
+const panelsOf = (page) => page.evaluate(() => JSON.parse(JSON.stringify(window.sensorpipe.panels)));
+async function waitForRefresh(page, since) {
+  await page.waitForFunction((g) => window.sensorpipe.generation > g && document.documentElement.dataset.ready === '1', since,
+    { timeout: 20000 });
+}
+
+async function comparePanels(page, tz) {
+  const panels = await panelsOf(page);
+  const device = want.device;
+  for (const [id, metrics] of [['temperature', ['temperature']], ['humidity', ['humidity']], ['pressure', ['pressure']],
+    ['orientation', ['pitch', 'roll', 'yaw']]]) {
+    const p = panels[id];
+    if (!check(`${id} (${tz}): drawn`, p && p.state === 'ok', p && p.message)) continue;
+    const problems = [];
+    for (const metric of metrics) {
+      const pathWant = seriesPath(metric, 'avg', 'auto', tz);
+      const answer = await api(pathWant);
+      const sent = p.query.find((u) => new URL(u, base).searchParams.get('metric') === metric);
+      const expectedParams = paramsOf(pathWant);
+      if (!sent || JSON.stringify(paramsOf(sent)) !== JSON.stringify(expectedParams)) {
+        problems.push(`${metric}: the page asked ${sent}, expected the parameters of ${pathWant}`);
+      }
+      for (const s of answer.series) {
+        const k = p.series.findIndex((x) => x.metric === metric && x.device === s.device);
+        if (k < 0) {
+          problems.push(`${metric}/${s.device}: not plotted`);
+          continue;
+        }
+        const diff = samePoints(pairsOf(p.data, k + 1), s.points);
+        if (diff) problems.push(`${metric}/${s.device}: ${diff}`);
+      }
+      if (!answer.series.some((s) => s.device === device)) problems.push(`${metric}: the API has no series for ${device}`);
+      if (p.bucket_s !== answer.bucket_s) problems.push(`bucket ${p.bucket_s} s, the API chose ${answer.bucket_s} s`);
+    }
+    check(`${id} (${tz}): plots exactly what /api/series answers`, problems.length === 0, problems.slice(0, 5).join('; '));
+  }
+  for (const metric of ['temperature', 'humidity']) {
+    const id = `${metric}_hourly`;
+    const p = panels[id];
+    if (!check(`${id} (${tz}): drawn`, p && p.state === 'ok', p && p.message)) continue;
+    const avg = await api(seriesPath(metric, 'avg', '1h', tz));
+    const count = await api(seriesPath(metric, 'count', '1h', tz));
+    const devices = await api('/api/devices');
+    const problems = [];
+    for (const s of avg.series) {
+      const k = p.series.findIndex((x) => x.device === s.device);
+      if (k < 0) {
+        problems.push(`${s.device}: not plotted`);
+        continue;
+      }
+      const diff = samePoints(pairsOf(p.data, k + 1), s.points);
+      if (diff) problems.push(`${s.device} avg: ${diff}`);
+      const c = count.series.find((x) => x.device === s.device);
+      const cm = new Map(c ? c.points : []);
+      const d = devices.devices.find((x) => x.device === s.device);
+      p.data[0].forEach((t, i) => {
+        const n = cm.get(t) || 0;
+        if (p.counts[k][i] !== n) problems.push(`${s.device} ${new Date(t).toISOString()}: ${p.counts[k][i]} readings shown, ${n} counted`);
+        const half = n < 0.9 * (3600 / d.interval_s);
+        if (p.flagged[k][i] !== half) problems.push(`${s.device} ${new Date(t).toISOString()}: half-empty ${p.flagged[k][i]}, expected ${half}`);
+      });
+    }
+    if (avg.bucket_s !== 3600) problems.push(`bucket_s ${avg.bucket_s}`);
+    check(`${id} (${tz}): bars, readings per hour and half-empty flags match the API`, problems.length === 0, problems.slice(0, 5).join('; '));
+  }
+  {
+    const p = panels.scatter;
+    if (check(`scatter (${tz}): drawn`, p && p.state === 'ok', p && p.message)) {
+      const t = await api(seriesPath('temperature', 'avg', 'auto', tz));
+      const h = await api(seriesPath('humidity', 'avg', 'auto', tz));
+      const pairs = [];
+      for (const ts of t.series) {
+        const hm = new Map((h.series.find((x) => x.device === ts.device) || { points: [] }).points);
+        for (const [time, v] of ts.points) if (hm.has(time)) pairs.push({ device: ts.device, t: time, temperature: v, humidity: hm.get(time) });
+      }
+      const n = pairs.length;
+      const mx = pairs.reduce((a, q) => a + q.temperature, 0) / n;
+      const my = pairs.reduce((a, q) => a + q.humidity, 0) / n;
+      let sxx = 0, syy = 0, sxy = 0;
+      for (const q of pairs) {
+        sxx += (q.temperature - mx) ** 2;
+        syy += (q.humidity - my) ** 2;
+        sxy += (q.temperature - mx) * (q.humidity - my);
+      }
+      const r = sxy / Math.sqrt(sxx * syy);
+      const slope = sxy / sxx;
+      const plotted = p.data.slice(1, 1 + p.series.filter((s) => s.device).length).reduce((a, d) => a + d[0].length, 0);
+      check(`scatter (${tz}): the same-bucket pairs of /api/series`, JSON.stringify(p.pairs) === JSON.stringify(pairs) && plotted === n,
+        `${p.pairs.length} pairs shown (${plotted} dots), ${n} from the API`);
+      check(`scatter (${tz}): Pearson r and the least-squares line`, Math.abs(p.r - r) < 1e-9 && Math.abs(p.slope - slope) < 1e-9,
+        `page r=${p.r} slope=${p.slope}; recomputed r=${r} slope=${slope}`);
+      report.pearson_r = p.r;
+    }
+  }
+  {
+    const p = panels.devices;
+    const d = await api('/api/devices');
+    const shown = (p.data || []).map((x) => [x.device, x.readings, x.interval_s, x.silent]);
+    const api_ = d.devices.map((x) => [x.device, x.readings, x.interval_s, x.silent]);
+    check(`devices (${tz}): the devices of /api/devices`, p.state === 'ok' && JSON.stringify(shown) === JSON.stringify(api_),
+      { shown, api: api_ });
+  }
+  return panels;
+}
+
+try {
+  browser = await chromium.launch({
+    executablePath: process.env.SP_CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+  report.browser = browser.version();
+
+  // What the server sends: the page, its assets with types and caching, 404 for anything else.
+  {
+    const problems = [];
+    const page = await fetch(`${base}/`);
+    const html = await page.text();
+    if (page.status !== 200 || !/^text\/html/.test(page.headers.get('content-type'))) problems.push(`/: ${page.status} ${page.headers.get('content-type')}`);
+    if (!/default-src 'self'/.test(page.headers.get('content-security-policy') || '')) problems.push('/: no Content-Security-Policy');
+    const refs = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    const css = await (await fetch(`${base}/assets/app.css`)).text();
+    refs.push(...[...css.matchAll(/url\("([^"]+)"\)/g)].map((m) => `/assets/${m[1]}`));
+    const types = { js: 'text/javascript', css: 'text/css', woff2: 'font/woff2' };
+    for (const ref of refs) {
+      const res = await fetch(base + ref);
+      const body = Buffer.from(await res.arrayBuffer());
+      const type = types[ref.split('.').pop()];
+      if (res.status !== 200 || !(res.headers.get('content-type') || '').startsWith(type) || body.length === 0) {
+        problems.push(`${ref}: ${res.status} ${res.headers.get('content-type')} ${body.length} bytes`);
+      }
+      const etag = res.headers.get('etag');
+      if (!etag || res.headers.get('cache-control') !== 'no-cache') problems.push(`${ref}: etag ${etag}, cache-control ${res.headers.get('cache-control')}`);
+      const again = await fetch(base + ref, { headers: { 'If-None-Match': etag } });
+      if (again.status !== 304) problems.push(`${ref} with its ETag: ${again.status}, not 304`);
+    }
+    const missing = await fetch(`${base}/assets/no-such-file.js`);
+    if (missing.status !== 404) problems.push(`/assets/no-such-file.js: ${missing.status}`);
+    check('the page and its assets are served from the daemon', problems.length === 0 && refs.length >= 6, problems.join('; ') || refs.join(' '));
+  }
+
+  // Desktop, UTC first: the seed's hours as UTC.
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'America/New_York', acceptDownloads: true });
+  const query = `?range=custom&from=${encodeURIComponent(want.from)}&to=${encodeURIComponent(want.to)}&tz=UTC`;
+  const { page, seen, loadMs } = await openDashboard(context, query, 'desktop');
+  report.page_load_to_ready_ms = loadMs;
+  report.first_refresh_ms = await page.evaluate(() => window.sensorpipe.lastRefreshMs);
+  const utc = await comparePanels(page, 'UTC');
+  {
+    const p = utc.pipeline;
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const rejected = {};
+    for (const m of text.matchAll(/^sensorpipe_messages_rejected_total\{reason="([^"]+)"\} (\S+)$/gm)) rejected[m[1]] = Number(m[2]);
+    const h = p.health || {};
+    check('pipeline: rejected by reason as /metrics says', JSON.stringify(h.rejected) === JSON.stringify(rejected), { shown: h.rejected, metrics: rejected });
+    check('pipeline: messages per second, lag, lake objects and disk shown',
+      h.messages_per_second != null && h.lag && h.lag.length > 0 && h.raw_files + h.compacted_files > 0 && h.lake_bytes > 0,
+      h);
+  }
+  await page.screenshot({ path: path.join(outDir, 'desktop-utc.png'), fullPage: true });
+  report.screenshots.push('desktop-utc.png');
+
+  // Zone: UTC -> Asia/Seoul moves every hour label by +9 h over the same instants.
+  {
+    const before = utc.temperature_hourly;
+    const g = await page.evaluate(() => window.sensorpipe.generation);
+    await page.selectOption('#tz', 'Asia/Seoul');
+    await waitForRefresh(page, g);
+    const seoul = await comparePanels(page, 'Asia/Seoul');
+    const after = seoul.temperature_hourly;
+    const hour = (l) => Number(l.split(':')[0]);
+    const shifted = before.labels.length > 0 && before.labels.length === after.labels.length &&
+      before.data[0].every((t, i) => t === after.data[0][i] && hour(after.labels[i]) === (hour(before.labels[i]) + 9) % 24);
+    check('time zone UTC -> Asia/Seoul shifts the hour labels by +9 h', shifted, { utc: before.labels.slice(0, 4), seoul: after.labels.slice(0, 4) });
+    const firstTick = (p) => (p.ticks && p.ticks.length ? hour(p.ticks[0]) : null);
+    const lineTicks = [utc.temperature, seoul.temperature].map(firstTick);
+    check('time axes are labelled in the chosen zone', lineTicks[0] != null && lineTicks[1] != null &&
+      (lineTicks[1] - lineTicks[0] + 24) % 24 >= 8 && (lineTicks[1] - lineTicks[0] + 24) % 24 <= 10, { utc: utc.temperature.ticks, seoul: seoul.temperature.ticks });
+    check('the zone is kept in the URL', new URL(page.url()).searchParams.get('tz') === 'Asia/Seoul', page.url());
+    await page.screenshot({ path: path.join(outDir, 'desktop.png'), fullPage: true });
+    report.screenshots.push('desktop.png');
+  }
+
+  // Downloads: every chart as PNG, every panel's data as CSV.
+  {
+    const panels = await panelsOf(page);
+    let onThisPage = 0;
+    for (const id of Object.keys(panels)) {
+      const card = page.locator(`[data-panel="${id}"]`);
+      for (const kind of ['png', 'csv']) {
+        const button = card.locator(`button.${kind}`);
+        if (kind === 'png' && id === 'devices') {  // a table, not a chart
+          check('devices: no PNG offered for the table', (await button.count()) === 0);
+          continue;
+        }
+        if (await button.isDisabled()) {
+          check(`${id}: ${kind} download offered`, false, 'button disabled');
+          continue;
+        }
+        // Chromium refuses the 11th download from one page without a navigation in between.
+        if (++onThisPage > 10) {
+          await page.reload();
+          await waitReady(page);
+          onThisPage = 1;
+        }
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), button.click()]);
+        const file = path.join(outDir, download.suggestedFilename());
+        await download.saveAs(file);
+        const bytes = fs.readFileSync(file);
+        report.downloads.push(path.basename(file));
+        if (kind === 'png') {
+          const sig = bytes.subarray(0, 8).toString('hex');
+          check(`${id}: PNG download`, sig === '89504e470d0a1a0a' && bytes.length > 2000 && file.endsWith('.png'), `${path.basename(file)}: ${bytes.length} bytes, ${sig}`);
+        } else {
+          const lines = bytes.toString('utf8').split('\r\n').filter((l) => l !== '');
+          const p = panels[id];
+          const rows = id === 'scatter' ? p.pairs.length : id === 'devices' ? p.data.length : p.data[0].length;
+          const header = { temperature_hourly: /^hour,/, humidity_hourly: /^hour,/, scatter: /^device,bucket,temperature/, devices: /^device,silent,/ }[id] || /^time,/;
+          check(`${id}: CSV download`, header.test(lines[0]) && lines.length === rows + 1, `${path.basename(file)}: header "${lines[0]}", ${lines.length - 1} rows, ${rows} expected`);
+        }
+      }
+    }
+  }
+
+  // Live mode: a new reading inside the range shows on the charts without a reload.
+  {
+    // A mark on the window: a reload would lose it.
+    const g0 = await page.evaluate(() => {
+      window.notReloaded = true;
+      return window.sensorpipe.generation;
+    });
+    await page.locator('#live').check();
+    await page.waitForFunction(() => document.querySelector('#live-status').textContent === 'live', null, { timeout: 15000 });
+    check('live mode is kept in the URL', new URL(page.url()).searchParams.get('live') === '1', page.url());
+    const r = want.live_reading;
+    const ts = Date.parse(r.timestamp);
+    const t0 = Date.now();
+    const res = await fetch(`${base}/v1/ingest`, {
+      method: 'POST', headers: { Authorization: `Bearer ${want.token}`, 'Content-Type': 'application/x-ndjson' }, body: JSON.stringify(r) + '\n',
+    });
+    const posted = Date.now();
+    check('the live reading was accepted', res.ok, `${res.status} ${await res.text()}`);
+    let seenMs = null;
+    try {
+      await page.waitForFunction(({ ts: t, v }) => {
+        const p = window.sensorpipe.panels.temperature;
+        if (!p.data) return false;
+        const i = p.data[0].findIndex((x) => x <= t && t < x + p.bucket_s * 1000);
+        return i >= 0 && p.data.slice(1).some((col) => col[i] === v);
+      }, { ts, v: r.temperature }, { timeout: want.live_deadline_ms || 10000, polling: 50 });
+      seenMs = Date.now() - posted;
+    } catch (e) {
+      seenMs = null;
+    }
+    report.live_ms = seenMs;
+    report.live_post_ms = posted - t0;
+    check(`live: the new reading is on the temperature chart within ${want.live_deadline_ms || 10000} ms`, seenMs != null,
+      seenMs == null ? 'not seen' : `${seenMs} ms after the POST answered`);
+    const panels = await panelsOf(page);
+    const hourly = panels.temperature_hourly;
+    const k = hourly.series.findIndex((s) => s.device === r.client_id);
+    const i = hourly.data[0].findIndex((x) => x <= ts && ts < x + 3600e3);
+    check('live: the reading\'s hour is a new, half-empty hour, flagged on the hourly chart',
+      k >= 0 && i >= 0 && hourly.counts[k][i] === 1 && hourly.flagged[k][i] === true,
+      { hour: i >= 0 ? new Date(hourly.data[0][i]).toISOString() : null, count: i >= 0 && k >= 0 ? hourly.counts[k][i] : null });
+    const after = await page.evaluate(() => ({ generation: window.sensorpipe.generation, mark: window.notReloaded === true,
+      events: window.sensorpipe.events }));
+    check('live: refreshed by a server-sent event, without a reload', after.generation > g0 && after.mark && after.events > 0,
+      { before: g0, ...after });
+    await page.screenshot({ path: path.join(outDir, 'desktop-live.png'), fullPage: true });
+    report.screenshots.push('desktop-live.png');
+  }
+
+  check('desktop: no console errors', seen.errors.length === 0, seen.errors.slice(0, 5).join('\n'));
+  check('desktop: no request left 127.0.0.1', seen.outside.length === 0 && seen.requests > 10, seen.outside.slice(0, 5).join(' '));
+  check('desktop: no failed request', seen.failed.length === 0, seen.failed.slice(0, 5).join(' '));
+
+  // The browser's own zone is the default.
+  {
+    const p2 = await context.newPage();
+    const seen2 = watch(p2, 'default zone');
+    await p2.goto(`${base}/?range=24h`);
+    await p2.waitForFunction(() => window.sensorpipe && window.sensorpipe.ready);
+    await p2.evaluate(() => window.sensorpipe.ready);
+    const tz = await p2.evaluate(() => window.sensorpipe.state().tz);
+    check('the default zone is the browser\'s', tz === 'America/New_York' && new URL(p2.url()).searchParams.get('tz') === tz, tz);
+    check('default view: no console errors', seen2.errors.length === 0, seen2.errors.slice(0, 5).join('\n'));
+    await p2.close();
+  }
+
+  // A phone: one column, nothing wider than the screen.
+  {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+      timezoneId: 'Asia/Seoul' });
+    const { page: pp, seen: ps } = await openDashboard(phone, `?range=custom&from=${encodeURIComponent(want.from)}&to=${encodeURIComponent(want.to)}&tz=Asia/Seoul`, 'phone');
+    const widths = await pp.evaluate(() => ({
+      doc: document.documentElement.scrollWidth,
+      panels: [...document.querySelectorAll('.panel')].map((p) => p.getBoundingClientRect().right),
+      canvases: [...document.querySelectorAll('.panel canvas')].map((c) => c.getBoundingClientRect().right),
+    }));
+    check('phone (390 px): no sideways scrolling', widths.doc <= 390 && widths.panels.every((r) => r <= 390) && widths.canvases.every((r) => r <= 390), widths);
+    const states = await pp.evaluate(() => Object.fromEntries(Object.entries(window.sensorpipe.panels).map(([k, v]) => [k, v.state])));
+    check('phone: every panel drawn', Object.values(states).every((s) => s === 'ok'), states);
+    check('phone: no console errors', ps.errors.length === 0, ps.errors.slice(0, 5).join('\n'));
+    await pp.screenshot({ path: path.join(outDir, 'phone.png'), fullPage: true });
+    report.screenshots.push('phone.png');
+    await phone.close();
+  }
+} catch (e) {
+  check('ran to the end', false, e.stack || String(e));
+}
+finish();
