@@ -236,8 +236,10 @@
   }
 
   // Series of several answers on one time axis: [xs, ys per (answer, device)], null where a
-  // series has no point (uPlot draws a gap there).
-  function align(answers) {
+  // series has no point (uPlot draws a gap there). With gapMs, a time with nulls in every series is
+  // added after each point followed by no other within 1.5 gapMs, so a line stops where the
+  // readings stop instead of joining across the missing buckets (1.5: a local day is 23 to 25 h).
+  function align(answers, gapMs = 0) {
     const xsSet = new Set();
     const cols = [];
     for (const a of answers) {
@@ -250,7 +252,15 @@
         cols.push({ metric: a.metric, device: s.device, map: m });
       }
     }
-    const xs = [...xsSet].sort((a, b) => a - b);
+    let xs = [...xsSet].sort((a, b) => a - b);
+    if (gapMs > 0) {
+      const withGaps = [];
+      xs.forEach((x, i) => {
+        withGaps.push(x);
+        if (i + 1 < xs.length && xs[i + 1] - x > 1.5 * gapMs) withGaps.push(x + gapMs);
+      });
+      xs = withGaps;
+    }
     const data = [xs];
     for (const c of cols) data.push(xs.map((x) => (c.map.has(x) ? c.map.get(x) : null)));
     return { data, cols };
@@ -380,12 +390,14 @@
       labelFont: '600 12px Inter, system-ui, sans-serif',
       labelSize: label ? 20 : 0,
       // Wide enough for the longest label (1008.75 hPa needs more room than 40 %).
+      // Later layout cycles may bring longer labels (more ticks once the x axis took its height):
+      // grow then, never shrink within one layout, so the cycles end.
       size: (u, values, axisIdx, cycleNum) => {
         const axis = u.axes[axisIdx];
-        if (cycleNum > 1 && axis._size) return axis._size;
         const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), '');
         u.ctx.font = axis.font[0];
-        return Math.ceil(14 + (label ? 20 : 0) + u.ctx.measureText(longest).width / (devicePixelRatio || 1));
+        const need = Math.ceil(14 + (label ? 20 : 0) + u.ctx.measureText(longest).width / (devicePixelRatio || 1));
+        return cycleNum > 1 && axis._size ? Math.max(axis._size, need) : need;
       },
       values: (u, vals) => vals.map((v) => (v == null ? '' : `${+v.toFixed(6)}${unit === '%' || unit === '°' || unit === '°C' ? unit : ''}`)),
     };
@@ -401,8 +413,8 @@
       const url = seriesUrl({ metric, bucket: state.bucket, from: ctx.range.from, to: ctx.range.to });
       return { metric, url, answer: await ctx.get(url) };
     }));
-    const { data, cols } = align(answers);
     const bucketS = answers[0].answer.bucket_s;
+    const { data, cols } = align(answers, bucketS * 1000);
     ctx.bucketS = bucketS;
     ctx.source = answers[0].answer.source;
     const unitList = [...new Set(def.metrics.map((m) => METRICS[m].unit))].join(', ');
@@ -996,7 +1008,10 @@
     switch (p.def.kind) {
       case 'line': {
         rows.push(['time', ...x.series.map((s) => `${s.device} ${s.metric} (${METRICS[s.metric].unit})`)]);
-        x.data[0].forEach((t, i) => rows.push([time(t), ...x.series.map((s, k) => x.data[k + 1][i])]));
+        x.data[0].forEach((t, i) => {
+          const values = x.series.map((s, k) => x.data[k + 1][i]);
+          if (values.some((v) => v != null)) rows.push([time(t), ...values]);  // not the gap markers
+        });
         break;
       }
       case 'hourly': {
