@@ -166,7 +166,15 @@ TEST(SeriesReader, RollupAndLakeAgree) {
   Rollup loaded(three_days);
   ASSERT_OK_AND_ASSIGN(Rollup::Snapshot snapshot, aggregates->Snapshot(three_days));
   loaded.Load(std::move(snapshot));
-  EXPECT_EQ(loaded.Devices()[0].readings, rollup.Devices()[0].readings);
+  for (size_t d = 0; d < 2; ++d) {
+    const DeviceInfo a = rollup.Devices()[d], b = loaded.Devices()[d];
+    EXPECT_EQ(a.readings, b.readings);
+    EXPECT_EQ(a.first_us, b.first_us);
+    EXPECT_EQ(a.last_us, b.last_us);
+    EXPECT_EQ(a.interval_s, b.interval_s);
+    EXPECT_GT(b.interval_s, 0);
+    EXPECT_EQ(a.last_values, b.last_values);
+  }
 
   SeriesReader from_rollup(&rollup, aggregates.get());
   SeriesReader from_loaded(&loaded, aggregates.get());

@@ -2,7 +2,9 @@
 
 #include <date/tz.h>
 
+#include <algorithm>
 #include <numeric>
+#include <sstream>
 
 namespace sp {
 
@@ -113,43 +115,42 @@ Result<std::map<std::string, std::vector<Bucket>>> LakeAggregates::Buckets(const
 }
 
 Result<Rollup::Snapshot> LakeAggregates::Snapshot(const Rollup::Options& options) {
+  // Aggregates only, one hash table per scan: no sort of the lake's rows, so memory stays that of
+  // the groups however large the lake is.
   Rollup::Snapshot s;
+  std::string sql = "SELECT device, epoch_us(min(ts)), epoch_us(max(ts)), epoch_us(max(received_at)), count(*), "
+                    "max(epoch_us(ts), " + std::to_string(Rollup::kIntervalGaps + 1) + ")::VARCHAR";
+  for (const char* m : kMetricNames) sql += std::string(", arg_max(") + m + ", ts)";
+  sql += " FROM readings GROUP BY device";
   {
     std::lock_guard lock(mu_);
-    SP_ASSIGN_OR_RETURN(QueryResult newest, engine_->Run("SELECT epoch_us(max(ts)) FROM readings"));
-    if (newest.rows.empty() || newest.rows[0][0].type == Cell::Type::kNull) return s;
-    s.newest_us = newest.rows[0][0].i;
+    SP_ASSIGN_OR_RETURN(QueryResult devices, engine_->Run(sql));
+    for (const auto& row : devices.rows) {
+      DeviceInfo& d = s.devices[row[0].s];
+      d.device = row[0].s;
+      d.first_us = row[1].i;
+      d.last_us = row[2].i;
+      d.last_received_us = row[3].i;
+      d.readings = static_cast<uint64_t>(row[4].i);
+      s.newest_us = std::max(s.newest_us, d.last_us);
+      // The newest event times, newest first, as DuckDB renders a list: "[t1, t2, ...]". Their
+      // gaps give the device's usual interval.
+      std::vector<int64_t>& ts = s.recent_ts_us[d.device];
+      std::istringstream list(row[5].s.size() > 1 ? row[5].s.substr(1) : "");
+      for (int64_t t; list >> t; list.ignore(2)) ts.push_back(t);
+      std::reverse(ts.begin(), ts.end());
+      for (size_t i = 0; i < kMetricCount; ++i) d.last_values[i] = OptionalDouble(row[6 + i]);
+    }
   }
+  if (s.devices.empty()) return s;
   const int64_t newest_s = FloorDiv(s.newest_us, 1'000'000);
   // One past the newest, so its own bucket is included.
   SP_ASSIGN_OR_RETURN(s.hours, Buckets({}, newest_s - options.hour_window_s - 3600, newest_s + 1, 3600));
   SP_ASSIGN_OR_RETURN(s.minutes, Buckets({}, newest_s - options.minute_window_s - 3600, newest_s + 1, 60));
 
-  std::lock_guard lock(mu_);
-  SP_ASSIGN_OR_RETURN(QueryResult devices,
-                      engine_->Run("SELECT device, epoch_us(min(ts)), epoch_us(max(ts)), epoch_us(max(received_at)), "
-                                   "count(*) FROM readings GROUP BY device"));
-  for (const auto& row : devices.rows) {
-    DeviceInfo& d = s.devices[row[0].s];
-    d.device = row[0].s;
-    d.first_us = row[1].i;
-    d.last_us = row[2].i;
-    d.last_received_us = row[3].i;
-    d.readings = static_cast<uint64_t>(row[4].i);
-  }
-  // The newest readings of each device: their gaps give its usual interval, the last its values.
-  std::string last = "SELECT device, epoch_us(ts)";
-  for (const char* m : kMetricNames) last += std::string(", ") + m;
-  last += " FROM readings QUALIFY row_number() OVER (PARTITION BY device ORDER BY ts DESC) <= " +
-          std::to_string(Rollup::kIntervalGaps + 1) + " ORDER BY device, ts";
-  SP_ASSIGN_OR_RETURN(QueryResult recent, engine_->Run(last));
-  for (const auto& row : recent.rows) {
-    s.recent_ts_us[row[0].s].push_back(row[1].i);
-    DeviceInfo& d = s.devices[row[0].s];
-    for (size_t i = 0; i < kMetricCount; ++i) d.last_values[i] = OptionalDouble(row[2 + i]);
-  }
   // The keys of the last records received seed the dedup window, so a redelivery of a record the
   // lake holds, arriving after this start, still counts once.
+  std::lock_guard lock(mu_);
   SP_ASSIGN_OR_RETURN(QueryResult keys,
                       engine_->Run("SELECT device, epoch_us(ts), seq FROM readings ORDER BY received_at DESC LIMIT " +
                                    std::to_string(Rollup::kDedupWindow)));
