@@ -24,11 +24,6 @@ namespace {
 constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 constexpr int64_t kFirstUtcHourMs = 1657724400000;      // 2022-07-13 15:00 UTC, 2022-07-14 00:00 in Seoul
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 std::string Encode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
@@ -41,15 +36,6 @@ std::string Encode(const std::string& s) {
     }
   }
   return out;
-}
-
-Status Publish(const Mosquitto& broker, const std::vector<std::string>& extra_args, const std::string& input) {
-  std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()),
-                                   "-t", "sensor/data", "-q", "1"};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand(argv, kDeadline, input));
-  if (out.exit_code != 0) return Status::Unavailable("mosquitto_pub failed: " + out.err);
-  return Status::OK();
 }
 
 struct Series {
@@ -74,7 +60,7 @@ class Api : public ::testing::Test {
     ASSERT_TRUE(daemon.ok()) << daemon.status().ToString();
     daemon_ = daemon->release();
     ASSERT_TRUE(WaitUntil([] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline));
-    ASSERT_OK(Publish(*broker_, {"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson")));
+    ASSERT_OK(broker_->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson")));
     // The rollup follows the log: every reading counts before delivery has written anything.
     ASSERT_TRUE(WaitUntil([] { return TotalCount() == 5400; }, kDeadline)) << daemon_->process().Log();
   }
@@ -297,11 +283,11 @@ TEST_F(Api, LiveEventsDevicesAndDuplicates) {
                         kDeadline));
   const std::string message =
       R"({"client_id":"live-1","timestamp":"2022-07-14 15:00:00","temperature":21.5,"humidity":40,"count":7})";
-  ASSERT_OK(Publish(*broker_, {"-m", message}, ""));
+  ASSERT_OK(broker_->Publish({"-m", message}, ""));
   EXPECT_TRUE(WaitUntil([&] { return seen.load(); }, std::chrono::seconds(10))) << received;
   if (!seen) client.stop();
   listener.join();
-  ASSERT_OK(Publish(*broker_, {"-m", message}, ""));  // the same reading again, as a redelivery would
+  ASSERT_OK(broker_->Publish({"-m", message}, ""));  // the same reading again, as a redelivery would
   ASSERT_TRUE(WaitUntil([] { return daemon_->Metric("sensorpipe_rollup_duplicates") == 1; }, kDeadline));
   Series live = GetSeries("metric=temperature&agg=count&bucket=1d&device=live-1&" + kSeedDay);
   ASSERT_EQ(live.points["live-1"].size(), 1u);

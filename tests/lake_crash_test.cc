@@ -43,13 +43,6 @@ delete_after_s = 0
 using Key = std::tuple<std::string, int64_t, std::string>;             // device, seq, ts
 using PerDevice = std::map<std::string, std::pair<int64_t, int64_t>>;  // count, sum of seq
 
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Batch b: 20 readings of 4 devices over three hours, seq unique per batch and device.
 std::string Batch(int b) {
   std::string body;
@@ -162,7 +155,7 @@ TEST_P(LakeCrash, ReadingsHoldWhatTheLogHoldsExactlyOnce) {
     if (daemon) WaitUntil([&] { return !daemon->process().Running(); }, std::chrono::seconds(20));
     if (!daemon || !daemon->process().Running()) {
       ++crashed;
-      const std::string log = ReadFileOrEmpty(dir.Sub("sp/sensorpipe.log"));
+      const std::string log = ReadFile(dir.Sub("sp/sensorpipe.log"));
       EXPECT_NE(log.find("crash point " + point + " reached"), std::string::npos) << log;
     }
     if (!daemon) {

@@ -18,19 +18,6 @@ namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
 std::vector<std::string> Cells(const std::string& row) {
   std::vector<std::string> out;
   std::stringstream ss(row);
@@ -97,11 +84,7 @@ class ReportEndToEnd : public ::testing::Test {
                                                 "[delivery]\ninterval_s = 1\n"));
     ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
         << daemon_->process().Log();
-    ASSERT_OK_AND_ASSIGN(CommandOutput pub,
-                         RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()), "-t",
-                                     "sensor/data", "-q", "1", "-l"},
-                                    kDeadline, ReadFile(FixturesDir() + "/seed_day.ndjson")));
-    ASSERT_EQ(pub.exit_code, 0) << pub.err;
+    ASSERT_OK(broker_->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson")));
     ASSERT_TRUE(WaitUntil(
         [&] {
           auto out = daemon_->Query("SELECT count(*) FROM readings");

@@ -68,6 +68,24 @@ inline std::string FixturesDir() {
   return d ? d : "../shared/fixtures";
 }
 
+//! A whole file's bytes ("" when it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+//! text's lines, without their "\n" or "\r\n".
+inline std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
 //! The reason code of each line of bad_messages.txt, from bad_messages.expected.txt.
 inline std::vector<std::string> ExpectedBadMessageReasons() {
   std::ifstream in(FixturesDir() + "/bad_messages.expected.txt");

@@ -44,6 +44,16 @@ Mosquitto::~Mosquitto() {
   if (process_ && process_->Running()) (void)Stop();
 }
 
+Status Mosquitto::Publish(const std::vector<std::string>& args, const std::string& input,
+                          const std::string& topic) const {
+  std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port_), "-t", topic,
+                                   "-q", "1"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand(argv, std::chrono::seconds(120), input));
+  if (out.exit_code != 0) return Status::Unavailable("mosquitto_pub failed: " + out.err);
+  return Status::OK();
+}
+
 Status Mosquitto::Stop() {
   if (!process_) return Status::OK();
   SP_RETURN_IF_ERROR(process_->Signal(SIGTERM));

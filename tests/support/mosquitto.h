@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 
@@ -23,6 +24,10 @@ class Mosquitto {
   //! Starts it again on the same port with the same persistence.
   Status Restart();
   std::string Log() const;
+  //! `mosquitto_pub -q 1 -t topic` to this broker with more arguments ({"-l"} sends each line of
+  //! input as a message, {"-m", text} one message); an error unless it exits 0.
+  Status Publish(const std::vector<std::string>& args, const std::string& input = "",
+                 const std::string& topic = "sensor/data") const;
 
  private:
   Mosquitto(std::string dir, int port) : dir_(std::move(dir)), port_(port) {}
