@@ -201,10 +201,25 @@
   // The API
 
   class ApiError extends Error {}
+  // Off loopback the daemon wants `Authorization: Bearer <[http] token>` for /api/* reads: the
+  // page asks for it once (on a 401) and keeps it for this tab only.
+  const TOKEN_KEY = 'sensorpipe.token';
+  let token = '';
+  try {
+    token = sessionStorage.getItem(TOKEN_KEY) || '';
+  } catch (e) {
+    token = '';
+  }
+  const authHeaders = () => (token ? { Authorization: `Bearer ${token}` } : {});
+  function askForToken(why) {
+    const form = $('#auth');
+    $('#auth-why').textContent = why;
+    form.hidden = false;
+  }
   async function getJson(url) {
     let res;
     try {
-      res = await fetch(url, { headers: { Accept: 'application/json' } });
+      res = await fetch(url, { headers: Object.assign({ Accept: 'application/json' }, authHeaders()) });
     } catch (e) {
       throw new ApiError(`The daemon did not answer (${e.message}).`);
     }
@@ -217,6 +232,10 @@
     }
     if (!res.ok) {
       const why = body && body.error ? body.error : text.trim().slice(0, 200) || res.statusText;
+      if (res.status === 401) {
+        askForToken(token ? 'The token was not accepted.' : 'This daemon listens beyond loopback, so reading its API needs its [http] token.');
+        throw new ApiError('The daemon needs its token to answer: enter it above.');
+      }
       throw new ApiError(`${url.split('?')[0]} answered ${res.status}: ${why}`);
     }
     return body;
@@ -816,7 +835,7 @@
     const p = panels.pipeline;
     let text;
     try {
-      const res = await fetch('/metrics');
+      const res = await fetch('/metrics', { headers: authHeaders() });
       if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
       text = await res.text();
     } catch (e) {
@@ -1150,6 +1169,20 @@
       if (menu.open && !menu.contains(e.target)) menu.open = false;
     });
     $('#controls').addEventListener('submit', (e) => e.preventDefault());
+    $('#auth').addEventListener('submit', (e) => {
+      e.preventDefault();
+      token = $('#auth-token').value.trim();
+      try {
+        sessionStorage.setItem(TOKEN_KEY, token);
+      } catch (err) {
+        // a private window may refuse storage: the token then lasts until a reload
+      }
+      $('#auth').hidden = true;
+      $('#auth-token').value = '';
+      refresh();
+      scrapeMetrics();
+      if (state.live) setLive(true);
+    });
   }
 
   function changed() {
@@ -1162,41 +1195,92 @@
   // Live mode: the rollup's events say when new readings arrived; the shown series are fetched again.
 
   let source = null;
-  function setLive(on) {
+  function setLiveStatus(text, cls) {
     const status = $('#live-status');
+    status.textContent = text;
+    status.className = `live-status ${cls}`;
+  }
+  function onReadings(data) {
+    let ev = {};
+    try {
+      ev = JSON.parse(data);
+    } catch (err) {
+      ev = {};
+    }
+    window.sensorpipe.events += 1;
+    const shown = state.devices.length === 0 || !ev.devices || ev.devices.some((d) => state.devices.includes(d));
+    if (!shown) return;
+    if (state.range === 'custom' && ev.last != null && (ev.last < state.from || ev.last >= state.to)) return;
+    refresh();
+  }
+  function setLive(on) {
+    if (source) source.close();
+    source = null;
     if (!on) {
-      if (source) source.close();
-      source = null;
-      status.textContent = '';
-      status.className = 'live-status';
+      setLiveStatus('', '');
       return;
     }
-    if (source) return;
-    status.textContent = 'connecting…';
-    status.className = 'live-status retry';
-    source = new EventSource('/api/events');
-    source.addEventListener('open', () => {
-      status.textContent = 'live';
-      status.className = 'live-status on';
-    });
-    source.addEventListener('error', () => {
-      // EventSource reconnects by itself; say so while it does.
-      status.textContent = 'reconnecting…';
-      status.className = 'live-status retry';
-    });
-    source.addEventListener('readings', (e) => {
-      let ev = {};
-      try {
-        ev = JSON.parse(e.data);
-      } catch (err) {
-        ev = {};
+    setLiveStatus('connecting…', 'retry');
+    source = token ? new TokenEventStream('/api/events') : new EventSource('/api/events');
+    source.addEventListener('open', () => setLiveStatus('live', 'on'));
+    // Both reconnect by themselves; say so while they do.
+    source.addEventListener('error', () => setLiveStatus('reconnecting…', 'retry'));
+    source.addEventListener('readings', (e) => onReadings(e.data));
+  }
+
+  // EventSource cannot send an Authorization header: with a token, the same stream is read with
+  // fetch and parsed here (event/data lines, blank line ends an event), reconnecting after 2 s.
+  class TokenEventStream extends EventTarget {
+    constructor(url) {
+      super();
+      this.abort = new AbortController();
+      this.run(url);
+    }
+    close() {
+      this.abort.abort();
+    }
+    emit(type, data) {
+      const e = new Event(type);
+      e.data = data;
+      this.dispatchEvent(e);
+    }
+    async run(url) {
+      const { signal } = this.abort;
+      while (!signal.aborted) {
+        try {
+          const res = await fetch(url, { headers: Object.assign({ Accept: 'text/event-stream' }, authHeaders()), signal });
+          if (!res.ok || !res.body) throw new Error(`${url} answered ${res.status}`);
+          this.emit('open');
+          const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buf = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += value.replace(/\r\n?/g, '\n');
+            let end;
+            while ((end = buf.indexOf('\n\n')) >= 0) {
+              const block = buf.slice(0, end);
+              buf = buf.slice(end + 2);
+              let type = 'message';
+              const data = [];
+              for (const line of block.split('\n')) {
+                if (line === '' || line[0] === ':') continue;
+                const colon = line.indexOf(':');
+                const field = colon < 0 ? line : line.slice(0, colon);
+                const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+                if (field === 'event') type = value;
+                else if (field === 'data') data.push(value);
+              }
+              if (data.length) this.emit(type, data.join('\n'));
+            }
+          }
+        } catch (e) {
+          if (signal.aborted) return;
+        }
+        this.emit('error');
+        await new Promise((r) => setTimeout(r, 2000));
       }
-      window.sensorpipe.events += 1;
-      const shown = state.devices.length === 0 || !ev.devices || ev.devices.some((d) => state.devices.includes(d));
-      if (!shown) return;
-      if (state.range === 'custom' && ev.last != null && (ev.last < state.from || ev.last >= state.to)) return;
-      refresh();
-    });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
