@@ -28,11 +28,6 @@ constexpr const char* kToken = "dashboard-test-token";
 constexpr const char* kFrom = "2022-07-14T00:00:00+09:00";
 constexpr const char* kTo = "2022-07-15T00:00:00+09:00";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 std::string SourceDir() {
   const char* s = std::getenv("SP_SOURCE_DIR");
   return s ? s : ".";
@@ -44,15 +39,6 @@ std::string OutDir() {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   const std::string dir = ec ? std::string(".") : exe.parent_path().string();
   return dir + "/dashboard_test.out";
-}
-
-Status Publish(const Mosquitto& broker, const std::string& input) {
-  SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p",
-                                                     std::to_string(broker.port()), "-t", "sensor/data", "-q", "1",
-                                                     "-l"},
-                                                    kDeadline, input));
-  if (out.exit_code != 0) return Status::Unavailable("mosquitto_pub failed: " + out.err);
-  return Status::OK();
 }
 
 // How many temperature readings /api/series counts in the seed's day (-1 when it cannot answer).
@@ -109,7 +95,7 @@ TEST_F(Dashboard, InHeadlessChromium) {
       << "no chromium: run scripts/bootstrap.sh (Debian's chromium package)";
 
   // The seed's day, and one malformed message so the pipeline panel has a rejection to show.
-  ASSERT_OK(Publish(*broker_, ReadFile(FixturesDir() + "/seed_day.ndjson") + "{not json\n"));
+  ASSERT_OK(broker_->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson") + "{not json\n"));
   ASSERT_TRUE(WaitUntil([&] { return CountedReadings(daemon_->http_port()) == 5400; }, kDeadline))
       << "counted: " << CountedReadings(daemon_->http_port()) << "\n"
       << daemon_->process().Log();
