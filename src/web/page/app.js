@@ -315,7 +315,11 @@
       const png = el('button', { type: 'button', class: 'png', title: 'Download the chart as PNG', text: 'PNG' });
       const csv = el('button', { type: 'button', class: 'csv', title: 'Download the data as CSV', text: 'CSV' });
       const title = el('h2', { text: def.title });
-      const sub = el('p', { class: 'sub' });
+      // Until the first answer says more (the bucket chosen, the zone).
+      const units = (def.metrics || [def.metric]).filter(Boolean).map((m) => METRICS[m].unit);
+      const sub = el('p', { class: 'sub', text: def.kind === 'hourly' ? `avg per hour · ${units[0]}` :
+        def.kind === 'line' ? `avg per bucket · ${[...new Set(units)].join(', ')}` :
+        def.kind === 'scatter' ? 'same-bucket averages · °C against %' : '' });
       const body = el('div', { class: 'panel-body' });
       const note = el('p', { class: 'note' });
       const card = el('section', { class: `panel${def.wide ? ' wide' : ''}`, id: `panel-${def.id}`, 'data-panel': def.id },
@@ -413,6 +417,7 @@
       // grow then, never shrink within one layout, so the cycles end.
       size: (u, values, axisIdx, cycleNum) => {
         const axis = u.axes[axisIdx];
+        if (axis.side % 2 === 0) return 30 + (label ? 20 : 0);  // a horizontal axis: one line of text
         const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), '');
         u.ctx.font = axis.font[0];
         const need = Math.ceil(14 + (label ? 20 : 0) + u.ctx.measureText(longest).width / (devicePixelRatio || 1));
