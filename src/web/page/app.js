@@ -445,7 +445,7 @@
     p.sub.textContent = `avg per ${BUCKET_NAMES[bucketS] || `${bucketS} s`} · ${unitList}`;
     const series = cols.map((c, i) => {
       const m = METRICS[c.metric];
-      const k = deviceIndex(c.device);
+      const k = deviceIndex(c.device, cols.map((x) => x.device));
       return { metric: c.metric, device: c.device, label: def.metrics.length > 1 ? `${c.device} · ${m.label}` : c.device, color: shade(m.color, k), dash: DASHES[k % DASHES.length], unit: m.unit, digits: m.digits };
     });
     exposed[def.id] = { state: 'ok', kind: 'line', data, series: series.map(({ metric, device, label }) => ({ metric, device, label })), bucket_s: bucketS,
@@ -458,8 +458,13 @@
     }
     const tz = state.tz;
     const signature = JSON.stringify(['line', tz, series.map((s) => s.label)]);
+    // The x axis spans the chosen range, so readings that stop early show as an empty stretch (a
+    // first bucket may start before the range does). A drag still zooms; a double click goes back
+    // to the readings' own extent.
+    const xRange = { min: Math.min(ctx.range.from, data[0][0]), max: Math.max(ctx.range.to, data[0][data[0].length - 1]) };
     if (def.metrics.length > 1) {
       showMultiples(p, signature, data, series, tz);
+      for (const u of p.charts) u.setScale('x', xRange);
       p.series = series;
       p.note.textContent = 'One chart per angle, each on its own scale; the cursor moves on all three.';
       return;
@@ -477,6 +482,7 @@
       ],
       axes: [timeAxis(p, tz), valueAxis(series[0].unit)],
     }), data);
+    p.u.setScale('x', xRange);
     p.series = series;
     p.note.textContent = '';
   }
@@ -578,7 +584,7 @@
     const flags = cols.map((c, k) => data[0].map((x, i) => data[k + 1][i] != null && expected[k] != null &&
       counts[k][i] < FULL_HOUR_SHARE * expected[k]));
     const series = cols.map((c) => {
-      const kk = deviceIndex(c.device);
+      const kk = deviceIndex(c.device, cols.map((x) => x.device));
       return { metric, device: c.device, label: c.device, color: shade(m.color, kk), unit: m.unit, digits: m.digits };
     });
     const tz = state.tz;
@@ -595,7 +601,7 @@
     }
     const n = series.length;
     const hourMs = 3600e3;
-    const shared = { flags, counts, expected };
+    const shared = { flags, counts, expected, span: [from, ctx.range.to] };
     p.hourly = shared;
     const signature = JSON.stringify(['hourly', tz, series.map((s) => s.label)]);
     if (p.u && p.signature === signature) p.u.hourly = shared;
@@ -604,7 +610,8 @@
       tzDate: (ts) => uPlot.tzDate(new Date(ts), tz),
       cursor: { points: { show: false }, drag: { x: false, y: false } },
       scales: {
-        x: { time: true, range: (u, min, max) => (min == null || max == null ? [min, max] : [min, max + hourMs]) },
+        x: { time: true, range: (u, min, max) => (min == null || max == null ? [min, max] :
+          [Math.min(min, (u.hourly || shared).span[0]), Math.max(max + hourMs, (u.hourly || shared).span[1])]) },
         y: { range: (u, min, max) => niceRange(min, max) },
       },
       series: [
@@ -740,7 +747,7 @@
       Object.assign(exposed[p.def.id], { state: 'empty', query: [tUrl, hUrl] });
       return;
     }
-    const series = byDevice.map((d) => ({ device: d.device, label: d.device, color: shade('#495057', deviceIndex(d.device)) }));
+    const series = byDevice.map((d) => ({ device: d.device, label: d.device, color: shade('#495057', deviceIndex(d.device, byDevice.map((x) => x.device))) }));
     if (f) series.push({ label: 'least squares', color: '#e03131', line: true });
     const signature = JSON.stringify(['scatter', series.map((s) => s.label)]);
     showChart(p, signature, () => ({
@@ -1077,10 +1084,11 @@
 
   let state = readState();
   let knownDevices = [];
-  const deviceOrder = new Map();
-  function deviceIndex(d) {
-    if (!deviceOrder.has(d)) deviceOrder.set(d, deviceOrder.size);
-    return deviceOrder.get(d);
+  // A device's shade and dash: its place among the devices chosen, or when all are, among those
+  // the panel shows (one device alone is always drawn plain).
+  function deviceIndex(d, shown) {
+    const among = state.devices.length ? [...state.devices].sort() : [...new Set(shown)].sort();
+    return Math.max(0, among.indexOf(d));
   }
 
   function fillZones() {
@@ -1320,7 +1328,6 @@
       const names = d.devices.map((x) => x.device).sort();
       if (JSON.stringify(names) !== JSON.stringify(knownDevices)) {
         knownDevices = names;
-        names.forEach(deviceIndex);
         syncDevices();
       }
     }, () => {});
