@@ -403,7 +403,8 @@
       },
     };
   }
-  function valueAxis(unit, label) {
+  // fixedSize: charts stacked over one time axis keep their plots aligned.
+  function valueAxis(unit, label, fixedSize) {
     return {
       stroke: AXIS,
       grid: { stroke: GRID, width: 1 },
@@ -418,6 +419,7 @@
       size: (u, values, axisIdx, cycleNum) => {
         const axis = u.axes[axisIdx];
         if (axis.side % 2 === 0) return 30 + (label ? 20 : 0);  // a horizontal axis: one line of text
+        if (fixedSize) return fixedSize;
         const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), '');
         u.ctx.font = axis.font[0];
         const need = Math.ceil(14 + (label ? 20 : 0) + u.ctx.measureText(longest).width / (devicePixelRatio || 1));
@@ -519,7 +521,7 @@
                 value: legendValue(s.digits, s.unit) };
             }),
           ],
-          axes: [timeAxis(p, tz), valueAxis(m.unit)],
+          axes: [timeAxis(p, tz), valueAxis(m.unit, undefined, 72)],
         }, size), part.data, holder);
       });
       p.u = p.charts[0];
