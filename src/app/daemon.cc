@@ -167,8 +167,11 @@ Status RunDaemon(const Config& config) {
   Rollup::Options rollup_options{.minute_window_s = config.rollup.minute_hours * 3600,
                                  .hour_window_s = config.rollup.hour_days * 86400};
   Rollup rollup(rollup_options);
-  SP_ASSIGN_OR_RETURN(auto rollup_engine, QueryEngine::Open(MakeCatalogLakeFiles(catalog, store), lake.local_dir, {}));
-  LakeAggregates lake_aggregates(std::move(rollup_engine));
+  LakeAggregates lake_aggregates([&] {
+    QueryOptions options;
+    options.settings = {"SET memory_limit = '256MB'", "SET enable_external_file_cache = false"};
+    return QueryEngine::Open(MakeCatalogLakeFiles(catalog, store), lake.local_dir, options);
+  });
   SeriesReader series(&rollup, &lake_aggregates);
   std::unique_ptr<RollupFeeder> feeder;
   for (size_t i = 0; i < streams.size(); ++i) {

@@ -237,6 +237,59 @@ Result<QueryResult> QueryEngine::Run(const std::string& sql) {
   return result;
 }
 
+Status QueryEngine::ForEachRow(const std::string& sql, const std::function<void(const std::vector<Cell>&)>& fn) {
+  SP_RETURN_IF_ERROR(RefreshViews());
+  duckdb_result res;
+  if (duckdb_query(h_->conn, sql.c_str(), &res) != DuckDBSuccess) {
+    std::string msg = duckdb_result_error(&res) ? duckdb_result_error(&res) : "query failed";
+    duckdb_destroy_result(&res);
+    return Status::InvalidArgument(msg);
+  }
+  const idx_t cols = duckdb_column_count(&res);
+  std::vector<duckdb_type> types(cols);
+  for (idx_t c = 0; c < cols; ++c) types[c] = duckdb_column_type(&res, c);
+  std::vector<Cell> row(cols);
+  Status status;
+  for (duckdb_data_chunk chunk; status.ok() && (chunk = duckdb_fetch_chunk(res)) != nullptr;) {
+    const idx_t n = duckdb_data_chunk_get_size(chunk);
+    std::vector<void*> data(cols);
+    std::vector<uint64_t*> validity(cols);
+    for (idx_t c = 0; c < cols; ++c) {
+      duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+      data[c] = duckdb_vector_get_data(v);
+      validity[c] = duckdb_vector_get_validity(v);
+    }
+    for (idx_t r = 0; r < n && status.ok(); ++r) {
+      for (idx_t c = 0; c < cols; ++c) {
+        Cell& cell = row[c];
+        cell.type = Cell::Type::kNull;
+        if (validity[c] && !duckdb_validity_row_is_valid(validity[c], r)) continue;
+        switch (types[c]) {
+          case DUCKDB_TYPE_BOOLEAN: cell = {Cell::Type::kBool, static_cast<bool*>(data[c])[r]}; break;
+          case DUCKDB_TYPE_INTEGER: cell = {Cell::Type::kInt, static_cast<int32_t*>(data[c])[r]}; break;
+          case DUCKDB_TYPE_BIGINT: cell = {Cell::Type::kInt, static_cast<int64_t*>(data[c])[r]}; break;
+          case DUCKDB_TYPE_DOUBLE:
+            cell.type = Cell::Type::kDouble;
+            cell.d = static_cast<double*>(data[c])[r];
+            break;
+          case DUCKDB_TYPE_VARCHAR: {
+            duckdb_string_t* str = &static_cast<duckdb_string_t*>(data[c])[r];
+            cell.type = Cell::Type::kString;
+            cell.s.assign(duckdb_string_t_data(str), duckdb_string_t_length(*str));
+            break;
+          }
+          default:
+            status = Status::InvalidArgument("ForEachRow: column " + std::to_string(c) + " has an unsupported type");
+        }
+      }
+      if (status.ok()) fn(row);
+    }
+    duckdb_destroy_data_chunk(&chunk);
+  }
+  duckdb_destroy_result(&res);
+  return status;
+}
+
 Result<QueryResult> QueryEngine::Execute(const std::string& sql) {
   duckdb_result res;
   if (duckdb_query(h_->conn, sql.c_str(), &res) != DuckDBSuccess) {

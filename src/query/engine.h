@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,6 +82,10 @@ class QueryEngine {
 
   //! Runs one statement. SQL errors are InvalidArgument with DuckDB's message; a timeout is Aborted.
   Result<QueryResult> Run(const std::string& sql);
+  //! Runs one statement of our own and calls fn with each row, a chunk at a time, for results too
+  //! large to hold as Cells (a Cell is ten times a DuckDB value). Columns must be BOOLEAN,
+  //! integers, DOUBLE or VARCHAR (cast others in the SQL); InvalidArgument otherwise. No row limit.
+  Status ForEachRow(const std::string& sql, const std::function<void(const std::vector<Cell>&)>& fn);
 
  private:
   struct Handles;

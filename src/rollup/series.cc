@@ -94,6 +94,13 @@ bool OffsetsAligned(const date::time_zone* tz, int64_t from_s, int64_t to_s, int
   return true;
 }
 
+Result<QueryEngine*> LakeAggregates::Engine() {
+  if (!engine_) {
+    SP_ASSIGN_OR_RETURN(engine_, open_());
+  }
+  return engine_.get();
+}
+
 Result<std::map<std::string, std::vector<Bucket>>> LakeAggregates::Buckets(const std::vector<std::string>& devices,
                                                                            int64_t from_s, int64_t to_s,
                                                                            int64_t width_s) {
@@ -103,14 +110,14 @@ Result<std::map<std::string, std::vector<Bucket>>> LakeAggregates::Buckets(const
                     "make_timestamp(" + std::to_string(to_s) + "000000)";
   if (!devices.empty()) sql += " AND device IN (" + DeviceList(devices) + ")";
   sql += " GROUP BY ALL ORDER BY device, start_s";
-  std::lock_guard lock(mu_);
-  SP_ASSIGN_OR_RETURN(QueryResult r, engine_->Run(sql));
   std::map<std::string, std::vector<Bucket>> out;
-  for (const auto& row : r.rows) {
+  std::lock_guard lock(mu_);
+  SP_ASSIGN_OR_RETURN(QueryEngine * engine, Engine());
+  SP_RETURN_IF_ERROR(engine->ForEachRow(sql, [&](const std::vector<Cell>& row) {
     Bucket& b = out[row[0].s].emplace_back();
     b.start_s = row[1].i;
     ReadAggs(row, 2, &b);
-  }
+  }));
   return out;
 }
 
@@ -124,7 +131,8 @@ Result<Rollup::Snapshot> LakeAggregates::Snapshot(const Rollup::Options& options
   sql += " FROM readings GROUP BY device";
   {
     std::lock_guard lock(mu_);
-    SP_ASSIGN_OR_RETURN(QueryResult devices, engine_->Run(sql));
+    SP_ASSIGN_OR_RETURN(QueryEngine * engine, Engine());
+    SP_ASSIGN_OR_RETURN(QueryResult devices, engine->Run(sql));
     for (const auto& row : devices.rows) {
       DeviceInfo& d = s.devices[row[0].s];
       d.device = row[0].s;
@@ -151,15 +159,18 @@ Result<Rollup::Snapshot> LakeAggregates::Snapshot(const Rollup::Options& options
   // The keys of the last records received seed the dedup window, so a redelivery of a record the
   // lake holds, arriving after this start, still counts once.
   std::lock_guard lock(mu_);
-  SP_ASSIGN_OR_RETURN(QueryResult keys,
-                      engine_->Run("SELECT device, epoch_us(ts), seq FROM readings ORDER BY received_at DESC LIMIT " +
-                                   std::to_string(Rollup::kDedupWindow)));
-  for (auto it = keys.rows.rbegin(); it != keys.rows.rend(); ++it) {
-    RollupReading& r = s.recent_keys.emplace_back();
-    r.device = (*it)[0].s;
-    r.ts_us = (*it)[1].i;
-    if ((*it)[2].type == Cell::Type::kInt) r.seq = (*it)[2].i;
-  }
+  SP_ASSIGN_OR_RETURN(QueryEngine * engine, Engine());
+  SP_RETURN_IF_ERROR(engine->ForEachRow(
+      "SELECT device, epoch_us(ts), seq FROM readings ORDER BY received_at DESC LIMIT " +
+          std::to_string(Rollup::kDedupWindow),
+      [&](const std::vector<Cell>& row) {
+        RollupReading& r = s.recent_keys.emplace_back();
+        r.device = row[0].s;
+        r.ts_us = row[1].i;
+        if (row[2].type == Cell::Type::kInt) r.seq = row[2].i;
+      }));
+  std::reverse(s.recent_keys.begin(), s.recent_keys.end());  // oldest first
+  engine_.reset();
   return s;
 }
 

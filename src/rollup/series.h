@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,16 +66,21 @@ bool OffsetsAligned(const date::time_zone* tz, int64_t from_s, int64_t to_s, int
 //! Base buckets from the lake, through its own DuckDB engine (not the one serving user SQL).
 class LakeAggregates {
  public:
-  explicit LakeAggregates(std::unique_ptr<QueryEngine> engine) : engine_(std::move(engine)) {}
+  using OpenFn = std::function<Result<std::unique_ptr<QueryEngine>>()>;
+  //! open makes the engine when one is needed.
+  explicit LakeAggregates(OpenFn open) : open_(std::move(open)) {}
   //! Buckets of width_s (which divides 3600 or is a multiple of it) starting in [from_s, to_s),
   //! per device, sorted.
   Result<std::map<std::string, std::vector<Bucket>>> Buckets(const std::vector<std::string>& devices,
                                                              int64_t from_s, int64_t to_s, int64_t width_s);
-  //! Everything the rollup starts from (Rollup::Load), for the windows of options.
+  //! Everything the rollup starts from (Rollup::Load), for the windows of options. The engine is
+  //! closed afterwards: scanning the whole lake leaves DuckDB holding memory it does not give back.
   Result<Rollup::Snapshot> Snapshot(const Rollup::Options& options);
 
  private:
+  Result<QueryEngine*> Engine();  // under mu_
   std::mutex mu_;  // one statement at a time on the engine
+  OpenFn open_;
   std::unique_ptr<QueryEngine> engine_;
 };
 

@@ -16,9 +16,7 @@ TEST(WebServer, ReadsNeedTheTokenWhenRequired) {
   ASSERT_TRUE(engine.ok());
   Rollup rollup({});
   rollup.Load({});
-  auto lake_engine = QueryEngine::Open(lake.path(), {});
-  ASSERT_TRUE(lake_engine.ok());
-  LakeAggregates aggregates(std::move(*lake_engine));
+  LakeAggregates aggregates([&] { return QueryEngine::Open(lake.path(), {}); });
   SeriesReader series(&rollup, &aggregates);
   for (bool required : {false, true}) {
     WebServer web(&metrics, engine->get(), [] { return Health{}; });
