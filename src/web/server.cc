@@ -15,6 +15,9 @@ WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health)
       server_(std::make_unique<httplib::Server>()) {
   // Live dashboards hold a thread each for their event stream (at most 16), beside requests.
   server_->new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // Headers and body go out in two writes: with Nagle's algorithm the second waits for the
+  // client's delayed ACK of the first, 20-40 ms on every keep-alive request.
+  server_->set_tcp_nodelay(true);
   // Reads of the API need the token when others can reach the listener (Start decides).
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!reads_need_token_ || !req.path.starts_with("/api/") || Authorized(req)) {
