@@ -151,10 +151,28 @@ Result<Rollup::Snapshot> LakeAggregates::Snapshot(const Rollup::Options& options
     }
   }
   if (s.devices.empty()) return s;
+  int64_t oldest_us = s.newest_us;
+  for (const auto& [name, d] : s.devices) oldest_us = std::min(oldest_us, d.first_us);
   const int64_t newest_s = FloorDiv(s.newest_us, 1'000'000);
-  // One past the newest, so its own bucket is included.
-  SP_ASSIGN_OR_RETURN(s.hours, Buckets({}, newest_s - options.hour_window_s - 3600, newest_s + 1, 3600));
-  SP_ASSIGN_OR_RETURN(s.minutes, Buckets({}, newest_s - options.minute_window_s - 3600, newest_s + 1, 60));
+  const int64_t oldest_s = FloorDiv(oldest_us, 1'000'000);
+  // Each tier a slice of time at a time, so DuckDB's hash table holds about a hundred thousand
+  // groups whatever the fleet (a minute bucket per device and minute is as many groups as rows for
+  // devices reporting once a minute); slices are in time order, so each device's buckets stay sorted.
+  auto tier = [&](int64_t window_s, int64_t width_s, std::map<std::string, std::vector<Bucket>>* out) -> Status {
+    const int64_t slice_s = std::max<int64_t>(width_s, 100'000 / std::max<size_t>(s.devices.size(), 1) * width_s);
+    // One past the newest, so its own bucket is included.
+    for (int64_t from = std::max(newest_s - window_s - 3600, FloorDiv(oldest_s, width_s) * width_s); from <= newest_s;
+         from += slice_s) {
+      SP_ASSIGN_OR_RETURN(auto slice, Buckets({}, from, std::min(from + slice_s, newest_s + 1), width_s));
+      for (auto& [device, buckets] : slice) {
+        std::vector<Bucket>& all = (*out)[device];
+        all.insert(all.end(), buckets.begin(), buckets.end());
+      }
+    }
+    return Status::OK();
+  };
+  SP_RETURN_IF_ERROR(tier(options.hour_window_s, 3600, &s.hours));
+  SP_RETURN_IF_ERROR(tier(options.minute_window_s, 60, &s.minutes));
 
   // The keys of the last records received seed the dedup window, so a redelivery of a record the
   // lake holds, arriving after this start, still counts once.
