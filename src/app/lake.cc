@@ -74,6 +74,7 @@ CompactorOptions CompactorOptionsFrom(const Config& config) {
   o.delete_after_s = static_cast<int>(config.compaction.delete_after_s);
   o.memory_limit = config.compaction.memory_limit;
   o.row_group_rows = config.compaction.row_group_rows;
+  o.workers = static_cast<int>(config.compaction.workers);
   o.tmp_dir = config.TmpDir();
   o.lock_path = JoinPath(config.data_dir, "COMPACT.LOCK");
   return o;

@@ -130,6 +130,7 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Int("delete_after_s", &c.compaction.delete_after_s, 0, 30LL * 86400));
   SP_RETURN_IF_ERROR(r.String("memory_limit", &c.compaction.memory_limit));
   SP_RETURN_IF_ERROR(r.Int("row_group_rows", &c.compaction.row_group_rows, 1024, 100'000'000));
+  SP_RETURN_IF_ERROR(r.Int("workers", &c.compaction.workers, 1, 64));
 
   SP_RETURN_IF_ERROR(r.Table("http"));
   SP_RETURN_IF_ERROR(r.String("listen", &c.http.listen));

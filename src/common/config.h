@@ -96,6 +96,7 @@ struct Config {
     int64_t delete_after_s = 300;  // replaced objects stay this long for queries that listed them
     std::string memory_limit = "1GB";  // DuckDB's while compacting (it spills to data_dir/tmp beyond)
     int64_t row_group_rows = 1'000'000;  // rows per Parquet row group: larger is smaller on disk
+    int64_t workers = 2;  // hours compacted at once, each with its own DuckDB and memory_limit
   } compaction;
 
   struct Http {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "common/crash_point.h"
 #include "common/file_lock.h"
@@ -41,8 +43,8 @@ CompactionScope CompactionDue(const std::vector<DataFile>& files, int64_t now_us
 }
 
 Compactor::Compactor(Catalog* catalog, ObjectStore* store, Clock* clock, Metrics* metrics, CompactorOptions options,
-                     std::unique_ptr<QueryEngine> engine)
-    : catalog_(catalog), store_(store), clock_(clock), options_(std::move(options)), engine_(std::move(engine)) {
+                     std::vector<std::unique_ptr<QueryEngine>> engines)
+    : catalog_(catalog), store_(store), clock_(clock), options_(std::move(options)), engines_(std::move(engines)) {
   compactions_ = metrics->GetCounter("sensorpipe_compactions_total", "Compactions committed.");
   failures_ = metrics->GetCounter("sensorpipe_compaction_failures_total", "Compactions that failed (retried later).");
   rows_in_ = metrics->GetCounter("sensorpipe_compaction_rows_read_total", "Rows read by committed compactions.");
@@ -66,9 +68,15 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(Catalog* catalog, ObjectStore
   q.settings = {"SET memory_limit = " + SqlString(options.memory_limit),
                 "SET temp_directory = " + SqlString(JoinPath(options.tmp_dir, "duckdb")),
                 "SET preserve_insertion_order = false"};
-  SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(std::make_unique<NoLakeFiles>(), options.tmp_dir, q));
+  // Each worker its own DuckDB: an hour's Parquet file is written by one thread, so a second
+  // compaction keeps the other core busy meanwhile.
+  std::vector<std::unique_ptr<QueryEngine>> engines;
+  for (int i = 0; i < std::max(options.workers, 1); ++i) {
+    SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(std::make_unique<NoLakeFiles>(), options.tmp_dir, q));
+    engines.push_back(std::move(engine));
+  }
   return std::unique_ptr<Compactor>(
-      new Compactor(catalog, store, clock, metrics, std::move(options), std::move(engine)));
+      new Compactor(catalog, store, clock, metrics, std::move(options), std::move(engines)));
 }
 
 Status Compactor::Recover() {
@@ -123,33 +131,47 @@ Result<size_t> Compactor::RunOnce(const CompactSelection& selection, bool wait,
     due.emplace_back(partition, std::move(inputs));
   }
 
-  size_t done = 0;
+  // Workers take the due partitions in order; catalog transactions serialise among them.
+  std::mutex mu;  // guards the three below and the progress callback
+  size_t next = 0, done = 0;
   Status first_error;
-  for (size_t i = 0; i < due.size() && !stopping_; ++i) {
-    CompactProgress p;
-    p.index = i + 1;
-    p.total = due.size();
-    p.partition = due[i].first;
-    p.input_files = due[i].second.size();
-    for (const DataFile& f : due[i].second) p.input_records += f.records;
-    if (progress) progress(p);
-    Status s = Compact(due[i].first, due[i].second, &p);
-    if (!s.ok()) {
-      failures_->Inc();
-      spdlog::error("compaction of {} failed: {}", due[i].first, s.ToString());
-      if (first_error.ok()) first_error = s;
-      continue;
+  auto work = [&](QueryEngine* engine) {
+    while (!stopping_) {
+      CompactProgress p;
+      {
+        std::lock_guard lock(mu);
+        if (next == due.size()) return;
+        p.index = ++next;
+        p.total = due.size();
+        p.partition = due[p.index - 1].first;
+        p.input_files = due[p.index - 1].second.size();
+        for (const DataFile& f : due[p.index - 1].second) p.input_records += f.records;
+        if (progress) progress(p);
+      }
+      Status s = Compact(engine, p.partition, due[p.index - 1].second, &p);
+      std::lock_guard lock(mu);
+      if (!s.ok()) {
+        failures_->Inc();
+        spdlog::error("compaction of {} failed: {}", p.partition, s.ToString());
+        if (first_error.ok()) first_error = s;
+        continue;
+      }
+      ++done;
+      p.done = true;
+      if (progress) progress(p);
     }
-    ++done;
-    p.done = true;
-    if (progress) progress(p);
-  }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t w = 1; w < engines_.size() && w < due.size(); ++w) helpers.emplace_back(work, engines_[w].get());
+  work(engines_[0].get());
+  for (std::thread& t : helpers) t.join();
   SP_RETURN_IF_ERROR(DeleteDue());
   SP_RETURN_IF_ERROR(first_error);
   return done;
 }
 
-Status Compactor::Compact(const std::string& partition, const std::vector<DataFile>& inputs, CompactProgress* p) {
+Status Compactor::Compact(QueryEngine* engine, const std::string& partition, const std::vector<DataFile>& inputs,
+                          CompactProgress* p) {
   const int64_t started = clock_->MonotonicMicros();
   // Local files of the inputs, fetched before the compaction begins (a remote store's go through
   // its cache) and kept until DuckDB has read them.
@@ -184,7 +206,7 @@ Status Compactor::Compact(const std::string& partition, const std::vector<DataFi
   const std::string sql = "COPY (" + ReadingsSelect(json, parquet) + " ORDER BY device, ts) TO " + SqlString(tmp) +
                           " (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE " +
                           std::to_string(options_.row_group_rows) + ")";
-  Result<QueryResult> copied = engine_->Run(sql);
+  Result<QueryResult> copied = engine->Run(sql);
   Status s = copied.status();
   if (s.ok() && (copied->rows.size() != 1 || copied->rows[0].size() != 1)) s = Status::Corruption("COPY said nothing");
   if (s.ok()) {

@@ -28,8 +28,9 @@ struct CompactorOptions {
   int delete_after_s = 300;            // how long replaced files stay for queries that listed them
   std::string tmp_dir;                 // local folder for Parquet files being written (same file system as the lake)
   std::string lock_path;               // flock'ed while compacting, so one process compacts a data folder
-  std::string memory_limit = "1GB";    // DuckDB's, per compaction
+  std::string memory_limit = "1GB";    // DuckDB's, per worker
   int64_t row_group_rows = 1'000'000;  // Parquet row group size
+  int workers = 2;                     // partitions compacted at once, each by its own DuckDB
 };
 
 //! Which partitions a round looks at, and whether thresholds apply.
@@ -84,9 +85,10 @@ class Compactor {
 
  private:
   Compactor(Catalog* catalog, ObjectStore* store, Clock* clock, Metrics* metrics, CompactorOptions options,
-            std::unique_ptr<QueryEngine> engine);
+            std::vector<std::unique_ptr<QueryEngine>> engines);
   Status Recover();
-  Status Compact(const std::string& partition, const std::vector<DataFile>& inputs, CompactProgress* p);
+  Status Compact(QueryEngine* engine, const std::string& partition, const std::vector<DataFile>& inputs,
+                 CompactProgress* p);
   Status DeleteDue();
   void Loop();
 
@@ -94,7 +96,7 @@ class Compactor {
   ObjectStore* store_;
   Clock* clock_;
   const CompactorOptions options_;
-  std::unique_ptr<QueryEngine> engine_;  // DuckDB, with the memory limit
+  std::vector<std::unique_ptr<QueryEngine>> engines_;  // one DuckDB per worker, each with the memory limit
   bool recovered_ = false;
 
   Counter* compactions_;
