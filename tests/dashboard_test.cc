@@ -3,9 +3,10 @@
 // installed by scripts/fetch-test-tools.sh) against the daemon's listener. It checks that the page
 // loads without console errors or requests leaving loopback, that each panel plots exactly what
 // the API answers, that switching UTC -> Asia/Seoul moves the hour labels by 9 h, that live mode
-// shows a new reading (deadline 10 s: the 2 s with the 5x margin), and that the PNG and CSV
-// downloads work. Screenshots (desktop 1400 px, phone 390 px) land in
-// <build>/tests/dashboard_test.out/ to be looked at.
+// shows a new reading (deadline 10 s: the 2 s with the 5x margin), that the PNG and CSV
+// downloads work, that the page is ready before the pipeline panel's rate is (it needs a second
+// scrape) and that 1,000 devices (a stubbed API) still draw. Screenshots (desktop 1400 px, phone
+// 390 px) land in <build>/tests/dashboard_test.out/ to be looked at.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <unistd.h>
@@ -122,7 +123,8 @@ TEST_F(Dashboard, InHeadlessChromium) {
   std::ofstream(out + "/report.json") << node.out;
   EXPECT_EQ(node.exit_code, 0) << node.out << "\n" << node.err << "\n" << daemon_->process().Log();
   EXPECT_NE(node.out.find("\"ok\": true"), std::string::npos) << node.out;
-  for (const char* shot : {"desktop.png", "desktop-utc.png", "desktop-live.png", "phone.png"}) {
+  for (const char* shot :
+       {"desktop-ready.png", "desktop.png", "desktop-utc.png", "desktop-live.png", "fleet.png", "phone.png"}) {
     EXPECT_TRUE(std::filesystem::exists(out + "/" + shot)) << shot;
   }
   std::cout << "dashboard_test: screenshots and report in " << out << "\n";

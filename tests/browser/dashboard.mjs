@@ -6,10 +6,13 @@
 //
 // EXPECTATIONS_JSON: {"from": ISO, "to": ISO, "device": id, "token": [http] token,
 //   "live_reading": {...a message inside [from, to)...}, "live_deadline_ms": 10000}
-// Checks: the page loads with no console errors and no request leaving 127.0.0.1; every panel plots
+// Checks: the page loads with no console errors and no request leaving 127.0.0.1; it is ready when
+// every panel has drawn, the pipeline panel from one /metrics scrape with its rate still measuring
+// (the rate comes with the second scrape and is checked then); every panel plots
 // exactly what the API answers for the same parameters; the browser's zone is the default; UTC ->
 // Asia/Seoul shifts the hour labels by +9 h; live mode shows a reading POSTed to /v1/ingest within
-// the deadline; the PNG and CSV downloads work; a phone-sized screen has no sideways scrolling.
+// the deadline; the PNG and CSV downloads work; 1,000 devices (a stubbed API) still draw every
+// panel; a phone-sized screen has no sideways scrolling.
 // Screenshots go to OUT_DIR. Prints one JSON report; exits 0 only when every check passed.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -107,18 +110,23 @@ function watch(page, label) {
   return seen;
 }
 
-async function openDashboard(context, query, label) {
+// setup(page) runs before the navigation (to route requests).
+async function openDashboard(context, query, label, setup = async () => {}) {
   const page = await context.newPage();
   const seen = watch(page, label);
+  await setup(page);
   const t0 = Date.now();
   await page.goto(`${base}/${query}`, { waitUntil: 'load' });
   await waitReady(page);
   return { page, seen, loadMs: Date.now() - t0 };
 }
+// Every panel has drawn its first answer; the pipeline panel's rate may still be measuring.
 async function waitReady(page) {
   await page.waitForFunction(() => window.sensorpipe && window.sensorpipe.ready);
   await page.evaluate(() => window.sensorpipe.ready);
-  // The pipeline panel's rate needs two scrapes of /metrics, 5 s apart.
+}
+// The pipeline panel's rate: it needs a second scrape of /metrics, 5 s after the first.
+async function waitRate(page) {
   await page.waitForFunction(() => window.sensorpipe.panels.pipeline.data && window.sensorpipe.panels.pipeline.data[0].length > 0,
     null, { timeout: 20000 });
 }
@@ -265,9 +273,40 @@ try {
   // Desktop, UTC first: the seed's hours as UTC.
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'America/New_York', acceptDownloads: true });
   const query = `?range=custom&from=${encodeURIComponent(want.from)}&to=${encodeURIComponent(want.to)}&tz=UTC`;
-  const { page, seen, loadMs } = await openDashboard(context, query, 'desktop');
+  // The second /metrics scrape (the first with a rate) is held back until the page has been
+  // checked at ready, so "ready does not wait for the rate" does not depend on timing.
+  let releaseScrapes;
+  const scrapesHeld = new Promise((r) => { releaseScrapes = r; });
+  let scrapes = 0;
+  const { page, seen, loadMs } = await openDashboard(context, query, 'desktop', (pg) => pg.route('**/metrics', async (route) => {
+    if (++scrapes > 1) await scrapesHeld;
+    await route.continue();
+  }));
   report.page_load_to_ready_ms = loadMs;
+  report.ready_ms = await page.evaluate(() => window.sensorpipe.readyMs);
   report.first_refresh_ms = await page.evaluate(() => window.sensorpipe.lastRefreshMs);
+  {
+    const atReady = await page.evaluate(() => ({
+      pipeline: JSON.parse(JSON.stringify(window.sensorpipe.panels.pipeline)),
+      rateTile: document.querySelector('[data-panel="pipeline"] .tile .v').textContent,
+      placeholder: (document.querySelector('[data-panel="pipeline"] .rate-chart') || {}).textContent,
+      states: Object.fromEntries(Object.entries(window.sensorpipe.panels).map(([k, v]) => [k, v.state])),
+    }));
+    const h = atReady.pipeline.health || {};
+    check('ready: every panel drawn, the pipeline panel from its first scrape alone',
+      Object.values(atReady.states).every((st) => st === 'ok') && h.received_total > 0 && h.lag && h.lag.length > 0 &&
+        h.raw_files + h.compacted_files > 0 && h.lake_bytes > 0 && h.rejected && h.rejected.malformed_json === 1,
+      { states: atReady.states, health: h });
+    check('ready: the rate reads "measuring…" until the second scrape', h.messages_per_second === null &&
+      atReady.pipeline.data[0].length === 0 && /^—\s*measuring…$/.test(atReady.rateTile.trim()) && /measuring/.test(atReady.placeholder),
+      { tile: atReady.rateTile, chart: atReady.placeholder, rate: h.messages_per_second });
+    await page.screenshot({ path: path.join(outDir, 'desktop-ready.png'), fullPage: true });
+    report.screenshots.push('desktop-ready.png');
+  }
+  releaseScrapes();
+  const rateFrom = Date.now();
+  await waitRate(page);
+  report.rate_after_ready_ms = Date.now() - rateFrom;
   const utc = await comparePanels(page, 'UTC');
   {
     const p = utc.pipeline;
@@ -324,6 +363,7 @@ try {
         if (++onThisPage > 10) {
           await page.reload();
           await waitReady(page);
+          await waitRate(page);  // the pipeline's PNG is its rate chart
           onThisPage = 1;
         }
         const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), button.click()]);
@@ -413,6 +453,48 @@ try {
     check('the default zone is the browser\'s', tz === 'America/New_York' && new URL(p2.url()).searchParams.get('tz') === tz, tz);
     check('default view: no console errors', seen2.errors.length === 0, seen2.errors.slice(0, 5).join('\n'));
     await p2.close();
+  }
+
+  // A fleet: 1,000 devices in 5-minute buckets (the API stubbed in the page with synthetic series,
+  // so the daemon needs no fleet). Every panel still draws: the scatter's 288,000 pairs once
+  // overflowed the stack through Math.min(...pairs).
+  {
+    const fleet = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' });
+    const fp = await fleet.newPage();
+    const seenF = watch(fp, 'fleet');
+    const names = Array.from({ length: 1000 }, (_, i) => `d-${String(i).padStart(4, '0')}`);
+    await fp.route('**/api/devices', (route) => route.fulfill({ contentType: 'application/json', body: JSON.stringify({
+      now: Date.parse(want.to), devices: names.map((device, i) => ({ device, first: Date.parse(want.from), last: Date.parse(want.to) - 60e3,
+        last_received: Date.parse(want.to) - 60e3, readings: 1440, interval_s: 60, silent: false,
+        last_reading: { temperature: 30 + (i % 50) / 10, humidity: 58, pressure: 1008.5, pitch: 1, roll: 359, yaw: 185 } })) }) }));
+    await fp.route('**/api/series?*', (route) => {
+      const q = new URL(route.request().url()).searchParams;
+      const from = Number(q.get('from')) * 1000, to = Number(q.get('to')) * 1000;
+      const bucketS = q.get('bucket') === '1h' ? 3600 : 300;
+      const agg = q.get('agg');
+      const series = names.map((device, i) => {
+        const points = [];
+        for (let t = Math.ceil(from / (bucketS * 1000)) * bucketS * 1000, k = 0; t < to; t += bucketS * 1000, k++) {
+          points.push([t, agg === 'count' ? bucketS / 60 : Math.round((30 + (i % 50) / 10 + 5 * Math.sin(k / 20) + (k % 7) / 10) * 1000) / 1000]);
+        }
+        return { device, points };
+      });
+      route.fulfill({ contentType: 'application/json', body: JSON.stringify({ metric: q.get('metric'), agg, bucket_s: bucketS, tz: q.get('tz'),
+        from, to, source: 'rollup', series }) });
+    });
+    const t0 = Date.now();
+    await fp.goto(`${base}/?range=custom&from=${encodeURIComponent(want.from)}&to=${encodeURIComponent(want.to)}&tz=UTC`);
+    await waitReady(fp);
+    report.fleet_page_ready_ms = Date.now() - t0;
+    const states = await fp.evaluate(() => Object.fromEntries(Object.entries(window.sensorpipe.panels).map(([k, v]) =>
+      [k, `${v.state}${v.message ? `: ${v.message}` : ''} (${(v.series || []).length} series)`])));
+    check('fleet (1,000 devices): every panel drawn', Object.values(states).every((st) => st.startsWith('ok')), states);
+    const scatter = await fp.evaluate(() => window.sensorpipe.panels.scatter.n);
+    check('fleet: the scatter holds every same-bucket pair', scatter === 1000 * 288, `${scatter} pairs`);
+    check('fleet: no console errors', seenF.errors.length === 0, seenF.errors.slice(0, 5).join('\n'));
+    await fp.screenshot({ path: path.join(outDir, 'fleet.png'), fullPage: true });
+    report.screenshots.push('fleet.png');
+    await fleet.close();
   }
 
   // A phone: one column, nothing wider than the screen.
