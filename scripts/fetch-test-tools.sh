@@ -10,21 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-install() {  # install TOOL PACKAGE: npm ci of scripts/TOOL into .cache/TOOL unless PACKAGE is there from the same lock
-  local src=scripts/$1 dest=.cache/$1
-  if [[ -f $dest/node_modules/$2/package.json ]] && cmp -s "$src/package-lock.json" "$dest/package-lock.json"; then
-    return 0
-  fi
-  echo "fetch-test-tools: installing $1 from npm ($src/package-lock.json)"
-  # Install beside the cache and move it in whole, so an interrupted install is never taken as done.
-  rm -rf "$dest.tmp"
-  mkdir -p "$dest.tmp"
-  cp "$src/package.json" "$src/package-lock.json" "$dest.tmp/"
-  (cd "$dest.tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent)
-  rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
-}
+source scripts/npm-lock-install.sh
 
-install s3-server @20minutes/s3rver
-install parquet-reader hyparquet
-install browser playwright-core
+npm_lock_install s3-server @20minutes/s3rver
+npm_lock_install parquet-reader hyparquet
+npm_lock_install browser playwright-core

@@ -1,5 +1,6 @@
-// Small JSON output helpers shared by the rules (normalised records), the query formatter and the
-// web API: escaping, shortest round-trip doubles, UTF-8 validation and base64.
+// Small output helpers shared by the rules (normalised records), the query formatter, the web API,
+// S3's XML and the report's HTML: JSON and XML escaping, shortest round-trip doubles, UTF-8
+// validation and base64.
 #pragma once
 
 #include <string>
@@ -15,5 +16,7 @@ void AppendJsonString(std::string& out, std::string_view s);
 void AppendDouble(std::string& out, double v);
 bool IsValidUtf8(std::string_view s);
 std::string Base64Encode(std::string_view data);
+//! text with & < > " escaped, for XML or HTML text and double-quoted attributes.
+std::string XmlEscape(std::string_view text);
 
 }  // namespace sp

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/env.h"
+#include "common/json_writer.h"
 
 namespace sp {
 
@@ -395,7 +396,7 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, uint64_t size, c
                                 .query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
                                 .body = body}));
       if (part.etag.empty()) return Status::Corruption("s3 UploadPart: no ETag for part " + std::to_string(number));
-      complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + s3::XmlEscape(part.etag) +
+      complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + XmlEscape(part.etag) +
                   "</ETag></Part>";
     }
     complete += "</CompleteMultipartUpload>";

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/env.h"
+#include "common/json_writer.h"
 #include "common/testing.h"
 #include "support/s3_server.h"
 #include "support/scripted_http_server.h"
@@ -170,7 +171,7 @@ TEST(SigV4, XmlDecodesEntities) {
   EXPECT_EQ(xml.ChildText("Size"), "5");
   EXPECT_EQ(xml.ChildText("Missing"), "");
   EXPECT_EQ(xml.text, "<raw>");
-  EXPECT_EQ(s3::XmlEscape("\"a\"&<b>"), "&quot;a&quot;&amp;&lt;b&gt;");
+  EXPECT_EQ(XmlEscape("\"a\"&<b>"), "&quot;a&quot;&amp;&lt;b&gt;");
   EXPECT_TRUE(s3::ParseXml("<a><b></a>").status().IsCorruption());
   EXPECT_TRUE(s3::ParseXml("").status().IsCorruption());
 }

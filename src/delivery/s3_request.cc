@@ -262,29 +262,4 @@ Result<XmlElement> ParseXml(std::string_view xml) {
   if (!builder.seen_root) return Status::Corruption("bad XML: no element");
   return std::move(builder.root);
 }
-
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace sp::s3

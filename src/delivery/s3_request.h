@@ -76,7 +76,5 @@ struct XmlElement {
 };
 //! Parses a whole document with expat; Corruption when it is not well-formed.
 Result<XmlElement> ParseXml(std::string_view xml);
-//! text with & < > " escaped, for element content.
-std::string XmlEscape(std::string_view text);
 
 }  // namespace sp::s3

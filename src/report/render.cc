@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "common/json_writer.h"
 #include "common/time.h"
 
 namespace sp {
@@ -209,36 +210,13 @@ void MdTable(std::string& out, const Table& t) {
 
 // ---- HTML and SVG ----
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 void HtmlTable(std::string& out, const Table& t, const char* cls = "") {
   out += std::string("<table class=\"") + cls + "\"><thead><tr>";
-  for (const auto& h : t.header) out += "<th>" + HtmlEscape(h) + "</th>";
+  for (const auto& h : t.header) out += "<th>" + XmlEscape(h) + "</th>";
   out += "</tr></thead><tbody>\n";
   for (const auto& row : t.rows) {
     out += "<tr>";
-    for (const auto& c : row) out += "<td>" + HtmlEscape(c) + "</td>";
+    for (const auto& c : row) out += "<td>" + XmlEscape(c) + "</td>";
     out += "</tr>\n";
   }
   out += "</tbody></table>\n";
@@ -254,7 +232,7 @@ std::string HtmlSentence(std::string_view s) {
       in_code = !in_code;
       continue;
     }
-    out += HtmlEscape(std::string_view(&c, 1));
+    out += XmlEscape(std::string_view(&c, 1));
   }
   return out;
 }
@@ -309,7 +287,7 @@ void SvgValueAxis(std::string& out, const Axes& a, std::string_view unit) {
     out += Printf("<text x=\"%.1f\" y=\"%.1f\" class=\"yl\">%s</text>", kLeft - 4, y + 3,
                   Num(v, v == std::round(v) ? 0 : 1).c_str());
   }
-  out += Printf("<text x=\"4\" y=\"%.1f\" class=\"unit\">", kTop - 2) + HtmlEscape(unit) + "</text>";
+  out += Printf("<text x=\"4\" y=\"%.1f\" class=\"unit\">", kTop - 2) + XmlEscape(unit) + "</text>";
 }
 
 void SvgTimeAxis(std::string& out, const Axes& a, const LocalZone& zone) {
@@ -328,7 +306,7 @@ void SvgTimeAxis(std::string& out, const Axes& a, const LocalZone& zone) {
 std::string SvgOpen(std::string_view label) {
   return Printf("<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"", kWidth,
                 kHeight, kWidth, kHeight) +
-         HtmlEscape(label) + "\"><title>" + HtmlEscape(label) + "</title>";
+         XmlEscape(label) + "\"><title>" + XmlEscape(label) + "</title>";
 }
 
 const char* kCss =
@@ -438,7 +416,7 @@ std::string HourlyChartSvg(const DeviceReport& d, Metric metric, const LocalZone
     out +=
         Printf("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"bar\"><title>%s: %s</title></rect>",
                x + slot * 0.15, y, slot * 0.7, std::max(0.0, a.Y(a.y0) - y),
-               HtmlEscape(FullTime(zone, h.start_us)).c_str(), Num(s.avg, 3).c_str());
+               XmlEscape(FullTime(zone, h.start_us)).c_str(), Num(s.avg, 3).c_str());
     const double cx = x + slot / 2;
     out += Printf("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"whisker\"/>", cx, a.Y(s.min), cx,
                   a.Y(s.max));
@@ -452,18 +430,18 @@ std::string RenderHtml(const Report& r, const LocalZone& zone) {
   std::string out =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><title>" +
-      HtmlEscape(title) + "</title><style>" + kCss + "</style></head><body>\n";
-  out += "<h1>" + HtmlEscape(title) + "</h1>\n<p>" + HtmlSentence(DevicesLine(r)) + "</p>\n";
+      XmlEscape(title) + "</title><style>" + kCss + "</style></head><body>\n";
+  out += "<h1>" + XmlEscape(title) + "</h1>\n<p>" + HtmlSentence(DevicesLine(r)) + "</p>\n";
   for (const DeviceReport& d : r.devices) {
     const Clockface clock(zone, d.first_us, d.last_us);
-    out += "<section><h2>Device " + HtmlEscape(d.device) + "</h2>\n";
+    out += "<section><h2>Device " + XmlEscape(d.device) + "</h2>\n";
     out += "<p>" +
-           HtmlEscape(Printf("%lld readings from %s to %s (%s).", static_cast<long long>(d.readings),
+           XmlEscape(Printf("%lld readings from %s to %s (%s).", static_cast<long long>(d.readings),
                              FullTime(zone, d.first_us, true).c_str(), FullTime(zone, d.last_us, true).c_str(),
                              zone.name().c_str())) +
            "</p>\n<h3>Summary</h3>\n<ul>";
-    for (const MetricReport& m : d.metrics) out += "<li>" + HtmlEscape(PhaseSentence(m, clock)) + "</li>";
-    out += "<li>" + HtmlEscape(CorrelationSentence(d)) + "</li></ul>\n";
+    for (const MetricReport& m : d.metrics) out += "<li>" + XmlEscape(PhaseSentence(m, clock)) + "</li>";
+    out += "<li>" + XmlEscape(CorrelationSentence(d)) + "</li></ul>\n";
     out +=
         "<h3>Phases</h3>\n<p class=\"legend\"><span><svg width=\"10\" height=\"10\"><rect "
         "width=\"10\" height=\"10\" class=\"rising\"/></svg> rising</span><span><svg width=\"10\" height=\"10\">"
@@ -471,16 +449,16 @@ std::string RenderHtml(const Report& r, const LocalZone& zone) {
         "height=\"10\"><rect width=\"10\" height=\"10\" class=\"steady\"/></svg> steady</span> "
         "grey line: medians; red line: fitted trend</p>\n";
     for (const MetricReport& m : d.metrics) {
-      out += "<h4>" + HtmlEscape(Capitalized(MetricName(m.metric)) + " (" + std::string(MetricUnit(m.metric)) + ")") +
+      out += "<h4>" + XmlEscape(Capitalized(MetricName(m.metric)) + " (" + std::string(MetricUnit(m.metric)) + ")") +
              "</h4>\n";
       out += TrendChartSvg(m, zone) + "\n";
       HtmlTable(out, PhaseTable(m, clock));
-      out += "<p class=\"note\">" + HtmlEscape(RuleNote(m)) + "</p>\n";
+      out += "<p class=\"note\">" + XmlEscape(RuleNote(m)) + "</p>\n";
     }
-    out += "<h3>Correlation</h3>\n<p>" + HtmlEscape(CorrelationSentence(d)) + "</p>\n";
+    out += "<h3>Correlation</h3>\n<p>" + XmlEscape(CorrelationSentence(d)) + "</p>\n";
     out += "<h3>Extremes</h3>\n";
     HtmlTable(out, ExtremesTable(d, zone));
-    out += "<h3>Hourly averages, minima and maxima (" + HtmlEscape(zone.name()) + ")</h3>\n";
+    out += "<h3>Hourly averages, minima and maxima (" + XmlEscape(zone.name()) + ")</h3>\n";
     for (const MetricReport& m : d.metrics) out += HourlyChartSvg(d, m.metric, zone) + "\n";
     HtmlTable(out, HourlyTable(d, zone), "wide");
     out += "</section>\n";
