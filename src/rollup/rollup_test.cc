@@ -174,7 +174,12 @@ TEST(SeriesReader, RollupAndLakeAgree) {
     EXPECT_EQ(a.last_values, b.last_values);
   }
 
+  // A rollup whose minutes cover only the newest 30 hours: the lake answers for the older part.
+  Rollup recent({.minute_window_s = 30 * 3600});
+  recent.Load({});
+  recent.Add(readings);
   SeriesReader from_rollup(&rollup, aggregates.get());
+  SeriesReader from_recent(&recent, aggregates.get());
   SeriesReader from_loaded(&loaded, aggregates.get());
   SeriesReader from_lake(nullptr, aggregates.get());
   for (const char* zone : {"UTC", "Asia/Seoul", "Asia/Kolkata", "America/New_York"}) {
@@ -191,11 +196,13 @@ TEST(SeriesReader, RollupAndLakeAgree) {
         ASSERT_OK_AND_ASSIGN(SeriesAnswer a, from_rollup.Read(q));
         ASSERT_OK_AND_ASSIGN(SeriesAnswer b, from_lake.Read(q));
         ASSERT_OK_AND_ASSIGN(SeriesAnswer c, from_loaded.Read(q));
+        ASSERT_OK_AND_ASSIGN(SeriesAnswer d, from_recent.Read(q));
+        EXPECT_STREQ(d.source, bucket % 3600 == 0 && std::string(zone) != "Asia/Kolkata" ? "rollup" : "lake+rollup");
         EXPECT_STREQ(a.source, "rollup");
         EXPECT_STREQ(c.source, "rollup");
         EXPECT_STREQ(b.source, "lake");
         ASSERT_EQ(a.series.size(), 2u);
-        for (const SeriesAnswer* other : {&b, &c}) {
+        for (const SeriesAnswer* other : {&b, &c, &d}) {
           ASSERT_EQ(other->series.size(), 2u);
           for (size_t s = 0; s < 2; ++s) {
             ASSERT_EQ(a.series[s].device, other->series[s].device);

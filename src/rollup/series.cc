@@ -203,13 +203,46 @@ Result<SeriesAnswer> SeriesReader::Read(const SeriesQuery& q) {
   int64_t base = std::gcd(q.bucket_s, int64_t{60});
   if (q.bucket_s % 3600 == 0 && OffsetsAligned(q.tz, answer.from_s, answer.to_s, 3600)) base = 3600;
 
+  // Base buckets fold into local ones in time order, per device; a range may come in two parts
+  // (the lake's older one first), so a local bucket may gather base buckets from both.
   const size_t metric = static_cast<size_t>(q.metric);
+  std::map<std::string, std::vector<std::pair<int64_t, MetricAgg>>> folded;
   auto fold = [&](const std::string& device, std::span<const Bucket> buckets) {
-    SeriesAnswer::Series out{device, {}};
-    int64_t current = INT64_MIN;
-    MetricAgg acc;
-    auto emit = [&] {
-      if (acc.count == 0) return;
+    std::vector<std::pair<int64_t, MetricAgg>>& out = folded[device];
+    for (const Bucket& b : buckets) {
+      if (b.m[metric].count == 0) continue;
+      const int64_t start = local.Floor(b.start_s);
+      if (out.empty() || out.back().first != start) out.emplace_back(start, MetricAgg{});
+      out.back().second.Merge(b.m[metric]);
+    }
+  };
+
+  // The rollup's tier answers for event times from CoveredFrom on; what is older comes from the
+  // lake. The split is a whole hour, so the two parts hold different base buckets.
+  int64_t split = answer.from_s;  // [from, split) from the lake, [split, to) from the rollup
+  const Rollup::Tier tier = base == 3600 ? Rollup::Tier::kHour : Rollup::Tier::kMinute;
+  if (rollup_ == nullptr || (base != 60 && base != 3600)) {
+    split = answer.to_s;
+  } else {
+    split = std::clamp(rollup_->CoveredFrom(tier), answer.from_s, answer.to_s);
+  }
+  if (split > answer.from_s) {
+    SP_ASSIGN_OR_RETURN(auto buckets, lake_->Buckets(q.devices, answer.from_s, split, base));
+    for (const auto& [device, b] : buckets) fold(device, b);
+  }
+  if (split < answer.to_s && !rollup_->Visit(tier, q.devices, split, answer.to_s, fold)) {
+    // The window moved on since CoveredFrom: the lake answers for the rest too.
+    SP_ASSIGN_OR_RETURN(auto buckets, lake_->Buckets(q.devices, split, answer.to_s, base));
+    for (const auto& [device, b] : buckets) fold(device, b);
+    split = answer.to_s;
+  }
+  answer.source = split == answer.from_s ? "rollup" : split == answer.to_s ? "lake" : "lake+rollup";
+
+  for (auto& [device, buckets] : folded) {
+    if (buckets.empty()) continue;
+    SeriesAnswer::Series& series = answer.series.emplace_back();
+    series.device = device;
+    for (const auto& [start, acc] : buckets) {
       double v = 0;
       switch (q.agg) {
         case Aggregation::kAvg: v = acc.sum / acc.count; break;
@@ -217,32 +250,9 @@ Result<SeriesAnswer> SeriesReader::Read(const SeriesQuery& q) {
         case Aggregation::kMax: v = acc.max; break;
         case Aggregation::kCount: v = acc.count; break;
       }
-      out.points.emplace_back(current * 1000, v);
-    };
-    for (const Bucket& b : buckets) {
-      const int64_t start = local.Floor(b.start_s);
-      if (start != current) {
-        emit();
-        current = start;
-        acc = MetricAgg{};
-      }
-      acc.Merge(b.m[metric]);
-    }
-    emit();
-    if (!out.points.empty()) answer.series.push_back(std::move(out));
-  };
-
-  if (rollup_ != nullptr && (base == 60 || base == 3600)) {
-    const Rollup::Tier tier = base == 60 ? Rollup::Tier::kMinute : Rollup::Tier::kHour;
-    if (rollup_->Visit(tier, q.devices, answer.from_s, answer.to_s, fold)) {
-      std::sort(answer.series.begin(), answer.series.end(),
-                [](const auto& a, const auto& b) { return a.device < b.device; });
-      return answer;
+      series.points.emplace_back(start * 1000, v);
     }
   }
-  answer.source = "lake";
-  SP_ASSIGN_OR_RETURN(auto buckets, lake_->Buckets(q.devices, answer.from_s, answer.to_s, base));
-  for (const auto& [device, b] : buckets) fold(device, b);
   return answer;
 }
 

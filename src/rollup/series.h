@@ -33,7 +33,7 @@ struct SeriesQuery {
 };
 
 struct SeriesAnswer {
-  const char* source = "rollup";  // or "lake"
+  const char* source = "rollup";  // "lake", or "lake+rollup" when the rollup holds only the newer part
   int64_t from_s = 0, to_s = 0;   // the range after widening to whole buckets
   struct Series {
     std::string device;
