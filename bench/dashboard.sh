@@ -30,8 +30,9 @@ trap cleanup EXIT
 step() { echo "[$(date -u +%T)] $*" >&2; }
 PEERS=$RESULTS/peers.json
 [[ -f $PEERS ]] || PEERS=$ROOT/../shared/peers/results/latest.json
-VM_PANEL_MS=$(node -e 'console.log(require(process.argv[1]).queries.panel.ms.victoriametrics.median)' "$PEERS")
-step "dashboard: $ROUNDS rounds; $(machine_line); load average $(cut -d' ' -f1-3 /proc/loadavg); B-VM panel $VM_PANEL_MS ms ($PEERS)"
+read -r VM_PANEL_MS VM_HOURLY_MS < <(node -e 'const q = require(process.argv[1]).queries;
+  console.log(q.panel.ms.victoriametrics.median, q.hourly.ms.victoriametrics.median)' "$PEERS")
+step "dashboard: $ROUNDS rounds; $(machine_line); load average $(cut -d' ' -f1-3 /proc/loadavg); B-VM panel $VM_PANEL_MS ms, hourly $VM_HOURLY_MS ms ($PEERS)"
 
 # load NAME ROWS_FILE: ingest, drain, compact, restart; leaves the daemon running on $HTTP_PORT.
 load() {
@@ -112,6 +113,16 @@ SQL="SELECT device, epoch(date_trunc('hour', ts))::BIGINT AS h, avg(temperature)
   WHERE device = 'dev-042' AND ts >= TIMESTAMP '2022-07-14 00:00:00' AND ts < TIMESTAMP '2022-07-15 00:00:00' GROUP BY ALL"
 compare "one device, one day, hourly" "$SQL" 24 "${URLS[@]}"
 ONE_DUCK=$A_MED ONE_SP=$B_MED ONE_P95=$B_P95
+# P10 through the rollup: hourly avg/min/max of temperature and humidity for every device over the
+# whole lake (28 hours), against DuckDB alone with the same aggregation over the same files and
+# B-VM's time for the same question (the peers' "hourly" query).
+API="http://127.0.0.1:$HTTP_PORT/api/series?bucket=1h&from=2022-07-14T00:00:00Z&to=2022-07-15T04:00:00Z"
+URLS=()
+for m in temperature humidity; do for a in avg min max; do URLS+=("$API&metric=$m&agg=$a"); done; done
+SQL="SELECT device, epoch(date_trunc('hour', ts))::BIGINT AS h, avg(temperature), min(temperature), max(temperature),
+  avg(humidity), min(humidity), max(humidity) FROM read_parquet([$PARQUET], hive_partitioning = false) GROUP BY ALL"
+compare "P10: every device, every hour of the lake" "$SQL" 2800 "${URLS[@]}"
+HOURLY_DUCK=$A_MED HOURLY_SP=$B_MED
 page_load page_one "page, dev-042" "&device=dev-042"
 page_load page_peers_all "page, all 100 devices" ""
 kill -TERM "$SP_PID"; wait "$SP_PID"; unset SP_PID; rm -rf "$WORK/peers"*
@@ -152,6 +163,9 @@ cat > "$RESULTS/dashboard_panel.json" <<JSON
    "ratio_vs_vm": $RATIO_VM, "ratio_vs_duckdb": $RATIO_DUCK},
  "fleet": {"what": "hourly avg/min/max of temperature, 1,000 devices x 1,440 readings over 24 h; three /api/series requests",
    "sensorpipe_ms": {"median": $FLEET_SP, "p95": $FLEET_P95}, "duckdb_ms": {"median": $FLEET_DUCK}, "ratio_vs_duckdb": $RATIO_FLEET},
+ "hourly_all_devices": {"what": "P10 through the rollup: hourly avg/min/max of temperature and humidity, all 100 devices, 28 hours; six /api/series requests",
+   "sensorpipe_ms": $HOURLY_SP, "duckdb_ms": $HOURLY_DUCK, "victoriametrics_ms": $VM_HOURLY_MS,
+   "ratio_vs_vm": $(calc "$HOURLY_SP / $VM_HOURLY_MS"), "target": "<= 0.5 x B-VM"},
  "target": "one device <= B-VM; 1,000 devices p95 <= 100 ms; floor <= B-DUCK",
  "page_load": {"what": "headless chromium, a new context per round: navigation start to window.sensorpipe.ready (every panel drawn), dashboard on 2022-07-14 (UTC)",
    "target": "one device: median <= 1000 ms (ours; no baseline system)",
@@ -161,6 +175,7 @@ cat > "$RESULTS/dashboard_panel.json" <<JSON
 JSON
 node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$RESULTS/dashboard_panel.json"
 [[ $PAGE_ONE_MED != null ]] || { echo "the page never got ready for one device: $WORK/page_one.json" >&2; exit 1; }
+printf 'lake_hourly_rollup: ratio=%.3f (target 0.5) value=%s ms\n' "$(calc "$HOURLY_SP / $VM_HOURLY_MS")" "$HOURLY_SP"
 printf 'dashboard_page_load: ratio=%.3f (target 1) value=%s ms\n' "$(calc "$PAGE_ONE_MED / 1000")" "$PAGE_ONE_MED"
 printf 'dashboard_panel_fleet: ratio=%.3f (target p95 <= 100 ms) value=%s ms p95\n' "$RATIO_FLEET" "$FLEET_P95"
 printf 'dashboard_panel: ratio=%.3f (target 1) value=%s ms\n' "$RATIO_VM" "$ONE_SP"
