@@ -6,7 +6,7 @@
 // over a few hundred buckets instead of a scan of the lake (BENCHMARKS.md, P11).
 //
 // Each tier keeps the buckets of a window of event time behind the newest reading (minutes: a day,
-// hours: a year, by default); older ranges and buckets finer than a minute are read from the lake
+// hours: a year, by default); older parts of a range and buckets finer than a minute are read from the lake
 // (series.h). A record's (device, seq, ts) is remembered for the last kDedupWindow records, so a
 // redelivery after a reconnect or crash counts once, as in the lake's `readings` view.
 #pragma once
@@ -24,7 +24,6 @@
 #include <span>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
