@@ -10,7 +10,7 @@
 #   P10 hourly avg/min/max of temperature and humidity per device over the whole lake:
 #       `sensorpipe query` (the readings view over the catalog's Parquet files) against DuckDB
 #       alone with the same SQL over the same files, alternating; each a whole process, wall time
-# Usage: bench/lake.sh [ROWS=10000000] [ROUNDS=5]
+# Usage: bench/lake.sh [ROWS=10000000] [ROUNDS=5]   (ROW_GROUP_ROWS=N: compaction's [compaction] row_group_rows)
 source "$(dirname "$0")/lib.sh"
 ROWS=${1:-10000000}
 ROUNDS=${2:-5}
@@ -80,7 +80,9 @@ sensorpipe_compact() {  # prints rows/s; leaves the compacted lake in $WORK/roun
   mkdir -p "$WORK/round/data"
   cp -al "$PRISTINE/lake" "$WORK/round/data/lake"
   cp "$PRISTINE"/catalog.sqlite* "$WORK/round/data/"
-  echo 'data_dir = "data"' > "$WORK/round/sensorpipe.toml"
+  printf 'data_dir = "data"\n%s' "${ROW_GROUP_ROWS:+[compaction]
+row_group_rows = $ROW_GROUP_ROWS
+}" > "$WORK/round/sensorpipe.toml"
   sync -f "$WORK/round/data/catalog.sqlite"
   local t0; t0=$(now)
   "$BIN/sensorpipe" compact --now --config "$WORK/round/sensorpipe.toml" 2> "$WORK/compact.log" ||
