@@ -7,6 +7,9 @@
 
 namespace sp {
 
+//! a / b rounded towards negative infinity (b > 0): the bucket of a for instants before 1970 too.
+inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b < 0); }
+
 struct CivilTime {
   int year, month, day, hour, minute, second, micros;
 };

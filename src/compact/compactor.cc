@@ -9,6 +9,7 @@
 
 #include "common/crash_point.h"
 #include "common/file_lock.h"
+#include "common/time.h"
 
 namespace sp {
 
@@ -35,7 +36,7 @@ CompactionScope CompactionDue(const std::vector<DataFile>& files, int64_t now_us
   if (now) return CompactionScope::kAllFiles;
   // Quiet: the hour is over and nothing arrived for a while, so what is there will likely stay.
   const int64_t grace = int64_t{options.grace_s} * 1'000'000;
-  const int64_t hour_end = files[0].min_ts - ((files[0].min_ts % kHourUs) + kHourUs) % kHourUs + kHourUs;
+  const int64_t hour_end = (FloorDiv(files[0].min_ts, kHourUs) + 1) * kHourUs;
   int64_t newest = 0;
   for (const DataFile& f : files) newest = std::max(newest, f.added_us);
   if (hour_end + grace <= now_us && newest + grace <= now_us) return CompactionScope::kAllFiles;

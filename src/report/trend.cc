@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 
+#include "common/time.h"
 #include "report/report.h"
 
 namespace sp {
@@ -249,9 +250,8 @@ Trend FindTrend(std::vector<Sample> samples, const TrendOptions& options) {
 
   // Medians, not means: one glitching reading (a sensor's 0 or 85 degrees) moves a mean by a
   // thirtieth of its size but leaves a median of thirty alone.
-  auto floor_div = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
   std::map<int64_t, std::vector<double>> buckets;
-  for (const Sample& s : samples) buckets[floor_div(s.ts_us, bucket)].push_back(s.value);
+  for (const Sample& s : samples) buckets[FloorDiv(s.ts_us, bucket)].push_back(s.value);
   const int64_t lo_us = buckets.begin()->first * bucket;
   const int64_t hi_us = (buckets.rbegin()->first + 1) * bucket;
   std::vector<double> t, y;

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
+#include "common/time.h"
+
 namespace sp {
 
 namespace {
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // splitmix64's finaliser: spreads the key's bits so the set's buckets stay even.
 uint64_t Mix(uint64_t x) {
@@ -119,9 +119,8 @@ void Rollup::Add(const std::vector<RollupReading>& readings) {
         info.last_values = r.values;
       } else if (r.ts_us >= info.last_us) {
         if (r.ts_us > info.last_us) {
-          d.gaps_s.push_back(r.ts_us - info.last_us);
-          if (d.gaps_s.size() > kIntervalGaps) d.gaps_s.pop_front();
-          info.interval_s = Median(d.gaps_s) / 1e6;
+          d.gaps_us.push_back(r.ts_us - info.last_us);
+          if (d.gaps_us.size() > kIntervalGaps) d.gaps_us.pop_front();
         }
         info.last_us = r.ts_us;
         info.last_values = r.values;
@@ -166,10 +165,9 @@ void Rollup::Load(Snapshot s) {
       d.hours = std::move(s.hours[name]);
       const std::vector<int64_t>& ts = s.recent_ts_us[name];
       for (size_t i = 1; i < ts.size(); ++i) {
-        if (ts[i] > ts[i - 1]) d.gaps_s.push_back(ts[i] - ts[i - 1]);
+        if (ts[i] > ts[i - 1]) d.gaps_us.push_back(ts[i] - ts[i - 1]);
       }
-      while (d.gaps_s.size() > kIntervalGaps) d.gaps_s.pop_front();
-      d.info.interval_s = d.gaps_s.empty() ? 0 : Median(d.gaps_s) / 1e6;
+      while (d.gaps_us.size() > kIntervalGaps) d.gaps_us.pop_front();
     }
     for (const RollupReading& r : s.recent_keys) Remember(r);
   }
@@ -191,7 +189,11 @@ double Rollup::Median(const std::deque<int64_t>& v) {
 std::vector<DeviceInfo> Rollup::Devices() const {
   std::shared_lock lock(mu_);
   std::vector<DeviceInfo> out;
-  for (const auto& [name, d] : devices_) out.push_back(d.info);
+  for (const auto& [name, d] : devices_) {
+    // The interval is derived here, not per reading: a median per reading would be on the feeder's path.
+    out.push_back(d.info);
+    out.back().interval_s = Median(d.gaps_us) / 1e6;
+  }
   return out;
 }
 

@@ -123,7 +123,7 @@ class Rollup {
   struct DeviceState {
     std::vector<Bucket> minutes, hours;
     DeviceInfo info;
-    std::deque<int64_t> gaps_s;  // the last kIntervalGaps gaps, seconds
+    std::deque<int64_t> gaps_us;  // the last kIntervalGaps gaps in event time, microseconds
   };
   bool Remember(const RollupReading& r);  // false for a duplicate
   void AddToTier(std::vector<Bucket>& tier, int64_t width_s, const RollupReading& r);

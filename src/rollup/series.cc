@@ -6,13 +6,13 @@
 #include <numeric>
 #include <sstream>
 
+#include "common/time.h"
+
 namespace sp {
 
 namespace {
 
 constexpr int64_t kDay = 86400;
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 std::string DeviceList(const std::vector<std::string>& devices) {
   std::string sql;
