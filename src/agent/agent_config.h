@@ -13,7 +13,7 @@ namespace sp {
 struct AgentConfig {
   std::string device;           // empty: the host name
   double interval_s = 1.0;      // seconds between readings
-  std::string topic = "sensor/data";  // "{device}" is replaced by the device id
+  std::string topic = "sensor/{device}/data";  // "{device}" is replaced by the device id
   MqttConfig mqtt;
 };
 

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
   app.add_option("--url", url, "Broker URL, e.g. mqtt://127.0.0.1:1883 (overrides [mqtt] url)");
   app.add_option("--device", device, "Device id, also the MQTT client id (default: the host name)");
-  app.add_option("--topic", topic, "Topic; {device} is replaced by the device id (default: sensor/data)");
+  app.add_option("--topic", topic, "Topic; {device} is replaced by the device id (default: sensor/{device}/data)");
   app.add_option("--interval", interval, "Seconds between readings (default 1)")->check(CLI::Range(0.01, 86400.0));
   app.add_option("--count", count, "Stop after this many readings (default: run until stopped)")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "Simulator random seed (default: from the clock)");

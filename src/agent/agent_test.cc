@@ -33,18 +33,18 @@ TEST(Simulator, ADayLooksLikeTheSeed) {
   double min_t = 1e9, max_t = -1e9, min_at = 0, max_at = 0;
   for (int s = 0; s < 86400; s += 60) {
     ASSERT_OK_AND_ASSIGN(Reading r, sim.Read(kDay0 + int64_t{s} * 1000000));
-    t.push_back(r.temperature);
-    h.push_back(r.humidity);
-    EXPECT_GE(r.humidity, 5);
-    EXPECT_LE(r.humidity, 99);
-    EXPECT_NEAR(r.pressure, 1010.5, 4);
-    EXPECT_GE(r.pitch, 0);
-    EXPECT_LT(r.roll, 360);
-    EXPECT_GE(r.roll, 0);
-    EXPECT_NEAR(r.yaw, 185, 15);
+    t.push_back(*r.temperature);
+    h.push_back(*r.humidity);
+    EXPECT_GE(*r.humidity, 5);
+    EXPECT_LE(*r.humidity, 99);
+    EXPECT_NEAR(*r.pressure, 1010.5, 4);
+    EXPECT_GE(*r.pitch, 0);
+    EXPECT_LT(*r.roll, 360);
+    EXPECT_GE(*r.roll, 0);
+    EXPECT_NEAR(*r.yaw, 185, 15);
     double local_hour = std::fmod(s / 3600.0 + 9, 24);
-    if (r.temperature < min_t) min_t = r.temperature, min_at = local_hour;
-    if (r.temperature > max_t) max_t = r.temperature, max_at = local_hour;
+    if (*r.temperature < min_t) min_t = *r.temperature, min_at = local_hour;
+    if (*r.temperature > max_t) max_t = *r.temperature, max_at = local_hour;
   }
   EXPECT_LT(Pearson(t, h), -0.9);  // humidity moves against temperature
   EXPECT_NEAR(min_at, 5, 2);       // coolest around 05:00 local time
@@ -55,7 +55,7 @@ TEST(Simulator, ADayLooksLikeTheSeed) {
 TEST(Simulator, DeterministicForASeed) {
   SimulatedSenseHat a(42, 0), b(42, 0);
   for (int i = 0; i < 10; ++i) {
-    EXPECT_EQ(a.Read(kDay0 + i)->temperature, b.Read(kDay0 + i)->temperature);
+    EXPECT_EQ(*a.Read(kDay0 + i)->temperature, *b.Read(kDay0 + i)->temperature);
   }
 }
 

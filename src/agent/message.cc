@@ -18,11 +18,12 @@ std::string FormatMessage(const std::string& device, int64_t now_us, int64_t utc
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d%c%02lld:%02lld", c.year, c.month, c.day, c.hour,
                 c.minute, c.second, utc_offset_s < 0 ? '-' : '+', static_cast<long long>(off_min / 60),
                 static_cast<long long>(off_min % 60));
-  auto field = [](std::string& out, const char* name, double v) {
+  auto field = [](std::string& out, const char* name, const std::optional<double>& v) {
+    if (!v) return;
     out += ",\"";
     out += name;
     out += "\":";
-    AppendDouble(out, std::round(v * 1000.0) / 1000.0);
+    AppendDouble(out, std::round(*v * 1000.0) / 1000.0);
   };
   std::string out = "{\"client_id\":";
   AppendJsonString(out, device);

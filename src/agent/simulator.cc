@@ -17,7 +17,7 @@ Result<Reading> SimulatedSenseHat::Read(int64_t now_us) {
   const double daily = std::sin(2 * kPi * (hour_of_day - 11.0) / 24.0);
   Reading r;
   r.temperature = 26.0 + 6.0 * daily + Noise(0.3);
-  r.humidity = std::clamp(57.0 - 3.2 * (r.temperature - 26.0) + Noise(0.8), 5.0, 99.0);
+  r.humidity = std::clamp(57.0 - 3.2 * (*r.temperature - 26.0) + Noise(0.8), 5.0, 99.0);
   r.pressure = 1010.5 + 2.0 * std::sin(2 * kPi * seconds / (3 * 86400.0)) + Noise(0.15);
   r.pitch = std::clamp(1.5 + Noise(0.7), 0.0, 6.0);
   r.roll = Wrap360(359.0 + Noise(0.6));
