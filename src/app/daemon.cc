@@ -48,6 +48,7 @@ Result<std::shared_ptr<const RuleSet>> CompileRules(const Config& config) {
   options.max_future_skew_s = config.ingest.max_future_skew_s;
   options.max_depth = config.ingest.max_depth;
   options.client_id_fallback = config.ingest.client_id_fallback;
+  options.identity_topic_prefix = config.ingest.identity_topic_prefix;
   std::vector<RuleSpec> specs;
   for (const RuleConfig& rule : config.rules) {
     // Each rule alone, so the error names the config line of the rule at fault.

@@ -73,6 +73,11 @@ Status Read(TomlReader& r, Config& c) {
   SP_RETURN_IF_ERROR(r.Int("max_future_skew_s", &c.ingest.max_future_skew_s, 0, 10LL * 365 * 86400));
   SP_RETURN_IF_ERROR(r.Int("max_depth", &c.ingest.max_depth, 1, 1024));
   SP_RETURN_IF_ERROR(r.Bool("client_id_fallback", &c.ingest.client_id_fallback));
+  SP_RETURN_IF_ERROR(r.String("identity_topic_prefix", &c.ingest.identity_topic_prefix));
+  if (const std::string& p = c.ingest.identity_topic_prefix;
+      !p.empty() && (p.back() != '/' || p.find_first_of("#+") != std::string::npos)) {
+    return r.ErrorAt("identity_topic_prefix", "must be empty or topic levels ending in '/', without wildcards");
+  }
 
   SP_ASSIGN_OR_RETURN(size_t rules, r.TableArray("rules"));
   for (size_t i = 0; i < rules; ++i) {

@@ -67,6 +67,9 @@ struct Config {
     int64_t max_future_skew_s = 300;
     int max_depth = 16;
     bool client_id_fallback = false;  // empty client_id in the payload: use the MQTT client id
+    // A topic "<prefix><id>/<rest>" speaks for device <id>: a payload claiming another client_id
+    // is rejected as spoofed_device. Empty: topics carry no identity.
+    std::string identity_topic_prefix = "sensor/";
   } ingest;
 
   std::vector<RuleConfig> rules;  // none: the default rule, SELECT * FROM '#' into readings

@@ -67,6 +67,10 @@ TEST(Config, ErrorsNameFileLineAndReason) {
   s = ErrorOf("[ingest]\n\ndevice_time_zone = \"Mars/Olympus\"\n");
   EXPECT_NE(s.message().find("sensorpipe.toml:3: [ingest] device_time_zone: unknown time zone"), std::string_view::npos)
       << s.ToString();
+  s = ErrorOf("[ingest]\nidentity_topic_prefix = \"sensor/+/\"\n");
+  EXPECT_NE(s.message().find(":2: [ingest] identity_topic_prefix: must be empty or topic levels ending in '/'"),
+            std::string_view::npos)
+      << s.ToString();
   s = ErrorOf("[log]\nshards = 0\n");
   EXPECT_NE(s.message().find(":2: [log] shards: 0 is out of range"), std::string_view::npos) << s.ToString();
   s = ErrorOf("[log]\nfsync = \"sometimes\"\n");

@@ -31,9 +31,10 @@ struct Outcome {
   Rejection rejection;
 };
 
-Outcome Apply(RuleRunner& rules, std::string_view payload, std::string_view client_id = "") {
+Outcome Apply(RuleRunner& rules, std::string_view payload, std::string_view client_id = "",
+             std::string_view topic = "sensor/data") {
   RuleBatch batch(rules.rules().streams().size());
-  Message msg{"sensor/data", payload, client_id, kNow};
+  Message msg{topic, payload, client_id, kNow};
   EXPECT_TRUE(rules.Apply(msg, &batch));
   Outcome o{};
   o.ok = batch.rejections().empty();
@@ -78,6 +79,33 @@ TEST(DefaultRule, EmptyClientIdFallsBackToTheMqttClientIdWhenConfigured) {
   EXPECT_EQ(o.record.key, "pi-kitchen");
   // An unsafe MQTT client id does not rescue it.
   EXPECT_FALSE(Apply(*rule, line9, "../x").ok);
+}
+
+TEST(DefaultRule, ATopicThatSpeaksForADeviceMustMatchItsClientId) {
+  EXPECT_EQ(TopicIdentity("sensor/pi-1/data", "sensor/"), "pi-1");
+  EXPECT_EQ(TopicIdentity("sensor/pi-1/a/b", "sensor/"), "pi-1");
+  EXPECT_EQ(TopicIdentity("sensor/data", "sensor/"), "");  // the seed's topic carries no identity
+  EXPECT_EQ(TopicIdentity("sensor/pi-1/", "sensor/"), "");
+  EXPECT_EQ(TopicIdentity("sensor//data", "sensor/"), "");
+  EXPECT_EQ(TopicIdentity("other/pi-1/data", "sensor/"), "");
+  EXPECT_EQ(TopicIdentity("sensor/pi-1/data", ""), "");
+  EXPECT_EQ(TopicIdentity("site/7/dev/pi-1/x", "site/7/dev/"), "pi-1");
+
+  auto rule = Make();
+  const std::string pi1 = R"({"client_id":"pi-1","timestamp":"2022-07-14 00:00:00","temperature":20})";
+  const std::string claims_pi2 = R"({"client_id":"pi-2","timestamp":"2022-07-14 00:00:00","temperature":20})";
+  Outcome o = Apply(*rule, pi1, "", "sensor/pi-1/data");
+  ASSERT_TRUE(o.ok) << o.rejection.detail;
+  EXPECT_EQ(o.record.key, "pi-1");
+  o = Apply(*rule, claims_pi2, "", "sensor/pi-1/data");
+  ASSERT_FALSE(o.ok);
+  EXPECT_EQ(ReasonName(o.rejection.reason), "spoofed_device");
+  EXPECT_EQ(o.rejection.detail, "client_id 'pi-2' is not the device 'pi-1' that the topic speaks for");
+  EXPECT_TRUE(Apply(*rule, claims_pi2, "", "sensor/data").ok);  // no identity in the topic: the claim stands
+
+  RuleOptions off;
+  off.identity_topic_prefix = "";
+  EXPECT_TRUE(Apply(*Make(off), claims_pi2, "", "sensor/pi-1/data").ok);
 }
 
 TEST(DefaultRule, OversizeIsCheckedFirst) {

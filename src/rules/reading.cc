@@ -39,6 +39,12 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   std::string_view device = v->s;
   if (device.empty() && options_.client_id_fallback && IsSafeDeviceId(msg.client_id)) device = msg.client_id;
   if (device.empty()) return Reject(rejection, Reason::kBadDeviceId, "client_id is empty");
+  if (std::string_view identity = TopicIdentity(msg.topic, options_.identity_topic_prefix);
+      !identity.empty() && device != identity) {
+    return Reject(rejection, Reason::kSpoofedDevice,
+                  "client_id '" + std::string(device) + "' is not the device '" + std::string(identity) +
+                      "' that the topic speaks for");
+  }
   if (!IsSafeDeviceId(device)) {
     return Reject(rejection, Reason::kBadDeviceId, "client_id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -");
   }
@@ -107,6 +113,14 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   out->key.assign(device);
   out->timestamp_us = ts;
   return true;
+}
+
+std::string_view TopicIdentity(std::string_view topic, std::string_view prefix) {
+  if (prefix.empty() || !topic.starts_with(prefix)) return {};
+  topic.remove_prefix(prefix.size());
+  const size_t slash = topic.find('/');
+  if (slash == 0 || slash == std::string_view::npos || slash + 1 == topic.size()) return {};
+  return topic.substr(0, slash);
 }
 
 bool IsSafeDeviceId(std::string_view id) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "log/log.h"
@@ -17,6 +18,7 @@ namespace sp {
 struct ReadingOptions {
   int64_t max_future_skew_s = 300;
   bool client_id_fallback = false;  // an empty client_id takes the MQTT client id
+  std::string identity_topic_prefix = "sensor/";  // see TopicIdentity; empty: off
 };
 
 class ReadingMapper {
@@ -31,6 +33,12 @@ class ReadingMapper {
   const ReadingOptions options_;
   const TimestampParser timestamps_;
 };
+
+//! The device a topic speaks for: <id> in "<prefix><id>/<rest>" with a non-empty rest, or empty.
+//! Behind a broker whose ACL lets a device publish only under `sensor/<its id>/+/#` (see
+//! docs/trust.md), that part of the topic is the identity the broker verified, while the payload's
+//! client_id is only a claim. A rest is required so that the seed's `sensor/data` carries none.
+std::string_view TopicIdentity(std::string_view topic, std::string_view prefix);
 
 //! A device id is safe when it is 1-128 bytes of [A-Za-z0-9._:@-] and not "." or "..": it may
 //! become part of a file name or a topic, so nothing that could escape a folder is allowed.

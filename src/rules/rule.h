@@ -73,6 +73,7 @@ struct RuleOptions {
   int64_t max_future_skew_s = 300;
   int max_depth = 16;
   bool client_id_fallback = false;  // an empty client_id takes the MQTT client id
+  std::string identity_topic_prefix = "sensor/";  // a topic "<prefix><id>/..." speaks for device <id>
 };
 
 //! What applying the rules to messages produced: records per target stream (by index into

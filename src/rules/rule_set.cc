@@ -90,7 +90,7 @@ std::string_view RuleSet::RuleFor(std::string_view topic) const {
 struct RuleRunner::Impl {
   Impl(const RuleOptions& options, TimestampParser timestamps)
       : payload({options.max_payload_bytes, options.max_depth}),
-        reading({options.max_future_skew_s, options.client_id_fallback}, timestamps) {}
+        reading({options.max_future_skew_s, options.client_id_fallback, options.identity_topic_prefix}, timestamps) {}
   PayloadParser payload;
   ReadingMapper reading;
   std::vector<sql::Evaluator> evaluators;  // one per rule

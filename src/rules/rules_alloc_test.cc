@@ -76,7 +76,7 @@ size_t SteadyStateAllocations(const std::vector<RuleSpec>& specs, RuleOptions op
     for (const std::string& payload : payloads) {
       batch.Clear();
       for (int m = 0; m < 8; ++m)
-        runner.Apply(Message{"sensor/pi-1/data", payload, "", 1795564800LL * 1000000}, &batch);
+        runner.Apply(Message{"sensor/raspberrypi/data", payload, "", 1795564800LL * 1000000}, &batch);
     }
     counting = false;
   }

@@ -232,13 +232,13 @@ TEST(RuleSet, RoutesAMessageToEveryMatchingRule) {
   EXPECT_EQ(rules->streams(), (std::vector<std::string>{"readings", "alerts"}));
   RuleRunner runner(rules);
   RuleBatch batch(2);
-  Message hot{"sensor/pi-1/data", kSeedMessage, "", kNow};
+  Message hot{"sensor/raspberrypi/data", kSeedMessage, "", kNow};
   EXPECT_TRUE(runner.Apply(hot, &batch));
   ASSERT_EQ(batch.records(0).size(), 1u);
   EXPECT_EQ(batch.records(0)[0].key, "raspberrypi");
   ASSERT_EQ(batch.records(1).size(), 1u);
-  EXPECT_EQ(batch.records(1)[0].value, R"({"device":"pi-1","temperature":39.743})");
-  EXPECT_EQ(batch.records(1)[0].key, "pi-1");
+  EXPECT_EQ(batch.records(1)[0].value, R"({"device":"raspberrypi","temperature":39.743})");
+  EXPECT_EQ(batch.records(1)[0].key, "raspberrypi");
   EXPECT_EQ(batch.records(1)[0].timestamp_us, kNow);
 
   // No filter matches: nothing kept, nothing rejected (the rules chose to drop it).
