@@ -1,5 +1,5 @@
 // sensorpipe: the daemon (`run`) and the tools around what it stores (`query`, `report`, `log stat`,
-// `log tail`, `replay`, `lake ls`, `compact`).
+// `log tail`, `replay`, `lake ls`, `compact`), and the trust tools (`certs`, `broker-config`).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +10,7 @@
 #include "app/lake.h"
 #include "app/log_tools.h"
 #include "app/report_tool.h"
+#include "app/trust_tool.h"
 #include "common/config.h"
 #include "common/cli.h"
 #include "common/env.h"
@@ -174,7 +175,10 @@ int main(int argc, char** argv) {
                       "Only partitions starting with this, e.g. dt=2022-07-14 or dt=2022-07-14/hour=06");
   compact->add_flag("--now", selection.now, "Compact every partition holding raw objects, due or not");
 
+  sp::TrustCommands trust(app);
+
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
+  if (auto exit_code = trust.RunIfParsed()) return *exit_code;
   if (stat->parsed() || tail->parsed() || replay->parsed() || lake_ls->parsed() || compact->parsed()) {
     auto config = Load(config_path);
     if (!config.ok()) return Fail(config.status());
