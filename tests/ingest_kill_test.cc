@@ -32,7 +32,7 @@ class IngestOutage : public ::testing::Test {
                                                 "[mqtt]\nclient_id = \"sp-kill\"\nurl = \"" + broker_->url() + "\"\n"));
     ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline));
     ASSERT_OK_AND_ASSIGN(agent_, Process::Start({BinDir() + "/sensorpipe-agent", "--simulate", "--url", broker_->url(),
-                                                 "--device", "pi-kill", "--interval", "0.01"},
+                                                 "--device", "pi-kill", "--interval", "0.01", "--spool", dir_.Sub("spool")},
                                                 dir_.Sub("agent.log")));
   }
 
@@ -44,7 +44,7 @@ class IngestOutage : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(int agent_code, agent_->Wait(kDeadline));
     std::smatch m;
     const std::string agent_log = agent_->Log();
-    ASSERT_TRUE(std::regex_search(agent_log, m, std::regex(R"(stopped: (\d+) published, (\d+) acknowledged)")))
+    ASSERT_TRUE(std::regex_search(agent_log, m, std::regex(R"(stopped: (\d+) taken, (\d+) acknowledged)")))
         << agent_log;
     *acknowledged = std::stoll(m[2]);
     ASSERT_EQ(agent_code, 0) << "the device could not deliver everything: " << agent_log;

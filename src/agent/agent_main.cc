@@ -1,5 +1,5 @@
-// sensorpipe-agent: the device side. Samples the sensors every interval and publishes the seed's
-// message over MQTT at QoS 1.
+// sensorpipe-agent: the device side. Samples the sensors every interval, spools each reading and
+// publishes it over MQTT at QoS 1; the spool keeps every reading until the broker has it.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -7,13 +7,14 @@
 
 #include <atomic>
 #include <cstdio>
-#include <iostream>
 #include <thread>
 
 #include "agent/agent_config.h"
 #include "agent/message.h"
 #include "agent/publisher.h"
+#include "agent/sender.h"
 #include "agent/simulator.h"
+#include "agent/spool.h"
 #include "common/cli.h"
 #include "common/env.h"
 
@@ -33,16 +34,28 @@ std::string HostName() {
   return host;
 }
 
+// Sleeps until deadline (steady clock) or a stop, in steps short enough to keep pumping.
+template <typename Fn>
+void WaitUntil(std::chrono::steady_clock::time_point deadline, Fn pump) {
+  while (!g_stop) {
+    pump();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(deadline - now,
+                                                                              std::chrono::milliseconds(20)));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("agent"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  CLI::App app{"sensorpipe-agent: reads a SenseHAT (or simulates one) and publishes readings over MQTT, QoS 1.\n"
-               "The message count starts at 0 on every run (a persistent count comes with the device issue)."};
+  CLI::App app{"sensorpipe-agent: reads a SenseHAT (or simulates one), spools every reading on disk and publishes it\n"
+               "over MQTT at QoS 1, keeping it until the broker has acknowledged it."};
   bool simulate = false, once = false;
-  std::string config_path = "sensorpipe-agent.toml", url, device, topic;
+  std::string config_path = "sensorpipe-agent.toml", url, device, topic, spool_dir;
   double interval = 0;
   int64_t count = 0;
   uint64_t seed = 0;
@@ -52,6 +65,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "Device id, also the MQTT client id (default: the host name)");
   app.add_option("--topic", topic, "Topic; {device} is replaced by the device id (default: sensor/{device}/data)");
   app.add_option("--interval", interval, "Seconds between readings (default 1)")->check(CLI::Range(0.01, 86400.0));
+  app.add_option("--spool", spool_dir, "Spool folder (overrides [agent] spool_dir)");
   app.add_option("--count", count, "Stop after this many readings (default: run until stopped)")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "Simulator random seed (default: from the clock)");
   app.add_flag("--once", once, "Print one reading as JSON and exit, without publishing");
@@ -63,6 +77,7 @@ int main(int argc, char** argv) {
   if (!device.empty()) config->device = device;
   if (!topic.empty()) config->topic = topic;
   if (interval > 0) config->interval_s = interval;
+  if (!spool_dir.empty()) config->spool_dir = spool_dir;
   if (config->device.empty()) config->device = HostName();
   auto broker = sp::ParseMqttUrl(config->mqtt.url);
   if (!broker.ok()) return Fail(std::string(broker.status().message()));
@@ -74,16 +89,21 @@ int main(int argc, char** argv) {
   sp::Clock* clock = sp::Clock::Default();
   const int64_t start = clock->NowMicros();
   sp::SimulatedSenseHat sensors(seed ? seed : static_cast<uint64_t>(start), sp::LocalUtcOffsetSeconds(start));
-  uint64_t n = 0;
-  auto next_message = [&] {
+  auto message = [&](uint64_t n) -> sp::Result<std::string> {
     const int64_t now = clock->NowMicros();
-    auto reading = sensors.Read(now);
-    return sp::FormatMessage(config->device, now, sp::LocalUtcOffsetSeconds(now), *reading, n++);
+    SP_ASSIGN_OR_RETURN(sp::Reading reading, sensors.Read(now));
+    return sp::FormatMessage(config->device, now, sp::LocalUtcOffsetSeconds(now), reading, n);
   };
   if (once) {
-    std::printf("%s\n", next_message().c_str());
+    auto m = message(0);
+    if (!m.ok()) return Fail(m.status().ToString());
+    std::printf("%s\n", m->c_str());
     return 0;
   }
+
+  auto spool = sp::Spool::Open(sp::Env::Default(), clock, config->spool_dir,
+                               {static_cast<uint64_t>(config->spool_bytes), config->spool_sync});
+  if (!spool.ok()) return Fail("spool: " + spool.status().ToString());
 
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
@@ -94,40 +114,73 @@ int main(int argc, char** argv) {
   po.username = config->mqtt.username;
   po.password = config->mqtt.password;
   po.keepalive_s = config->mqtt.keepalive_s;
+  po.protocol = config->mqtt.protocol;
   po.tls = broker->tls;
   po.ca_file = config->mqtt.ca_file;
   po.cert_file = config->mqtt.cert_file;
   po.key_file = config->mqtt.key_file;
-  sp::Publisher publisher(po);
+  sp::Sender* sender_ptr = nullptr;
+  sp::Publisher publisher(po, [&](sp::PublisherEvent e) { sender_ptr->OnEvent(e); });
+  sp::Sender sender(spool->get(), &publisher, sp::ExpandTopic(config->topic, config->device),
+                    {config->backlog_per_s, static_cast<size_t>(po.max_inflight)});
+  sender_ptr = &sender;
   if (sp::Status s = publisher.Start(); !s.ok()) return Fail(s.ToString());
-  const std::string the_topic = sp::ExpandTopic(config->topic, config->device);
-  spdlog::info("agent: simulating device {} every {} s to {} on {}", config->device, config->interval_s, the_topic,
-               config->mqtt.url);
+  spdlog::info("agent: {} device {} every {} s to {} on {}; spool {} ({} readings waiting, next count {})",
+               simulate ? "simulating" : "reading", config->device, config->interval_s,
+               sp::ExpandTopic(config->topic, config->device), config->mqtt.url, config->spool_dir,
+               (*spool)->pending(), (*spool)->next_seq());
 
-  // Wait for the first connection, so the first readings are not refused needlessly.
-  for (int i = 0; i < 500 && !publisher.connected() && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto pump = [&] {
+    if (sp::Status s = sender.Pump(clock->MonotonicMicros()); !s.ok()) spdlog::error("agent: {}", s.ToString());
+  };
+  auto report = [&](const char* what) {
+    const sp::SpoolStats st = (*spool)->stats();
+    spdlog::info("agent: {}: {} taken, {} acknowledged, {} waiting in the spool, {} dropped because the spool was "
+                 "full (ever), {} unreadable in the spool; {} sent; the spool wrote {:.0f} bytes and {:.2f} syncs per "
+                 "reading",
+                 what, st.appended, sender.acknowledged(), (*spool)->pending(), st.overflowed, sender.lost(),
+                 sender.sent(), st.appended ? double(st.bytes_written) / st.appended : 0.0,
+                 st.appended ? double(st.syncs) / st.appended : 0.0);
+  };
+  // Wait briefly for the first connection, so the first readings go out live.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       !g_stop && !publisher.connected() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   const auto period = std::chrono::microseconds(static_cast<int64_t>(config->interval_s * 1e6));
   auto next = std::chrono::steady_clock::now();
-  uint64_t dropped = 0;
-  auto last_report = std::chrono::steady_clock::now();
-  while (!g_stop && (count == 0 || static_cast<int64_t>(n) < count)) {
-    if (sp::Status s = publisher.Publish(the_topic, next_message()); !s.ok()) {
-      ++dropped;  // counted and reported; the on-disk spool of the device issue keeps them instead
-      spdlog::warn("agent: reading {} not sent: {}", n - 1, s.ToString());
+  auto next_report = next + std::chrono::seconds(60);
+  int64_t taken = 0;
+  while (!g_stop && (count == 0 || taken < count)) {
+    auto m = message((*spool)->next_seq());
+    if (!m.ok()) {
+      spdlog::error("agent: reading the sensors: {}", m.status().ToString());
+    } else if (sp::Status s = sender.Take(*m); !s.ok()) {
+      spdlog::error("agent: the spool could not keep reading {}: {}", (*spool)->next_seq(), s.ToString());
     }
-    if (std::chrono::steady_clock::now() - last_report >= std::chrono::seconds(60)) {
-      spdlog::info("agent: {} published, {} acknowledged by the broker, {} not sent", publisher.published(),
-                   publisher.acknowledged(), dropped);
-      last_report = std::chrono::steady_clock::now();
+    ++taken;
+    if (std::chrono::steady_clock::now() >= next_report) {
+      report("status");
+      next_report += std::chrono::seconds(60);
     }
     next += period;
-    while (!g_stop && std::chrono::steady_clock::now() < next) {
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(next - std::chrono::steady_clock::now(),
-                                                                                std::chrono::milliseconds(50)));
-    }
+    if (count == 0 || taken < count) WaitUntil(next, pump);
   }
-  publisher.Stop(std::chrono::seconds(5));
-  spdlog::info("agent: stopped: {} published, {} acknowledged, {} not sent", publisher.published(),
-               publisher.acknowledged(), dropped);
-  return dropped == 0 && publisher.acknowledged() == publisher.published() ? 0 : 3;
+  // Give what is in flight (and a backlog) a few seconds to be acknowledged; the rest stays spooled.
+  g_stop = false;
+  const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  signal(SIGINT, OnSignal);
+  while (!g_stop && (*spool)->pending() > 0 && publisher.connected() && std::chrono::steady_clock::now() < drain_until) {
+    pump();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pump();
+  publisher.Stop();
+  if (sp::Status s = (*spool)->Flush(); !s.ok()) spdlog::error("agent: spool: {}", s.ToString());
+  report("stopped");
+  if ((*spool)->pending() > 0) {
+    spdlog::warn("agent: {} readings stay in the spool and are sent at the next start", (*spool)->pending());
+    return 3;
+  }
+  return 0;
 }

@@ -20,7 +20,8 @@ TEST(AgentPublish, SimulatedReadingsReachTheBroker) {
   ASSERT_OK(RunCommand(args, std::chrono::seconds(30)).status());
   ASSERT_OK_AND_ASSIGN(CommandOutput agent,
                        RunCommand({BinDir() + "/sensorpipe-agent", "--simulate", "--url", broker->url(), "--device",
-                                   "pi-test", "--topic", "sensor/{device}/data", "--interval", "0.1", "--count", "3"},
+                                   "pi-test", "--topic", "sensor/{device}/data", "--interval", "0.1", "--count", "3",
+                                   "--spool", dir.Sub("spool")},
                                   std::chrono::seconds(60)));
   EXPECT_EQ(agent.exit_code, 0) << agent.err;
   args = sub_args;

@@ -1,13 +1,21 @@
 #include "agent/publisher.h"
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <spdlog/spdlog.h>
-
-#include <thread>
 
 namespace sp {
 
-Publisher::Publisher(PublisherOptions options) : options_(std::move(options)) {
+namespace {
+
+// How long the broker keeps the session of a device that went away (MQTT 5; 3.1.1 sessions
+// without clean session are kept until the broker's own limit).
+constexpr uint32_t kSessionExpiryS = 7 * 86400;
+
+}  // namespace
+
+Publisher::Publisher(PublisherOptions options, EventFn on_event)
+    : options_(std::move(options)), on_event_(std::move(on_event)) {
   static const int init = mosquitto_lib_init();
   (void)init;
   // clean_session = false: the broker keeps the device's session across reconnects.
@@ -21,22 +29,38 @@ Publisher::~Publisher() {
   }
 }
 
-void Publisher::OnConnect(mosquitto*, void* self, int rc) {
+void Publisher::OnConnect(mosquitto* mosq, void* self, int rc) {
   auto* p = static_cast<Publisher*>(self);
   if (rc == 0) {
     p->connected_ = true;
-    spdlog::info("agent: connected to {}:{} as {}", p->options_.host, p->options_.port, p->options_.client_id);
-  } else {
-    spdlog::error("agent: the broker refused the connection: {}", mosquitto_connack_string(rc));
+    spdlog::info("agent: connected to {}:{} as {} (MQTT {})", p->options_.host, p->options_.port,
+                 p->options_.client_id, p->version_ == 5 ? "5" : "3.1.1");
+    p->on_event_({PublisherEvent::Kind::kConnected});
+    return;
   }
+  // A broker that speaks only 3.1.1 answers a version-5 CONNECT with "unacceptable protocol
+  // version"; under `auto` the next attempt (the network thread retries) speaks 3.1.1.
+  if ((rc == CONNACK_REFUSED_PROTOCOL_VERSION || rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION) &&
+      p->options_.protocol == "auto" && p->version_ == 5) {
+    p->version_ = 4;
+    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    spdlog::info("agent: the broker refused MQTT 5; trying 3.1.1");
+    return;
+  }
+  spdlog::error("agent: the broker refused the connection: {}",
+                p->version_ == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
 }
 
 void Publisher::OnDisconnect(mosquitto*, void* self, int rc) {
   auto* p = static_cast<Publisher*>(self);
-  if (p->connected_.exchange(false) && rc != 0) spdlog::warn("agent: connection lost; reconnecting");
+  if (!p->connected_.exchange(false)) return;
+  if (rc != 0) spdlog::warn("agent: connection lost; reconnecting");
+  p->on_event_({PublisherEvent::Kind::kDisconnected});
 }
 
-void Publisher::OnPublish(mosquitto*, void* self, int) { ++static_cast<Publisher*>(self)->acknowledged_; }
+void Publisher::OnPublish(mosquitto*, void* self, int mid) {
+  static_cast<Publisher*>(self)->on_event_({PublisherEvent::Kind::kAcked, mid});
+}
 
 Status Publisher::Start() {
   if (!mosq_) return Status::Unavailable("mosquitto_new failed");
@@ -45,7 +69,9 @@ Status Publisher::Start() {
   mosquitto_publish_callback_set(mosq_, OnPublish);
   // Before connect: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to each message.
   mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
-  mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  version_ = options_.protocol == "3.1.1" ? 4 : 5;
+  mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, version_ == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+  mosquitto_max_inflight_messages_set(mosq_, static_cast<unsigned>(options_.max_inflight));
   if (!options_.username.empty()) {
     mosquitto_username_pw_set(mosq_, options_.username.c_str(), options_.password.c_str());
   }
@@ -55,31 +81,37 @@ Status Publisher::Start() {
                                opt(options_.cert_file), opt(options_.key_file), nullptr);
     if (rc != MOSQ_ERR_SUCCESS) return Status::InvalidArgument(std::string("TLS: ") + mosquitto_strerror(rc));
   }
-  mosquitto_reconnect_delay_set(mosq_, 1, 30, true);
-  int rc = mosquitto_connect_async(mosq_, options_.host.c_str(), options_.port, options_.keepalive_s);
-  if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {
+  // A device retries every few seconds at most: reconnecting is cheap, and a backlog waits meanwhile.
+  mosquitto_reconnect_delay_set(mosq_, 1, 10, true);
+  // libmosquitto keeps the CONNECT properties for every reconnect. The first connect blocks;
+  // when it fails (no broker yet) the network thread keeps trying.
+  mosquitto_property* props = nullptr;
+  mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, kSessionExpiryS);
+  int rc = mosquitto_connect_bind_v5(mosq_, options_.host.c_str(), options_.port, options_.keepalive_s, nullptr,
+                                     version_ == 5 ? props : nullptr);
+  mosquitto_property_free_all(&props);
+  if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_TLS) {
     return Status::Unavailable(std::string("connect: ") + mosquitto_strerror(rc));
   }
-  // The loop thread retries a failed first connect too.
+  if (rc != MOSQ_ERR_SUCCESS) {
+    spdlog::warn("agent: cannot reach the broker at {}:{} yet ({}{}); readings are spooled meanwhile",
+                 options_.host, options_.port, rc == MOSQ_ERR_TLS ? "TLS handshake failed: " : "",
+                 rc == MOSQ_ERR_TLS ? "check ca_file, cert_file and key_file" : mosquitto_strerror(rc));
+  }
   rc = mosquitto_loop_start(mosq_);
   if (rc != MOSQ_ERR_SUCCESS) return Status::Unavailable(std::string("loop_start: ") + mosquitto_strerror(rc));
   return Status::OK();
 }
 
-Status Publisher::Publish(const std::string& topic, const std::string& payload) {
+Result<int> Publisher::Publish(const std::string& topic, std::string_view payload) {
   if (!connected_) return Status::Unavailable("not connected to the broker");
   int mid = 0;
   int rc = mosquitto_publish(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false);
   if (rc != MOSQ_ERR_SUCCESS) return Status::Unavailable(std::string("publish: ") + mosquitto_strerror(rc));
-  ++published_;
-  return Status::OK();
+  return mid;
 }
 
-void Publisher::Stop(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (acknowledged_ < published_ && connected_ && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+void Publisher::Stop() {
   mosquitto_disconnect(mosq_);
   mosquitto_loop_stop(mosq_, false);
 }

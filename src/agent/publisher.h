@@ -1,11 +1,13 @@
 // Publishing over MQTT with libmosquitto, which is fine on this side: its on_publish callback
 // fires when the broker's PUBACK arrives, so "acknowledged" means the broker has the message.
-// The session is persistent and the client id is the device id. Thread-safe: libmosquitto runs
-// its network loop in its own thread.
+// The session is persistent (MQTT 5: clean start off and a session expiry of a week) and the
+// client id is the device id. libmosquitto runs its network loop in its own thread, which calls
+// the event handler; Publish may be called from any thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -24,26 +26,36 @@ struct PublisherOptions {
   std::string ca_file;    // empty: the system's trust store
   std::string cert_file;  // client certificate (one per device), with key_file
   std::string key_file;
+  std::string protocol = "auto";  // auto (MQTT 5, falling back to 3.1.1 when refused) | 3.1.1 | 5
+  int max_inflight = 20;          // QoS 1 messages awaiting PUBACK before libmosquitto queues
+};
+
+//! What the network thread reports: a PUBACK for message id `mid`, or the connection going up
+//! or down (mid 0).
+struct PublisherEvent {
+  enum class Kind { kAcked, kConnected, kDisconnected };
+  Kind kind;
+  int mid = 0;
 };
 
 class Publisher {
  public:
-  explicit Publisher(PublisherOptions options);
+  using EventFn = std::function<void(PublisherEvent)>;
+  //! on_event runs on libmosquitto's thread: it must be quick and must not call back in.
+  Publisher(PublisherOptions options, EventFn on_event);
   ~Publisher();
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
   //! Starts connecting in the background; reconnects by itself with backoff.
   Status Start();
-  //! Queues one QoS 1 message. Unavailable while disconnected (the device issue adds the
-  //! on-disk spool that keeps such readings).
-  Status Publish(const std::string& topic, const std::string& payload);
-  //! Waits up to timeout for every published message's PUBACK, then disconnects.
-  void Stop(std::chrono::milliseconds timeout);
+  //! Sends one QoS 1 message and returns its message id, which a kAcked event names once the
+  //! broker has it. Unavailable while disconnected.
+  Result<int> Publish(const std::string& topic, std::string_view payload);
+  //! Disconnects and stops the network thread.
+  void Stop();
 
   bool connected() const { return connected_; }
-  uint64_t published() const { return published_; }
-  uint64_t acknowledged() const { return acknowledged_; }
 
  private:
   static void OnConnect(mosquitto*, void* self, int rc);
@@ -51,9 +63,10 @@ class Publisher {
   static void OnPublish(mosquitto*, void* self, int mid);
 
   const PublisherOptions options_;
+  const EventFn on_event_;
   mosquitto* mosq_ = nullptr;
   std::atomic<bool> connected_{false};
-  std::atomic<uint64_t> published_{0}, acknowledged_{0};
+  std::atomic<int> version_{5};
 };
 
 }  // namespace sp

@@ -200,11 +200,14 @@ Status RunDaemon(const Config& config) {
                                                             : MqttProtocol::kAuto;
   MqttSubscriber subscriber(mqtt_options, clock, &metrics);
 
-  WebServer web(&metrics, engine.get(), [&] {
-    Health h;
-    h.mqtt_connected = subscriber.connected();
-    return h;
-  });
+  WebServer web(
+      &metrics, engine.get(),
+      [&] {
+        Health h;
+        h.mqtt_connected = subscriber.connected();
+        return h;
+      },
+      {config.http.cert_file, config.http.key_file});
   web.EnableApi({&rollup, &series, clock});
   HttpIngest http_ingest(rules, streams, errors, clock, &metrics);
   web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes),

@@ -13,6 +13,23 @@ namespace sp {
 
 namespace {
 
+// ca_file (when asked for), cert_file and key_file of the current table: paths relative to the
+// config file, which must exist; a certificate needs its key and the other way round.
+Status ReadPemFiles(TomlReader& r, const std::string& config_path, std::string* ca_file, std::string* cert_file,
+                    std::string* key_file) {
+  for (auto [key, value] : {std::pair{"ca_file", ca_file}, std::pair{"cert_file", cert_file},
+                            std::pair{"key_file", key_file}}) {
+    if (value == nullptr) continue;
+    SP_RETURN_IF_ERROR(r.String(key, value));
+    *value = ResolveConfigPath(config_path, *value);
+    if (!value->empty() && !Env::Default()->FileExists(*value)) return r.ErrorAt(key, "no file " + *value);
+  }
+  if (cert_file->empty() != key_file->empty()) {
+    return r.ErrorAt(cert_file->empty() ? "key_file" : "cert_file", "cert_file and key_file go together");
+  }
+  return Status::OK();
+}
+
 Result<int> ParsePort(std::string_view text) {
   int port = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
@@ -47,22 +64,12 @@ Status Read(TomlReader& r, Config& c) {
   if (c.data_dir.empty()) return r.ErrorAt("data_dir", "must not be empty");
 
   SP_RETURN_IF_ERROR(r.Table("mqtt"));
-  SP_RETURN_IF_ERROR(r.String("url", &c.mqtt.url));
-  if (auto u = ParseMqttUrl(c.mqtt.url); !u.ok()) return r.ErrorAt("url", std::string(u.status().message()));
+  SP_RETURN_IF_ERROR(ReadMqttTable(r, c.path, &c.mqtt));
   SP_RETURN_IF_ERROR(r.StringArray("topics", &c.mqtt.topics));
   if (c.mqtt.topics.empty()) return r.ErrorAt("topics", "needs at least one topic filter");
   for (const auto& t : c.mqtt.topics) {
     if (t.empty()) return r.ErrorAt("topics", "a topic filter is empty");
   }
-  SP_RETURN_IF_ERROR(r.String("client_id", &c.mqtt.client_id));
-  SP_RETURN_IF_ERROR(r.String("username", &c.mqtt.username));
-  SP_RETURN_IF_ERROR(r.String("password", &c.mqtt.password));
-  SP_RETURN_IF_ERROR(r.String("protocol", &c.mqtt.protocol));
-  if (c.mqtt.protocol != "auto" && c.mqtt.protocol != "3.1.1" && c.mqtt.protocol != "5") {
-    return r.ErrorAt("protocol", "expected \"auto\", \"3.1.1\" or \"5\"");
-  }
-  SP_RETURN_IF_ERROR(r.Int("keepalive_s", &c.mqtt.keepalive_s, 1, 65535));
-  SP_RETURN_IF_ERROR(ReadMqttTls(r, c.path, &c.mqtt));
 
   SP_RETURN_IF_ERROR(r.Table("ingest"));
   SP_RETURN_IF_ERROR(r.String("device_time_zone", &c.ingest.device_time_zone));
@@ -142,6 +149,7 @@ Status Read(TomlReader& r, Config& c) {
   if (auto hp = ParseHostPort(c.http.listen); !hp.ok()) return r.ErrorAt("listen", std::string(hp.status().message()));
   SP_RETURN_IF_ERROR(r.String("token", &c.http.token));
   SP_RETURN_IF_ERROR(r.Int("max_body_bytes", &c.http.max_body_bytes, 1024, int64_t{1} << 32));
+  SP_RETURN_IF_ERROR(ReadPemFiles(r, c.path, nullptr, &c.http.cert_file, &c.http.key_file));
 
   SP_RETURN_IF_ERROR(r.Table("query"));
   SP_RETURN_IF_ERROR(r.Int("row_limit", &c.query.row_limit, 1, int64_t{1} << 40));
@@ -200,17 +208,18 @@ Result<MqttUrl> ParseMqttUrl(const std::string& url) {
   return out;
 }
 
-Status ReadMqttTls(TomlReader& r, const std::string& config_path, MqttConfig* mqtt) {
-  for (auto [key, value] : {std::pair{"ca_file", &mqtt->ca_file}, std::pair{"cert_file", &mqtt->cert_file},
-                            std::pair{"key_file", &mqtt->key_file}}) {
-    SP_RETURN_IF_ERROR(r.String(key, value));
-    *value = ResolveConfigPath(config_path, *value);
-    if (!value->empty() && !Env::Default()->FileExists(*value)) return r.ErrorAt(key, "no file " + *value);
+Status ReadMqttTable(TomlReader& r, const std::string& config_path, MqttConfig* mqtt) {
+  SP_RETURN_IF_ERROR(r.String("url", &mqtt->url));
+  if (auto u = ParseMqttUrl(mqtt->url); !u.ok()) return r.ErrorAt("url", std::string(u.status().message()));
+  SP_RETURN_IF_ERROR(r.String("client_id", &mqtt->client_id));
+  SP_RETURN_IF_ERROR(r.String("username", &mqtt->username));
+  SP_RETURN_IF_ERROR(r.String("password", &mqtt->password));
+  SP_RETURN_IF_ERROR(r.String("protocol", &mqtt->protocol));
+  if (mqtt->protocol != "auto" && mqtt->protocol != "3.1.1" && mqtt->protocol != "5") {
+    return r.ErrorAt("protocol", "expected \"auto\", \"3.1.1\" or \"5\"");
   }
-  if (mqtt->cert_file.empty() != mqtt->key_file.empty()) {
-    return r.ErrorAt(mqtt->cert_file.empty() ? "key_file" : "cert_file", "cert_file and key_file go together");
-  }
-  return Status::OK();
+  SP_RETURN_IF_ERROR(r.Int("keepalive_s", &mqtt->keepalive_s, 1, 65535));
+  return ReadPemFiles(r, config_path, &mqtt->ca_file, &mqtt->cert_file, &mqtt->key_file);
 }
 
 Result<FsyncPolicy> ParseFsyncPolicy(const std::string& text) {

@@ -36,8 +36,9 @@ struct MqttUrl {
   bool tls = false;
 };
 Result<MqttUrl> ParseMqttUrl(const std::string& url);
-//! Reads the [mqtt] keys both the daemon's and the agent's files have, from r's current table.
-Status ReadMqttTls(TomlReader& r, const std::string& config_path, MqttConfig* mqtt);
+//! Reads the [mqtt] keys both the daemon's and the agent's files have (all but `topics`), from
+//! r's current table.
+Status ReadMqttTable(TomlReader& r, const std::string& config_path, MqttConfig* mqtt);
 
 //! When an append counts as durable (see docs/format/log.md).
 struct FsyncPolicy {
@@ -106,6 +107,7 @@ struct Config {
     std::string listen = "127.0.0.1:8080";
     std::string token;  // bearer token for POST /v1/ingest; empty: no HTTP ingest
     int64_t max_body_bytes = 16 << 20;
+    std::string cert_file, key_file;  // PEM files: serve HTTPS (relative to the config file)
   } http;
 
   struct Query {

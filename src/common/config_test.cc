@@ -71,6 +71,9 @@ TEST(Config, ErrorsNameFileLineAndReason) {
   EXPECT_NE(s.message().find(":2: [ingest] identity_topic_prefix: must be empty or topic levels ending in '/'"),
             std::string_view::npos)
       << s.ToString();
+  s = ErrorOf("[http]\ncert_file = \"/etc/passwd\"\n");
+  EXPECT_NE(s.message().find(":2: [http] cert_file: cert_file and key_file go together"), std::string_view::npos)
+      << s.ToString();
   s = ErrorOf("[log]\nshards = 0\n");
   EXPECT_NE(s.message().find(":2: [log] shards: 0 is out of range"), std::string_view::npos) << s.ToString();
   s = ErrorOf("[log]\nfsync = \"sometimes\"\n");

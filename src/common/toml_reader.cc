@@ -179,6 +179,25 @@ Status TomlReader::StringArray(const std::string& key, std::vector<std::string>*
   return Status::OK();
 }
 
+Status TomlReader::DoubleArray(const std::string& key, std::vector<double>* out) {
+  impl_->used.insert(impl_->table_name + "." + key);
+  const toml::value* v = Find(impl_->table, key);
+  if (!v) return Status::OK();
+  const std::string expected = "expected an array of " + std::to_string(out->size()) + " numbers";
+  if (!v->is_array() || v->as_array().size() != out->size()) return ErrorAt(key, expected);
+  for (size_t i = 0; i < out->size(); ++i) {
+    const toml::value& item = v->as_array()[i];
+    if (item.is_integer()) {
+      (*out)[i] = static_cast<double>(item.as_integer());
+    } else if (item.is_floating()) {
+      (*out)[i] = item.as_floating();
+    } else {
+      return ErrorAt(key, expected);
+    }
+  }
+  return Status::OK();
+}
+
 Status TomlReader::StringMap(const std::string& key, std::map<std::string, std::string>* out) {
   impl_->used.insert(impl_->table_name + "." + key);
   const toml::value* v = Find(impl_->table, key);

@@ -41,6 +41,8 @@ class TomlReader {
   //! A number (integer or float) within [min, max].
   Status Double(const std::string& key, double* out, double min, double max);
   Status StringArray(const std::string& key, std::vector<std::string>* out);
+  //! An array of exactly out->size() numbers, e.g. `mag_offset = [0.1, -0.2, 0.05]`.
+  Status DoubleArray(const std::string& key, std::vector<double>* out);
   //! An inline table of strings, e.g. `stream_fsync = { errors = "none" }`.
   Status StringMap(const std::string& key, std::map<std::string, std::string>* out);
   //! An error pointing at key in the current table (or at the table when key is absent).

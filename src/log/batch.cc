@@ -2,38 +2,19 @@
 
 #include <cstring>
 
+#include "common/coding.h"
 #include "common/crc32c.h"
 
 namespace sp::batch {
 
 namespace {
 
-void PutU32(std::string* out, uint32_t v) {
-  char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (8 * i));
-  out->append(b, 4);
-}
-void PutU64(std::string* out, uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
-  out->append(b, 8);
-}
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>(v | 0x80));
     v >>= 7;
   }
   out->push_back(static_cast<char>(v));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
 }
 bool GetVarint(std::string_view* in, uint64_t* v) {
   *v = 0;
@@ -62,15 +43,15 @@ void Encode(uint64_t first_offset, std::span<const Record* const> records, std::
   int64_t first_ts = records.empty() ? 0 : records[0]->timestamp_us;
   int64_t max_ts = first_ts;
   for (const Record* r : records) max_ts = std::max(max_ts, r->timestamp_us);
-  PutU32(out, 0);  // crc, filled below
-  PutU32(out, 0);  // length, filled below
+  PutFixed32(out, 0);  // crc, filled below
+  PutFixed32(out, 0);  // length, filled below
   out->push_back(1);  // version
   out->push_back(0);  // attributes
   out->append(2, '\0');
-  PutU64(out, first_offset);
-  PutU32(out, static_cast<uint32_t>(records.size()));
-  PutU64(out, static_cast<uint64_t>(first_ts));
-  PutU64(out, static_cast<uint64_t>(max_ts));
+  PutFixed64(out, first_offset);
+  PutFixed32(out, static_cast<uint32_t>(records.size()));
+  PutFixed64(out, static_cast<uint64_t>(first_ts));
+  PutFixed64(out, static_cast<uint64_t>(max_ts));
   for (const Record* r : records) {
     PutVarint(out, r->key.size());
     out->append(r->key);
@@ -89,20 +70,20 @@ Result<Header> DecodeHeader(std::string_view bytes) {
   if (bytes.size() < kHeaderSize) return Status::Corruption("short batch header");
   const char* p = bytes.data();
   Header h;
-  h.length = GetU32(p + 4);
+  h.length = DecodeFixed32(p + 4);
   if (h.length < kHeaderSize - kLengthPrefix || h.length > kMaxLength) return Status::Corruption("bad batch length");
   if (p[8] != 1) return Status::Corruption("unknown batch version");
-  h.first_offset = GetU64(p + 12);
-  h.count = GetU32(p + 20);
+  h.first_offset = DecodeFixed64(p + 12);
+  h.count = DecodeFixed32(p + 20);
   if (h.count == 0) return Status::Corruption("empty batch");
-  h.first_timestamp_us = static_cast<int64_t>(GetU64(p + 24));
-  h.max_timestamp_us = static_cast<int64_t>(GetU64(p + 32));
+  h.first_timestamp_us = static_cast<int64_t>(DecodeFixed64(p + 24));
+  h.max_timestamp_us = static_cast<int64_t>(DecodeFixed64(p + 32));
   return h;
 }
 
 bool CrcMatches(std::string_view whole_batch) {
   if (whole_batch.size() < kLengthPrefix) return false;
-  return GetU32(whole_batch.data()) == crc32c::Extend(0, whole_batch.data() + 4, whole_batch.size() - 4);
+  return DecodeFixed32(whole_batch.data()) == crc32c::Extend(0, whole_batch.data() + 4, whole_batch.size() - 4);
 }
 
 Status Decode(std::string_view whole_batch, uint32_t shard, uint64_t min_offset, std::vector<StoredRecord>* out) {

@@ -7,12 +7,14 @@
 
 namespace sp {
 
-WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health)
+WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health, const TlsFiles& tls)
     : metrics_(metrics),
       engine_(engine),
       health_(std::move(health)),
       requests_(metrics->GetCounter("sensorpipe_http_requests_total", "HTTP requests served.")),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(tls.cert_file.empty() ? std::make_unique<httplib::Server>()
+                                    : std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str())),
+      tls_(!tls.cert_file.empty()) {
   // Live dashboards hold a thread each for their event stream (at most 16), beside requests.
   server_->new_task_queue = [] { return new httplib::ThreadPool(32); };
   // Headers and body go out in two writes: with Nagle's algorithm the second waits for the
@@ -85,6 +87,9 @@ void WebServer::EnableIngest(std::string token, size_t max_body_bytes, IngestFn 
 }
 
 Status WebServer::Start(const std::string& host, int port) {
+  if (!server_->is_valid()) {
+    return Status::InvalidArgument("cannot serve HTTPS: [http] cert_file and key_file must be a PEM certificate and its key");
+  }
   reads_need_token_ = token_for_reads_ || !(host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127."));
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());
@@ -95,7 +100,7 @@ Status WebServer::Start(const std::string& host, int port) {
   }
   if (port_ <= 0) return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port));
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  spdlog::info("web: listening on http://{}:{}/", host, port_);
+  spdlog::info("web: listening on {}://{}:{}/", tls_ ? "https" : "http", host, port_);
   return Status::OK();
 }
 

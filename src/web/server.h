@@ -30,11 +30,16 @@ struct Health {
   bool mqtt_connected = false;
 };
 
+//! PEM files for serving HTTPS (`[http] cert_file, key_file`); both empty: plain HTTP.
+struct TlsFiles {
+  std::string cert_file, key_file;
+};
+
 class WebServer {
  public:
   using HealthFn = std::function<Health()>;
   //! Nothing is owned; all must outlive the server.
-  WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health);
+  WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health, const TlsFiles& tls = {});
   ~WebServer();
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
@@ -85,6 +90,7 @@ class WebServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  bool tls_ = false;
 };
 
 }  // namespace sp

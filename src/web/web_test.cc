@@ -1,7 +1,10 @@
 // The listener's access rules on a real server: reads of /api/* need the bearer token when the
 // listener is reachable from elsewhere, writes always; health and metrics stay open for probes.
+// And HTTPS with the PEM files of [http] cert_file and key_file.
 #include <gtest/gtest.h>
 #include <httplib.h>
+
+#include <cstdlib>
 
 #include "common/testing.h"
 #include "web/server.h"
@@ -43,6 +46,38 @@ TEST(WebServer, ReadsNeedTheTokenWhenRequired) {
     EXPECT_EQ(client.Post("/v1/ingest", "{}", "application/x-ndjson")->status, 401);
     web.Stop();
   }
+}
+
+TEST(WebServer, ServesHttpsWithTheConfiguredCertificate) {
+  testing::TempDir dir;
+  const std::string cert = dir.Sub("web.crt"), key = dir.Sub("web.key");
+  const std::string make = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
+                           "/CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
+                           " 2>/dev/null";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  Metrics metrics;
+  auto engine = QueryEngine::Open(dir.path(), {.read_only_sql = true});
+  ASSERT_TRUE(engine.ok());
+  WebServer web(&metrics, engine->get(), [] { return Health{}; }, {cert, key});
+  ASSERT_OK(web.Start("127.0.0.1", 0));
+  httplib::SSLClient tls("127.0.0.1", web.port());
+  tls.set_ca_cert_path(cert.c_str());
+  tls.enable_server_certificate_verification(true);
+  auto res = tls.Get("/healthz");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  // Plain HTTP gets no answer from a TLS listener.
+  httplib::Client plain("127.0.0.1", web.port());
+  plain.set_read_timeout(std::chrono::seconds(5));
+  auto no = plain.Get("/healthz");
+  EXPECT_TRUE(!no || no->status != 200);
+  web.Stop();
+
+  // Files that are not a certificate and its key stop start-up with the reason.
+  WebServer bad(&metrics, engine->get(), [] { return Health{}; }, {key, cert});
+  Status s = bad.Start("127.0.0.1", 0);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("cert_file and key_file"), std::string_view::npos) << s.ToString();
 }
 
 }  // namespace
