@@ -35,7 +35,6 @@ Result<BrokerConfigFiles> WriteBrokerConfig(Env* env, const BrokerConfigOptions&
       "# a SIGHUP or restart of the broker.\n"
       "per_listener_settings false\n"
       "allow_anonymous false\n"
-      "use_username_as_clientid true\n"
       "acl_file " + files.acl + "\n"
       "\n"
       "# mosquitto's defaults lose messages silently: 1000 queued per offline client,\n"
@@ -48,13 +47,16 @@ Result<BrokerConfigFiles> WriteBrokerConfig(Env* env, const BrokerConfigOptions&
       "log_dest file " + files.data_dir + "/mosquitto.log\n" +
       (options.user.empty() ? "" : "user " + options.user + "\n") +
       "\n"
+      "# Listener options must follow their `listener` line: before it, mosquitto 2.0 applies them to a\n"
+      "# default listener that it then opens on port 1883 as well, without TLS and without them.\n"
       "listener " + std::to_string(options.port) + " " + options.bind + "\n"
       "cafile " + cert(CertFiles::kCaCert) + "\n"
       "certfile " + cert(CertFiles::kServerCert) + "\n"
       "keyfile " + cert(CertFiles::kServerKey) + "\n"
       "crlfile " + cert(CertFiles::kCrl) + "\n"
       "require_certificate true\n"
-      "use_identity_as_username true\n";
+      "use_identity_as_username true\n"
+      "use_username_as_clientid true\n";
 
   const std::string acl =
       "# Written by `sensorpipe broker-config` (docs/trust.md). mosquitto 2.0.11 checks write access on\n"

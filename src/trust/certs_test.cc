@@ -295,6 +295,12 @@ TEST(BrokerConfig, NeedsACaAndWritesTheAclBesideTheConfig) {
         "crlfile " + options.certs_dir + "/crl.pem\n", "persistence true\n", "max_queued_messages 1000000\n"}) {
     EXPECT_NE(conf.find(line), std::string::npos) << line << " in\n" << conf;
   }
+  // Listener options before the listener line would open a default listener on 1883 and not apply.
+  const size_t listener = conf.find("\nlistener ");
+  for (const char* option : {"\ncafile", "\nrequire_certificate", "\nuse_identity_as_username", "\nuse_username_as_clientid",
+                             "\ncrlfile"}) {
+    EXPECT_GT(conf.find(option), listener) << option;
+  }
   EXPECT_NE(::sp::testing::ReadFile(files.acl).find("\npattern write sensor/%u/+/#\n"), std::string::npos);
   EXPECT_EQ(AclPathFor("x"), "x.acl");
 }
