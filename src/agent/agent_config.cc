@@ -25,6 +25,10 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
   if (!policy.ok()) return r->ErrorAt("spool_sync", std::string(policy.status().message()));
   c.spool_sync = *policy;
   SP_RETURN_IF_ERROR(r->Double("backlog_per_s", &c.backlog_per_s, 0.1, 100000));
+  SP_RETURN_IF_ERROR(r->String("metrics_listen", &c.metrics_listen));
+  if (auto hp = ParseHostPort(c.metrics_listen); !c.metrics_listen.empty() && !hp.ok()) {
+    return r->ErrorAt("metrics_listen", std::string(hp.status().message()));
+  }
 
   SP_RETURN_IF_ERROR(r->Table("sensors"));
   SP_RETURN_IF_ERROR(r->String("i2c_device", &c.sensors.i2c_device));

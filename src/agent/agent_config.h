@@ -1,5 +1,5 @@
 // The agent's TOML file: `[agent] device, interval_s, topic, spool_dir, spool_bytes, spool_sync,
-// backlog_per_s`, `[sensors] i2c_device, climate, pressure, orientation, mag_offset, mag_scale`,
+// backlog_per_s, metrics_listen`, `[sensors] i2c_device, climate, pressure, orientation, mag_offset, mag_scale`,
 // and the `[mqtt]` table shared with the daemon's config (url, client_id, username, password,
 // protocol, keepalive_s, ca_file, cert_file, key_file). Unknown keys and bad values stop start-up
 // with file:line; a missing file means the defaults.
@@ -21,14 +21,15 @@ struct AgentConfig {
   int64_t spool_bytes = 64 << 20;
   SpoolSync spool_sync;
   double backlog_per_s = 50;  // readings of a backlog sent per second, beside live ones
+  std::string metrics_listen;  // host:port for /metrics, /healthz, /readyz; empty: off
 
   struct Sensors {
     std::string i2c_device = "/dev/i2c-1";
     bool climate = true;      // HTS221: humidity and temperature
     bool pressure = true;     // LPS25H
     bool orientation = true;  // LSM9DS1: pitch, roll, yaw
-    std::vector<double> mag_offset = {0, 0, 0};  // hard-iron offset, gauss (from --calibrate)
-    std::vector<double> mag_scale = {1, 1, 1};   // soft-iron scale per axis
+    std::vector<double> mag_offset = {0, 0, 0};  // hard-iron offset, µT (from --calibrate)
+    std::vector<double> mag_scale = {1, 1, 1};   // soft-iron scale per axis (from --calibrate)
   } sensors;
 
   MqttConfig mqtt;

@@ -13,10 +13,13 @@
 #include "agent/message.h"
 #include "agent/publisher.h"
 #include "agent/sender.h"
+#include "agent/sensehat.h"
 #include "agent/simulator.h"
 #include "agent/spool.h"
+#include "agent/status_server.h"
 #include "common/cli.h"
 #include "common/env.h"
+#include "common/metrics.h"
 
 namespace {
 
@@ -42,8 +45,51 @@ void WaitUntil(std::chrono::steady_clock::time_point deadline, Fn pump) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return;
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(deadline - now,
-                                                                              std::chrono::milliseconds(20)));
+                                                                              std::chrono::milliseconds(50)));
   }
+}
+
+// The configured sensors: the simulator, or the SenseHAT on its i2c bus.
+struct SensorSource {
+  std::unique_ptr<sp::I2cBus> bus;
+  std::unique_ptr<sp::SenseHat> hat;
+  std::unique_ptr<sp::Sensors> simulator;
+  sp::Sensors* get() { return hat ? static_cast<sp::Sensors*>(hat.get()) : simulator.get(); }
+};
+
+sp::Result<SensorSource> OpenSensors(const sp::AgentConfig& config, bool simulate, uint64_t seed, int64_t now_us) {
+  SensorSource source;
+  if (simulate) {
+    source.simulator = std::make_unique<sp::SimulatedSenseHat>(seed ? seed : static_cast<uint64_t>(now_us),
+                                                               sp::LocalUtcOffsetSeconds(now_us));
+    return source;
+  }
+  const auto& s = config.sensors;
+  SP_ASSIGN_OR_RETURN(source.bus, sp::OpenLinuxI2cBus(s.i2c_device));
+  sp::SenseHatOptions options;
+  options.climate = s.climate;
+  options.pressure = s.pressure;
+  options.orientation = s.orientation;
+  options.mag.offset = {s.mag_offset[0], s.mag_offset[1], s.mag_offset[2]};
+  options.mag.scale = {s.mag_scale[0], s.mag_scale[1], s.mag_scale[2]};
+  SP_ASSIGN_OR_RETURN(source.hat, sp::OpenSenseHat(source.bus.get(), options));
+  return source;
+}
+
+// --calibrate: samples the magnetometer while the user turns the board, then prints the [sensors]
+// lines to paste into the config.
+int Calibrate(sp::SenseHat* hat, double seconds) {
+  std::fprintf(stderr, "Turn the board slowly through every orientation for %.0f s...\n", seconds);
+  auto cal = hat->CalibrateMagnetometer(
+      std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)), [](const sp::MagCalibrationProgress& p) {
+        std::fprintf(stderr, "  %3lld/%lld s, %zu samples; field x %.0f..%.0f, y %.0f..%.0f, z %.0f..%.0f uT\n",
+                     static_cast<long long>(p.elapsed.count() / 1000), static_cast<long long>(p.duration.count() / 1000),
+                     p.samples, p.min.x, p.max.x, p.min.y, p.max.y, p.min.z, p.max.z);
+      });
+  if (!cal.ok()) return Fail("calibration: " + cal.status().ToString());
+  std::printf("[sensors]\nmag_offset = [%.3f, %.3f, %.3f]\nmag_scale = [%.5f, %.5f, %.5f]\n", cal->offset.x,
+              cal->offset.y, cal->offset.z, cal->scale.x, cal->scale.y, cal->scale.z);
+  return 0;
 }
 
 }  // namespace
@@ -55,8 +101,8 @@ int main(int argc, char** argv) {
   CLI::App app{"sensorpipe-agent: reads a SenseHAT (or simulates one), spools every reading on disk and publishes it\n"
                "over MQTT at QoS 1, keeping it until the broker has acknowledged it."};
   bool simulate = false, once = false;
-  std::string config_path = "sensorpipe-agent.toml", url, device, topic, spool_dir;
-  double interval = 0;
+  std::string config_path = "sensorpipe-agent.toml", url, device, topic, spool_dir, metrics_listen;
+  double interval = 0, calibrate = 0;
   int64_t count = 0;
   uint64_t seed = 0;
   app.add_flag("--simulate", simulate, "Use the built-in SenseHAT simulator");
@@ -68,7 +114,13 @@ int main(int argc, char** argv) {
   app.add_option("--spool", spool_dir, "Spool folder (overrides [agent] spool_dir)");
   app.add_option("--count", count, "Stop after this many readings (default: run until stopped)")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "Simulator random seed (default: from the clock)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port serving /metrics, /healthz, /readyz (overrides [agent] metrics_listen)");
   app.add_flag("--once", once, "Print one reading as JSON and exit, without publishing");
+  app.add_option("--calibrate", calibrate,
+                 "Calibrate the magnetometer for this many seconds while the board is turned around, and print "
+                 "the [sensors] lines for the config")
+      ->check(CLI::Range(5.0, 600.0));
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
 
   auto config = sp::LoadAgentConfig(config_path);
@@ -78,20 +130,25 @@ int main(int argc, char** argv) {
   if (!topic.empty()) config->topic = topic;
   if (interval > 0) config->interval_s = interval;
   if (!spool_dir.empty()) config->spool_dir = spool_dir;
+  if (!metrics_listen.empty()) config->metrics_listen = metrics_listen;
   if (config->device.empty()) config->device = HostName();
   auto broker = sp::ParseMqttUrl(config->mqtt.url);
   if (!broker.ok()) return Fail(std::string(broker.status().message()));
 
-  if (!simulate) {
-    // An honest refusal: the i2c drivers for the SenseHAT's chips come with the device issue.
-    return Fail("this build has no SenseHAT drivers yet; run with --simulate");
-  }
   sp::Clock* clock = sp::Clock::Default();
-  const int64_t start = clock->NowMicros();
-  sp::SimulatedSenseHat sensors(seed ? seed : static_cast<uint64_t>(start), sp::LocalUtcOffsetSeconds(start));
+  auto sensors = OpenSensors(*config, simulate, seed, clock->NowMicros());
+  if (!sensors.ok()) {
+    std::string why(sensors.status().message());
+    if (why.find("--simulate") == std::string::npos) why += "; --simulate runs without a board";
+    return Fail(why);
+  }
+  if (calibrate > 0) {
+    if (!sensors->hat) return Fail("--calibrate needs the SenseHAT, not --simulate");
+    return Calibrate(sensors->hat.get(), calibrate);
+  }
   auto message = [&](uint64_t n) -> sp::Result<std::string> {
     const int64_t now = clock->NowMicros();
-    SP_ASSIGN_OR_RETURN(sp::Reading reading, sensors.Read(now));
+    SP_ASSIGN_OR_RETURN(sp::Reading reading, sensors->get()->Read(now));
     return sp::FormatMessage(config->device, now, sp::LocalUtcOffsetSeconds(now), reading, n);
   };
   if (once) {
@@ -130,8 +187,63 @@ int main(int argc, char** argv) {
                sp::ExpandTopic(config->topic, config->device), config->mqtt.url, config->spool_dir,
                (*spool)->pending(), (*spool)->next_seq());
 
+  // Metrics: the main thread copies its numbers into the registry at every pump; the status
+  // server's thread only renders the registry.
+  sp::Metrics metrics;
+  struct Tally {
+    sp::Counter* counter;
+    uint64_t last = 0;
+    void To(uint64_t now) {
+      counter->Inc(now - last);
+      last = now;
+    }
+  };
+  Tally readings{metrics.GetCounter("sensorpipe_agent_readings_total", "Readings taken and spooled.")};
+  Tally acked{metrics.GetCounter("sensorpipe_agent_acknowledged_total", "PUBACKs received for spooled readings.")};
+  Tally sent{metrics.GetCounter("sensorpipe_agent_published_total", "Readings published (backlog and resends included).")};
+  Tally overflowed{metrics.GetCounter("sensorpipe_agent_spool_overflowed_total",
+                                      "Readings dropped unsent because the spool was full, since it was created.")};
+  Tally unreadable{metrics.GetCounter("sensorpipe_agent_spool_unreadable_total",
+                                      "Spooled readings lost to a torn write (power cut), skipped.")};
+  Tally written{metrics.GetCounter("sensorpipe_agent_spool_written_bytes_total", "Bytes the spool wrote.")};
+  Tally syncs{metrics.GetCounter("sensorpipe_agent_spool_syncs_total", "fdatasync calls of the spool.")};
+  sp::Counter* sensor_errors = metrics.GetCounter("sensorpipe_agent_sensor_errors_total", "Failed sensor reads.");
+  sp::Gauge* pending = metrics.GetGauge("sensorpipe_agent_spool_pending", "Readings in the spool not yet acknowledged.");
+  sp::Gauge* spool_bytes = metrics.GetGauge("sensorpipe_agent_spool_bytes", "Bytes the spool holds.");
+  sp::Gauge* connected = metrics.GetGauge("sensorpipe_agent_mqtt_connected", "1 while connected to the broker.");
+  overflowed.last = (*spool)->stats().overflowed;
+  overflowed.counter->Inc(overflowed.last);
+  auto update_metrics = [&] {
+    const sp::SpoolStats st = (*spool)->stats();
+    readings.To(st.appended);
+    acked.To(sender.acknowledged());
+    sent.To(sender.sent());
+    overflowed.To(st.overflowed);
+    unreadable.To(sender.lost());
+    written.To(st.bytes_written);
+    syncs.To(st.syncs);
+    pending->Set(static_cast<double>((*spool)->pending()));
+    spool_bytes->Set(static_cast<double>(st.bytes));
+    connected->Set(publisher.connected() ? 1 : 0);
+  };
+  std::unique_ptr<sp::StatusServer> status;
+  if (!config->metrics_listen.empty()) {
+    auto hp = sp::ParseHostPort(config->metrics_listen);
+    if (!hp.ok()) return Fail("metrics_listen: " + std::string(hp.status().message()));
+    auto server = sp::StatusServer::Start(hp->first, hp->second, [&](std::string_view path) -> std::pair<int, std::string> {
+      if (path == "/metrics") return {200, metrics.RenderPrometheus()};
+      if (path == "/healthz") return {200, "ok\n"};
+      if (path == "/readyz") return publisher.connected() ? std::pair{200, std::string("connected\n")}
+                                                          : std::pair{503, std::string("not connected to the broker\n")};
+      return {404, "not found\n"};
+    });
+    if (!server.ok()) return Fail(server.status().ToString());
+    status = std::move(*server);
+    spdlog::info("agent: metrics on http://{}:{}/metrics", hp->first, status->port());
+  }
   auto pump = [&] {
     if (sp::Status s = sender.Pump(clock->MonotonicMicros()); !s.ok()) spdlog::error("agent: {}", s.ToString());
+    update_metrics();
   };
   auto report = [&](const char* what) {
     const sp::SpoolStats st = (*spool)->stats();
@@ -154,6 +266,7 @@ int main(int argc, char** argv) {
   while (!g_stop && (count == 0 || taken < count)) {
     auto m = message((*spool)->next_seq());
     if (!m.ok()) {
+      sensor_errors->Inc();
       spdlog::error("agent: reading the sensors: {}", m.status().ToString());
     } else if (sp::Status s = sender.Take(*m); !s.ok()) {
       spdlog::error("agent: the spool could not keep reading {}: {}", (*spool)->next_seq(), s.ToString());

@@ -1,7 +1,10 @@
 // The agent binary against a real mosquitto: readings arrive at QoS 1 with a growing count.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include "common/testing.h"
+#include "support/http.h"
 #include "support/mosquitto.h"
 #include "support/process.h"
 
@@ -33,6 +36,43 @@ TEST(AgentPublish, SimulatedReadingsReachTheBroker) {
     EXPECT_NE(out.find("\"count\":" + std::to_string(i) + "}"), std::string::npos) << out;
   }
   EXPECT_NE(out.find("sensor/pi-test/data {\"client_id\":\"pi-test\",\"timestamp\":\""), std::string::npos) << out;
+}
+
+// /metrics, /healthz and /readyz of a running agent, as a Prometheus scrape would see them.
+TEST(AgentPublish, ExposesHealthAndMetrics) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
+  const int port = FreePort();
+  ASSERT_OK_AND_ASSIGN(auto agent, Process::Start({BinDir() + "/sensorpipe-agent", "--simulate", "--url", broker->url(),
+                                                   "--device", "pi-metrics", "--interval", "0.1", "--spool",
+                                                   dir.Sub("spool"), "--metrics-listen",
+                                                   "127.0.0.1:" + std::to_string(port)},
+                                                  dir.Sub("agent.log")));
+  auto metric = [&](const std::string& name) -> double {
+    auto res = HttpGet(port, "/metrics");
+    if (!res.ok() || res->status != 200) return -1;
+    const size_t at = res->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(res->body.substr(at + name.size() + 2));
+  };
+  ASSERT_TRUE(WaitUntil([&] { return metric("sensorpipe_agent_acknowledged_total") >= 3; }, std::chrono::seconds(60)))
+      << agent->Log();
+  EXPECT_GE(metric("sensorpipe_agent_readings_total"), 3);
+  EXPECT_EQ(metric("sensorpipe_agent_mqtt_connected"), 1);
+  EXPECT_EQ(metric("sensorpipe_agent_spool_overflowed_total"), 0);
+  EXPECT_GE(metric("sensorpipe_agent_spool_syncs_total"), 3);  // spool_sync = "always": one per reading
+  EXPECT_GE(metric("sensorpipe_agent_spool_pending"), 0);
+  EXPECT_EQ(HttpGet(port, "/healthz")->status, 200);
+  EXPECT_EQ(HttpGet(port, "/readyz")->status, 200);
+  EXPECT_EQ(HttpGet(port, "/nope")->status, 404);
+  // Without its broker the agent is alive but not ready.
+  ASSERT_OK(broker->Stop());
+  EXPECT_TRUE(WaitUntil([&] { return HttpGet(port, "/readyz")->status == 503; }, std::chrono::seconds(60)));
+  EXPECT_EQ(HttpGet(port, "/healthz")->status, 200);
+  EXPECT_TRUE(WaitUntil([&] { return metric("sensorpipe_agent_spool_pending") >= 2; }, std::chrono::seconds(60)));
+  ASSERT_OK(agent->Signal(SIGTERM));
+  ASSERT_OK_AND_ASSIGN(int code, agent->Wait(std::chrono::seconds(60)));
+  EXPECT_EQ(code, 3) << agent->Log();  // readings taken while the broker was gone stay spooled
+  EXPECT_NE(agent->Log().find("stay in the spool and are sent at the next start"), std::string::npos) << agent->Log();
 }
 
 TEST(AgentPublish, UsageAndHonestRefusals) {

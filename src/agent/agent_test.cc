@@ -76,6 +76,14 @@ TEST(Message, IsTheSeedShapeAndPassesTheDefaultRule) {
   EXPECT_EQ(ExpandTopic("sensor/{device}/data", "pi-1"), "sensor/pi-1/data");
 }
 
+TEST(Message, ASensorSwitchedOffIsLeftOut) {
+  Reading r;
+  r.humidity = 45.0;
+  r.temperature = 21.5;
+  EXPECT_EQ(FormatMessage("pi", kDay0, 0, r, 7),
+            R"({"client_id":"pi","timestamp":"2026-11-25T00:00:00+00:00","humidity":45,"temperature":21.5,"count":7})");
+}
+
 TEST(AgentConfig, ReadsAndRejectsWithTheLine) {
   ASSERT_OK_AND_ASSIGN(AgentConfig c, ParseAgentConfig("[agent]\ndevice = \"pi-7\"\ninterval_s = 0.5\n"
                                                        "topic = \"sensor/{device}/data\"\n[mqtt]\nurl = \"mqtt://broker:1884\"\n",
@@ -89,6 +97,23 @@ TEST(AgentConfig, ReadsAndRejectsWithTheLine) {
   EXPECT_NE(s.message().find("agent.toml:2: [agent] topic"), std::string_view::npos) << s.ToString();
   s = ParseAgentConfig("[mqtt]\nurl = \"mqtt://h\"\nfoo = 1\n", "agent.toml").status();
   EXPECT_EQ(s.message(), "agent.toml:3: [mqtt] foo: unknown key");
+  s = ParseAgentConfig("[agent]\nspool_sync = \"sometimes\"\n", "agent.toml").status();
+  EXPECT_NE(s.message().find("agent.toml:2: [agent] spool_sync: expected \"always\""), std::string_view::npos)
+      << s.ToString();
+  s = ParseAgentConfig("[sensors]\nmag_offset = [1, 2]\n", "agent.toml").status();
+  EXPECT_EQ(s.message(), "agent.toml:2: [sensors] mag_offset: expected an array of 3 numbers");
+  s = ParseAgentConfig("[sensors]\nmag_scale = [1, 0, 1]\n", "agent.toml").status();
+  EXPECT_EQ(s.message(), "agent.toml:2: [sensors] mag_scale: every scale must be above 0");
+  s = ParseAgentConfig("[agent]\n\nmetrics_listen = \"9102\"\n", "agent.toml").status();
+  EXPECT_NE(s.message().find("agent.toml:3: [agent] metrics_listen"), std::string_view::npos) << s.ToString();
+  ASSERT_OK_AND_ASSIGN(c, ParseAgentConfig("[agent]\nspool_dir = \"sp\"\nspool_sync = \"interval:10000\"\n"
+                                           "[sensors]\norientation = false\nmag_offset = [1.5, -2, 0.25]\n",
+                                           "/etc/pi/agent.toml"));
+  EXPECT_EQ(c.spool_dir, "/etc/pi/sp");  // relative to the config file
+  EXPECT_EQ(c.spool_sync.mode, SpoolSync::Mode::kInterval);
+  EXPECT_FALSE(c.sensors.orientation);
+  EXPECT_EQ(c.sensors.mag_offset, (std::vector<double>{1.5, -2, 0.25}));
+  EXPECT_EQ(c.topic, "sensor/{device}/data");
 }
 
 }  // namespace
