@@ -44,12 +44,14 @@ class AgentArm64 : public ::testing::Test {
     EXPECT_EQ(static_cast<uint8_t>(header[18]) | static_cast<uint8_t>(header[19]) << 8, 183) << "not EM_AARCH64";
   }
 
-  //! The agent under qemu-aarch64 with args, to completion.
+  //! The agent under qemu-aarch64 with args, to completion. Its config file (absent: the defaults)
+  //! is in dir_, so its spool and its persistent count are too, not in the test's working folder.
   Result<CommandOutput> RunAgent(std::vector<std::string> args) {
-    args.insert(args.begin(), {"qemu-aarch64", "-L", "/", agent_});
+    args.insert(args.begin(), {"qemu-aarch64", "-L", "/", agent_, "--config", dir_.Sub("agent.toml")});
     return RunCommand(args, std::chrono::seconds(60));
   }
 
+  TempDir dir_;
   std::string agent_;
 };
 
@@ -62,8 +64,7 @@ TEST_F(AgentArm64, OncePrintsOneReading) {
 }
 
 TEST_F(AgentArm64, PublishesToARealBroker) {
-  TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
+  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir_.Sub("broker")));
   // A persistent session subscribed first (mosquitto_sub -c, leaving after a second) queues
   // everything the agent publishes, so reading it afterwards needs no timing between processes.
   const std::vector<std::string> sub = {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker->port()),
