@@ -34,8 +34,9 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
   const std::string build = std::filesystem::path(BinDir()).parent_path().string();
   std::vector<std::string> argv = {source + "/scripts/demo.sh"};
   if (secure) argv.push_back("--secure");
-  ASSERT_OK_AND_ASSIGN(auto demo, Process::Start(argv, dir.Sub("demo.out"),
-                                                 {"SP_SKIP_BUILD=1", "SP_BUILD_DIR=" + build, "SP_DEMO_DIR=" + dir.Sub("demo")}));
+  ASSERT_OK_AND_ASSIGN(auto demo,
+                       Process::Start(argv, dir.Sub("demo.out"),
+                                      {"SP_SKIP_BUILD=1", "SP_BUILD_DIR=" + build, "SP_DEMO_DIR=" + dir.Sub("demo")}));
   // Whatever fails below, Ctrl-C the script so that it stops the broker, daemon and device it
   // started: a SIGKILL (the Process destructor's) would leave them running without it.
   struct CtrlCAtExit {
@@ -44,7 +45,8 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
       if (p->Running() && p->Signal(SIGINT).ok()) (void)p->Wait(kDeadline);
     }
   } ctrl_c_at_exit{demo.get()};
-  ASSERT_TRUE(WaitUntil([&] { return demo->Log().find("Press Ctrl-C") != std::string::npos || !demo->Running(); }, kDeadline))
+  ASSERT_TRUE(
+      WaitUntil([&] { return demo->Log().find("Press Ctrl-C") != std::string::npos || !demo->Running(); }, kDeadline))
       << demo->Log();
   ASSERT_TRUE(demo->Running()) << demo->Log();
   const std::string out = demo->Log();

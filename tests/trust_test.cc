@@ -32,13 +32,18 @@ class TrustTest : public ::testing::Test {
     ASSERT_OK(Sensorpipe({"certs", "init", "--dir", certs_}));
     for (const char* device : {"pi-a", "pi-b"}) ASSERT_OK(Sensorpipe({"certs", "issue", device, "--dir", certs_}));
     port_ = FreePort();
-    std::vector<std::string> args = {"broker-config", "--certs", certs_, "--port", std::to_string(port_), "--out",
+    std::vector<std::string> args = {"broker-config",
+                                     "--certs",
+                                     certs_,
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--out",
                                      dir_.Sub("broker/mosquitto.conf")};
     // Started as root, mosquitto switches to its own user, which could not read the 0600 keys here.
     if (::geteuid() == 0) args.insert(args.end(), {"--user", "root"});
     ASSERT_OK(Sensorpipe(args));
-    ASSERT_OK_AND_ASSIGN(broker_, Process::Start({"mosquitto", "-c", dir_.Sub("broker/mosquitto.conf")},
-                                                 dir_.Sub("broker/stdout.log")));
+    ASSERT_OK_AND_ASSIGN(
+        broker_, Process::Start({"mosquitto", "-c", dir_.Sub("broker/mosquitto.conf")}, dir_.Sub("broker/stdout.log")));
     ASSERT_TRUE(WaitUntil([&] { return PortOpen(port_) || !broker_->Running(); }, kDeadline));
     ASSERT_TRUE(broker_->Running()) << BrokerLog();
   }
@@ -68,11 +73,11 @@ class TrustTest : public ::testing::Test {
 
   // The daemon with sensorpipe's own certificate, subscribed to topic; up once it is connected.
   void StartDaemon(const std::string& topic = "sensor/#") {
-    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(dir_.Sub("sp"), Url(),
-                                                "[mqtt]\nurl = \"" + Url() + "\"\ntopics = [\"" + topic +
-                                                    "\"]\nca_file = \"" + Cert("ca.crt") + "\"\ncert_file = \"" +
-                                                    Cert("sensorpipe.crt") + "\"\nkey_file = \"" +
-                                                    Cert("sensorpipe.key") + "\"\n[delivery]\ninterval_s = 1\n"));
+    ASSERT_OK_AND_ASSIGN(
+        daemon_, Daemon::Start(dir_.Sub("sp"), Url(),
+                               "[mqtt]\nurl = \"" + Url() + "\"\ntopics = [\"" + topic + "\"]\nca_file = \"" +
+                                   Cert("ca.crt") + "\"\ncert_file = \"" + Cert("sensorpipe.crt") +
+                                   "\"\nkey_file = \"" + Cert("sensorpipe.key") + "\"\n[delivery]\ninterval_s = 1\n"));
     ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
         << daemon_->process().Log() << BrokerLog();
     // Its certificate's CN is its client id, whatever it asked for; and the broker listens only where
@@ -84,8 +89,19 @@ class TrustTest : public ::testing::Test {
   // mosquitto_pub at QoS 1 over TLS with the client certificate cert/key (none when empty).
   CommandOutput Publish(const std::string& cert, const std::string& key, const std::string& topic,
                         const std::string& payload) {
-    std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port_), "--cafile",
-                                     Cert("ca.crt"), "-t", topic, "-q", "1", "-m", payload};
+    std::vector<std::string> argv = {"mosquitto_pub",
+                                     "-h",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port_),
+                                     "--cafile",
+                                     Cert("ca.crt"),
+                                     "-t",
+                                     topic,
+                                     "-q",
+                                     "1",
+                                     "-m",
+                                     payload};
     if (!cert.empty()) argv.insert(argv.end(), {"--cert", cert, "--key", key});
     auto out = RunCommand(argv, kDeadline);
     EXPECT_OK(out.status());
@@ -134,7 +150,8 @@ TEST_F(TrustTest, ADevicePublishesUnderItsOwnTopicOnly) {
   // broker drops each one: over MQTT 3.1.1 it even acknowledges them, so mosquitto_pub's exit code
   // proves nothing. A later good message of pi-a's that does arrive proves they never will.
   int count = 100;
-  for (const std::string topic : {"sensor/pi-b/data", "sensor/data", "sensor/pi-a", "sensor/pi-a/", "other/pi-a/data"}) {
+  for (const std::string topic :
+       {"sensor/pi-b/data", "sensor/data", "sensor/pi-a", "sensor/pi-a/", "other/pi-a/data"}) {
     PublishAs("pi-a", topic, Payload(topic == "sensor/pi-b/data" ? "pi-b" : "pi-a", count++));
   }
   EXPECT_EQ(PublishAs("pi-a", "sensor/pi-a/data", Payload("pi-a", 999)).exit_code, 0);
@@ -158,9 +175,10 @@ TEST_F(TrustTest, UntrustedCertificatesAreRefused) {
     ASSERT_OK(ca.Issue("pi-old", 1).status());
   }
   EXPECT_NE(Publish("", "", "sensor/pi-a/data", Payload("pi-a", 1)).exit_code, 0);
-  EXPECT_NE(Publish(other.Sub("devices/pi-a.crt"), other.Sub("devices/pi-a.key"), "sensor/pi-a/data", Payload("pi-a", 2))
-                .exit_code,
-            0);
+  EXPECT_NE(
+      Publish(other.Sub("devices/pi-a.crt"), other.Sub("devices/pi-a.key"), "sensor/pi-a/data", Payload("pi-a", 2))
+          .exit_code,
+      0);
   EXPECT_NE(PublishAs("pi-old", "sensor/pi-old/data", Payload("pi-old", 3)).exit_code, 0);
   EXPECT_NE(Publish(Cert("server.crt"), Cert("server.key"), "sensor/127.0.0.1/data", Payload("127.0.0.1", 4)).exit_code,
             0);
@@ -193,11 +211,11 @@ TEST_F(TrustTest, SensorpipeReadsThroughASharedSubscriptionAndDevicesReadNothing
   // mosquitto 2.0.11 checks read access per delivered message against its topic, also for a
   // shared subscription; a device may subscribe, but nothing is delivered to it.
   StartDaemon("$share/sensorpipe/sensor/#");
-  ASSERT_OK_AND_ASSIGN(auto listener,
-                       Process::Start({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port_), "--cafile",
-                                       Cert("ca.crt"), "--cert", Device("pi-b", ".crt"), "--key",
-                                       Device("pi-b", ".key"), "-i", "pi-a", "-t", "sensor/#", "-v"},
-                                      dir_.Sub("pi-b.sub")));
+  ASSERT_OK_AND_ASSIGN(
+      auto listener, Process::Start({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port_), "--cafile",
+                                     Cert("ca.crt"), "--cert", Device("pi-b", ".crt"), "--key", Device("pi-b", ".key"),
+                                     "-i", "pi-a", "-t", "sensor/#", "-v"},
+                                    dir_.Sub("pi-b.sub")));
   // Asking for pi-a's client id (and so its session) gets pi-b its own: the CN decides.
   ASSERT_TRUE(WaitUntil([&] { return BrokerLog().find(" as pi-b (") != std::string::npos; }, kDeadline)) << BrokerLog();
   EXPECT_EQ(BrokerLog().find(" as pi-a ("), std::string::npos) << BrokerLog();

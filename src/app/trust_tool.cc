@@ -37,12 +37,13 @@ TrustCommands::TrustCommands(CLI::App& app) {
   };
   init_ = with_dir(certs->add_subcommand(
       "init", "Make the device CA, its CRL, the broker's certificate and sensorpipe's own client certificate"));
-  init_->add_option("--host", init_options_.hosts,
-                    "A name or IP address devices use to reach the broker (repeatable; default: 127.0.0.1 localhost)")
+  init_
+      ->add_option("--host", init_options_.hosts,
+                   "A name or IP address devices use to reach the broker (repeatable; default: 127.0.0.1 localhost)")
       ->check(Check(CheckHost, "HOST"));
   init_->add_option("--days", init_options_.days, "Validity of the CA and the two certificates")
       ->capture_default_str()
-      ->check(CLI::Range(1, 36500));
+      ->check(CLI::Range(1, kMaxCertDays));
   init_->add_flag("--force", init_options_.force,
                   "Replace an existing CA: every certificate it issued stops being trusted");
 
@@ -50,7 +51,7 @@ TrustCommands::TrustCommands(CLI::App& app) {
   issue_->add_option("device", device_, "Device id: 1-128 characters of A-Z a-z 0-9 . _ : @ -")
       ->required()
       ->check(Check(CheckDeviceId, "DEVICE"));
-  issue_->add_option("--days", days_, "Validity")->capture_default_str()->check(CLI::Range(1, 36500));
+  issue_->add_option("--days", days_, "Validity")->capture_default_str()->check(CLI::Range(1, kMaxCertDays));
 
   revoke_ = with_dir(certs->add_subcommand("revoke", "Put every certificate of a device on the CRL"));
   revoke_->add_option("device", device_, "Device id")->required()->check(Check(CheckDeviceId, "DEVICE"));
@@ -60,7 +61,9 @@ TrustCommands::TrustCommands(CLI::App& app) {
   broker_config_ = app.add_subcommand(
       "broker-config", "Write a mosquitto config and ACL that enforce the trust model of a certificate folder");
   broker_config_->add_option("--certs", broker_.certs_dir, "The folder `sensorpipe certs init` made")->required();
-  broker_config_->add_option("--port", broker_.port, "The TLS listener's port")->required()->check(CLI::Range(1, 65535));
+  broker_config_->add_option("--port", broker_.port, "The TLS listener's port")
+      ->required()
+      ->check(CLI::Range(1, 65535));
   broker_config_->add_option("--bind", broker_.bind, "The listener's address (0.0.0.0: every interface)")
       ->capture_default_str();
   broker_config_->add_option("--data", broker_.data_dir,
@@ -84,8 +87,8 @@ std::optional<int> TrustCommands::RunIfParsed() {
 int TrustCommands::Init() {
   auto ca = CertAuthority::Init(Env::Default(), Clock::Default(), dir_, init_options_);
   if (!ca.ok()) return Fail(ca.status());
-  const std::vector<std::string> hosts = init_options_.hosts.empty() ? std::vector<std::string>{"127.0.0.1", "localhost"}
-                                                                     : init_options_.hosts;
+  const std::vector<std::string> hosts =
+      init_options_.hosts.empty() ? std::vector<std::string>{"127.0.0.1", "localhost"} : init_options_.hosts;
   std::printf("certs: device CA %s (not after %s), its key ca.key (0600: keep it off the devices)\n",
               JoinPath(dir_, CertFiles::kCaCert).c_str(), FormatCertTime(ca->ca_not_after_s()).c_str());
   std::printf("certs: empty revocation list %s\n", JoinPath(dir_, CertFiles::kCrl).c_str());
@@ -119,11 +122,12 @@ int TrustCommands::Revoke() {
   for (const CertEntry& e : *revoked) {
     std::printf("certs: revoked device %s's certificate %s\n", device_.c_str(), e.serial.c_str());
   }
-  std::printf("certs: %s is re-signed. mosquitto reads it at start and on SIGHUP: until you run\n"
-              "  kill -HUP <mosquitto's pid>   (or restart it)\n"
-              "the broker still admits this device. After the reload it refuses new connections with the\n"
-              "certificate, but a connection already open stays until it closes: restart the broker to end it now.\n",
-              JoinPath(dir_, CertFiles::kCrl).c_str());
+  std::printf(
+      "certs: %s is re-signed. mosquitto reads it at start and on SIGHUP: until you run\n"
+      "  kill -HUP <mosquitto's pid>   (or restart it)\n"
+      "the broker still admits this device. After the reload it refuses new connections with the\n"
+      "certificate, but a connection already open stays until it closes: restart the broker to end it now.\n",
+      JoinPath(dir_, CertFiles::kCrl).c_str());
   return 0;
 }
 
@@ -133,7 +137,7 @@ int TrustCommands::List() {
   const int64_t now = Clock::Default()->NowMicros() / 1'000'000;
   std::printf("%-32s  %-7s  %-24s  %-20s  %s\n", "SERIAL", "ROLE", "CN", "NOT AFTER", "STATUS");
   for (const CertEntry& e : ca->index()) {
-    const std::string status = e.revoked_at_s          ? "revoked " + FormatCertTime(e.revoked_at_s)
+    const std::string status = e.revoked_at_s         ? "revoked " + FormatCertTime(e.revoked_at_s)
                                : e.not_after_s <= now ? std::string("expired")
                                                       : std::string("live");
     std::printf("%-32s  %-7s  %-24s  %-20s  %s\n", e.serial.c_str(), CertRoleName(e.role), e.cn.c_str(),
@@ -146,8 +150,8 @@ int TrustCommands::BrokerConfig() {
   auto files = WriteBrokerConfig(Env::Default(), broker_);
   if (!files.ok()) return Fail(files.status());
   std::printf("broker-config: wrote %s (TLS listener %s:%d, client certificates of %s required) and its ACL %s\n",
-              files->conf.c_str(), broker_.bind.c_str(), broker_.port, JoinPath(broker_.certs_dir, CertFiles::kCaCert).c_str(),
-              files->acl.c_str());
+              files->conf.c_str(), broker_.bind.c_str(), broker_.port,
+              JoinPath(broker_.certs_dir, CertFiles::kCaCert).c_str(), files->acl.c_str());
   std::printf("broker-config: run the broker with: mosquitto -c %s\n", files->conf.c_str());
   return 0;
 }

@@ -12,12 +12,12 @@
 namespace sp {
 
 struct BrokerConfigOptions {
-  std::string certs_dir;           // made by `sensorpipe certs init`
+  std::string certs_dir;  // made by `sensorpipe certs init`
   int port = 8883;
   std::string bind = "127.0.0.1";  // the listener's address
   std::string data_dir;            // persistence and log; empty: mosquitto-data beside out
   std::string out = "mosquitto.conf";
-  std::string user;                // mosquitto's `user` (run as root, it switches to it); empty: its default
+  std::string user;  // mosquitto's `user` (run as root, it switches to it); empty: its default
 };
 
 struct BrokerConfigFiles {

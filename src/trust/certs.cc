@@ -16,28 +16,13 @@
 
 #include "common/time.h"
 #include "rules/reading.h"
+#include "trust/openssl_ptr.h"
 
 namespace sp {
 namespace {
 
-template <auto F>
-struct Free {
-  template <typename T>
-  void operator()(T* p) const {
-    F(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using KeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
-using IntPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION_free>>;
-
 constexpr const char* kIndexHeader = "# sensorpipe certs index v1: serial role cn not_after revoked_at";
 constexpr const char* kCaName = "sensorpipe-device-ca";
-constexpr int kMaxDays = 36500;
 constexpr int64_t kDaySeconds = 86400;
 // Certificates start an hour in the past, so a peer whose clock is a little behind ours (a Pi just
 // after boot, before NTP corrects it) does not see them as not yet valid.
@@ -55,7 +40,9 @@ Status SslError(std::string_view what) {
   return Status::IOError(msg);
 }
 
-int64_t NowSeconds(Clock* clock) { return FloorDiv(clock->NowMicros(), 1'000'000); }
+int64_t NowSeconds(Clock* clock) {
+  return FloorDiv(clock->NowMicros(), 1'000'000);
+}
 
 int64_t AsnSeconds(const ASN1_TIME* t) {
   std::tm tm{};
@@ -65,8 +52,8 @@ int64_t AsnSeconds(const ASN1_TIME* t) {
 
 Result<int64_t> ParseCertTime(const std::string& text) {
   CivilTime c{};
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &c.year, &c.month, &c.day, &c.hour, &c.minute,
-                  &c.second) != 6) {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &c.year, &c.month, &c.day, &c.hour, &c.minute, &c.second) !=
+      6) {
     return Status::InvalidArgument("'" + text + "' is not a time of the form YYYY-MM-DDTHH:MM:SSZ");
   }
   const int64_t s = FromCivil(c) / 1'000'000;
@@ -156,9 +143,12 @@ Result<std::string> ToPem(T* object, Write write) {
   return std::string(data, static_cast<size_t>(n));
 }
 
-Result<std::string> CertPem(X509* cert) { return ToPem(cert, PEM_write_bio_X509); }
+Result<std::string> CertPem(X509* cert) {
+  return ToPem(cert, PEM_write_bio_X509);
+}
 Result<std::string> KeyPem(EVP_PKEY* key) {
-  return ToPem(key, [](BIO* b, EVP_PKEY* k) { return PEM_write_bio_PrivateKey(b, k, nullptr, nullptr, 0, nullptr, nullptr); });
+  return ToPem(
+      key, [](BIO* b, EVP_PKEY* k) { return PEM_write_bio_PrivateKey(b, k, nullptr, nullptr, 0, nullptr, nullptr); });
 }
 
 // Reads one PEM object of path with read (PEM_read_bio_X509, ...), which must find one.
@@ -224,8 +214,8 @@ Result<X509Ptr> MakeCert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_
   X509_NAME* name = X509_get_subject_name(cert.get());
   if (!asn_serial || X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
       X509_set_serialNumber(cert.get(), asn_serial.get()) != 1 ||
-      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(spec.cn.c_str()),
-                                 -1, -1, 0) != 1 ||
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(spec.cn.c_str()), -1,
+                                 -1, 0) != 1 ||
       !ASN1_TIME_set(X509_getm_notBefore(cert.get()), spec.not_before_s) ||
       !ASN1_TIME_set(X509_getm_notAfter(cert.get()), spec.not_after_s) || X509_set_pubkey(cert.get(), key) != 1 ||
       X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name) != 1) {
@@ -254,8 +244,9 @@ Result<X509Ptr> MakeCert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_
 }
 
 Status CheckDays(int days) {
-  if (days < 1 || days > kMaxDays) {
-    return Status::InvalidArgument("--days must be 1 to " + std::to_string(kMaxDays) + ", not " + std::to_string(days));
+  if (days < 1 || days > kMaxCertDays) {
+    return Status::InvalidArgument("--days must be 1 to " + std::to_string(kMaxCertDays) + ", not " +
+                                   std::to_string(days));
   }
   return Status::OK();
 }
@@ -298,9 +289,9 @@ Status CheckDeviceId(const std::string& id) {
 Status CheckHost(const std::string& host) {
   unsigned char addr[16];
   if (inet_pton(AF_INET, host.c_str(), addr) == 1 || inet_pton(AF_INET6, host.c_str(), addr) == 1) return Status::OK();
-  const bool dns = !host.empty() && host.size() <= 253 && host.front() != '.' && host.front() != '-' &&
-                   host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-                       std::string::npos;
+  const bool dns =
+      !host.empty() && host.size() <= 253 && host.front() != '.' && host.front() != '-' &&
+      host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == std::string::npos;
   if (!dns) return Status::InvalidArgument("--host '" + host + "' is neither an IP address nor a DNS name");
   return Status::OK();
 }
@@ -349,12 +340,11 @@ struct CertAuthority::State {
       if (n) number = ASN1_INTEGER_get(n.get()) + 1;
     }
     CrlPtr crl(X509_CRL_new());
-    ASN1_TIME* last = ASN1_TIME_set(nullptr, NowSeconds(clock));
+    TimePtr last(ASN1_TIME_set(nullptr, NowSeconds(clock)));
     const bool ok = crl && last && X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) == 1 &&
                     X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.get())) == 1 &&
-                    X509_CRL_set1_lastUpdate(crl.get(), last) == 1 &&
+                    X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1 &&
                     X509_CRL_set1_nextUpdate(crl.get(), X509_get0_notAfter(ca.get())) == 1;
-    ASN1_TIME_free(last);
     if (!ok) return SslError("building the CRL");
     for (const CertEntry& e : entries) {
       if (!e.revoked_at_s) continue;
@@ -362,16 +352,14 @@ struct CertAuthority::State {
       if (BN_hex2bn(&bn, e.serial.c_str()) == 0) return SslError("serial " + e.serial);
       BnPtr serial(bn);
       IntPtr asn_serial(BN_to_ASN1_INTEGER(serial.get(), nullptr));
-      X509_REVOKED* revoked = X509_REVOKED_new();
-      ASN1_TIME* when = ASN1_TIME_set(nullptr, e.revoked_at_s);
-      const bool added = revoked && when && asn_serial && X509_REVOKED_set_serialNumber(revoked, asn_serial.get()) == 1 &&
-                         X509_REVOKED_set_revocationDate(revoked, when) == 1 &&
-                         X509_CRL_add0_revoked(crl.get(), revoked) == 1;
-      ASN1_TIME_free(when);
-      if (!added) {
-        X509_REVOKED_free(revoked);
+      RevokedPtr revoked(X509_REVOKED_new());
+      TimePtr when(ASN1_TIME_set(nullptr, e.revoked_at_s));
+      if (!revoked || !when || !asn_serial || X509_REVOKED_set_serialNumber(revoked.get(), asn_serial.get()) != 1 ||
+          X509_REVOKED_set_revocationDate(revoked.get(), when.get()) != 1 ||
+          X509_CRL_add0_revoked(crl.get(), revoked.get()) != 1) {
         return SslError("adding serial " + e.serial + " to the CRL");
       }
+      revoked.release();  // the CRL owns it now
     }
     IntPtr crl_number(ASN1_INTEGER_new());
     X509V3_CTX ctx;
@@ -393,9 +381,15 @@ CertAuthority::~CertAuthority() = default;
 CertAuthority::CertAuthority(CertAuthority&&) noexcept = default;
 CertAuthority& CertAuthority::operator=(CertAuthority&&) noexcept = default;
 
-const std::vector<CertEntry>& CertAuthority::index() const { return state_->index; }
-int64_t CertAuthority::ca_not_after_s() const { return AsnSeconds(X509_get0_notAfter(state_->ca.get())); }
-const std::string& CertAuthority::dir() const { return state_->dir; }
+const std::vector<CertEntry>& CertAuthority::index() const {
+  return state_->index;
+}
+int64_t CertAuthority::ca_not_after_s() const {
+  return AsnSeconds(X509_get0_notAfter(state_->ca.get()));
+}
+const std::string& CertAuthority::dir() const {
+  return state_->dir;
+}
 
 Result<CertAuthority> CertAuthority::Init(Env* env, Clock* clock, const std::string& dir,
                                           const CertsInitOptions& options) {
@@ -407,7 +401,8 @@ Result<CertAuthority> CertAuthority::Init(Env* env, Clock* clock, const std::str
   state->env = env;
   state->clock = clock;
   state->dir = dir;
-  if (!options.force && (env->FileExists(state->Path(CertFiles::kCaKey)) || env->FileExists(state->Path(CertFiles::kCaCert)))) {
+  if (!options.force &&
+      (env->FileExists(state->Path(CertFiles::kCaKey)) || env->FileExists(state->Path(CertFiles::kCaCert)))) {
     return Status::InvalidArgument(dir + " already holds a CA (" + CertFiles::kCaCert +
                                    "): refusing to replace it; --force replaces it, and every certificate it "
                                    "issued stops being trusted");
@@ -474,9 +469,10 @@ Result<CertEntry> CertAuthority::Issue(const std::string& device, int days) {
   }
   const int64_t not_after = now + days * kDaySeconds;
   if (not_after > ca_not_after_s()) {
-    return Status::InvalidArgument("a certificate for " + std::to_string(days) + " days would outlive the CA (not after " +
-                                   FormatCertTime(ca_not_after_s()) + "): use --days " +
-                                   std::to_string((ca_not_after_s() - now) / kDaySeconds) + " or less");
+    return Status::InvalidArgument("a certificate for " + std::to_string(days) +
+                                   " days would outlive the CA (not after " + FormatCertTime(ca_not_after_s()) +
+                                   "): use --days " + std::to_string((ca_not_after_s() - now) / kDaySeconds) +
+                                   " or less");
   }
   SP_RETURN_IF_ERROR(state_->env->CreateDirs(state_->Path(CertFiles::kDevices)));
   return state_->IssueCert({CertRole::kDevice, device, now - kBackdateSeconds, not_after, {}},
@@ -496,10 +492,12 @@ Result<std::vector<CertEntry>> CertAuthority::Revoke(const std::string& device) 
     revoked.push_back(e);
   }
   if (revoked.empty() && !last_revoked) {
-    return Status::NotFound("unknown device " + device + ": no certificate was issued to it (see `sensorpipe certs ls`)");
+    return Status::NotFound("unknown device " + device +
+                            ": no certificate was issued to it (see `sensorpipe certs ls`)");
   }
   if (revoked.empty()) {
-    return Status::InvalidArgument("device " + device + " is already revoked (at " + FormatCertTime(last_revoked) + ")");
+    return Status::InvalidArgument("device " + device + " is already revoked (at " + FormatCertTime(last_revoked) +
+                                   ")");
   }
   // CRL first, index second: see docs/format/certs.md.
   SP_RETURN_IF_ERROR(state_->WriteCrl(next));

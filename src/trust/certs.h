@@ -31,6 +31,9 @@ struct CertFiles {
   static constexpr const char* kService = "sensorpipe";
 };
 
+//! The longest validity `--days` may ask for (100 years).
+constexpr int kMaxCertDays = 36500;
+
 enum class CertRole { kCa, kServer, kService, kDevice };
 
 //! One line of index.txt.

@@ -12,6 +12,7 @@
 
 #include "common/testing.h"
 #include "trust/broker_config.h"
+#include "trust/openssl_ptr.h"
 
 namespace sp {
 namespace {
@@ -19,28 +20,22 @@ namespace {
 using ::sp::testing::ManualClock;
 using ::sp::testing::TempDir;
 
-template <auto F>
-struct Free {
-  template <typename T>
-  void operator()(T* p) const {
-    F(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
-
 template <typename Ptr, typename Read>
 Ptr ReadPem(const std::string& path, Read read) {
-  std::unique_ptr<BIO, Free<BIO_free_all>> bio(BIO_new_file(path.c_str(), "r"));
+  BioPtr bio(BIO_new_file(path.c_str(), "r"));
   return Ptr(bio ? read(bio.get(), nullptr, nullptr, nullptr) : nullptr);
 }
-X509Ptr Cert(const std::string& path) { return ReadPem<X509Ptr>(path, PEM_read_bio_X509); }
-CrlPtr Crl(const std::string& path) { return ReadPem<CrlPtr>(path, PEM_read_bio_X509_CRL); }
+X509Ptr Cert(const std::string& path) {
+  return ReadPem<X509Ptr>(path, PEM_read_bio_X509);
+}
+CrlPtr Crl(const std::string& path) {
+  return ReadPem<CrlPtr>(path, PEM_read_bio_X509_CRL);
+}
 
 // X509_V_OK when cert_path verifies as a TLS client certificate against dir's CA and CRL, at the
 // real time; else OpenSSL's verification error.
 int Verify(const std::string& dir, const std::string& cert_path) {
-  std::unique_ptr<X509_STORE, Free<X509_STORE_free>> store(X509_STORE_new());
+  std::unique_ptr<X509_STORE, OpenSslFree<X509_STORE_free>> store(X509_STORE_new());
   X509Ptr ca = Cert(dir + "/ca.crt"), cert = Cert(cert_path);
   CrlPtr crl = Crl(dir + "/crl.pem");
   EXPECT_TRUE(ca && cert && crl);
@@ -48,7 +43,7 @@ int Verify(const std::string& dir, const std::string& cert_path) {
   X509_STORE_add_cert(store.get(), ca.get());
   X509_STORE_add_crl(store.get(), crl.get());
   X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
-  std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>> ctx(X509_STORE_CTX_new());
+  std::unique_ptr<X509_STORE_CTX, OpenSslFree<X509_STORE_CTX_free>> ctx(X509_STORE_CTX_new());
   X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr);
   X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
   return X509_verify_cert(ctx.get()) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx.get());
@@ -61,8 +56,7 @@ std::string CommonName(X509* cert) {
 }
 
 long CrlNumber(X509_CRL* crl) {
-  std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>> n(
-      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
+  IntPtr n(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
   return n ? ASN1_INTEGER_get(n.get()) : -1;
 }
 
@@ -77,7 +71,9 @@ mode_t Mode(const std::string& path) {
   return st.st_mode & 0777;
 }
 
-std::string Message(const Status& s) { return std::string(s.message()); }
+std::string Message(const Status& s) {
+  return std::string(s.message());
+}
 
 class CertsTest : public ::testing::Test {
  protected:
@@ -159,7 +155,7 @@ TEST_F(CertsTest, AnIssuedCertificateVerifiesAndARevokedOneDoesNot) {
   EXPECT_EQ(X509_get_extended_key_usage(cert.get()), static_cast<uint32_t>(XKU_SSL_CLIENT));
   EXPECT_EQ(X509_check_ca(cert.get()), 0);
   // A random 128-bit serial, as the index records it.
-  std::unique_ptr<BIGNUM, Free<BN_free>> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr));
+  BnPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr));
   EXPECT_EQ(BN_num_bits(serial.get()), 128);
   char* hex = BN_bn2hex(serial.get());
   std::string upper = a.serial;
@@ -167,7 +163,7 @@ TEST_F(CertsTest, AnIssuedCertificateVerifiesAndARevokedOneDoesNot) {
   EXPECT_EQ(hex, upper);
   OPENSSL_free(hex);
   EXPECT_NE(a.serial, b.serial);
-  std::unique_ptr<ASN1_TIME, Free<ASN1_TIME_free>> not_after(ASN1_TIME_set(nullptr, a.not_after_s));
+  TimePtr not_after(ASN1_TIME_set(nullptr, a.not_after_s));
   EXPECT_EQ(ASN1_TIME_compare(not_after.get(), X509_get0_notAfter(cert.get())), 0);
 
   ASSERT_OK_AND_ASSIGN(std::vector<CertEntry> revoked, ca_->Revoke("pi-a"));
@@ -233,7 +229,8 @@ TEST_F(CertsTest, BadInputGetsAClearError) {
   const std::string old_ca = ::sp::testing::ReadFile(Path("ca.crt"));
   CertsInitOptions force;
   force.force = true;
-  ASSERT_OK_AND_ASSIGN(CertAuthority replaced, CertAuthority::Init(Env::Default(), Clock::Default(), dir_.path(), force));
+  ASSERT_OK_AND_ASSIGN(CertAuthority replaced,
+                       CertAuthority::Init(Env::Default(), Clock::Default(), dir_.path(), force));
   EXPECT_NE(::sp::testing::ReadFile(Path("ca.crt")), old_ca);
   EXPECT_EQ(replaced.index().size(), 3u);
 
@@ -291,14 +288,14 @@ TEST(BrokerConfig, NeedsACaAndWritesTheAclBesideTheConfig) {
   const std::string conf = ::sp::testing::ReadFile(files.conf);
   for (const std::string& line : std::vector<std::string>{
            "listener 18883 127.0.0.1\n", "require_certificate true\n", "use_identity_as_username true\n",
-        "use_username_as_clientid true\n", "allow_anonymous false\n", "acl_file " + files.acl + "\n",
-        "crlfile " + options.certs_dir + "/crl.pem\n", "persistence true\n", "max_queued_messages 1000000\n"}) {
+           "use_username_as_clientid true\n", "allow_anonymous false\n", "acl_file " + files.acl + "\n",
+           "crlfile " + options.certs_dir + "/crl.pem\n", "persistence true\n", "max_queued_messages 1000000\n"}) {
     EXPECT_NE(conf.find(line), std::string::npos) << line << " in\n" << conf;
   }
   // Listener options before the listener line would open a default listener on 1883 and not apply.
   const size_t listener = conf.find("\nlistener ");
-  for (const char* option : {"\ncafile", "\nrequire_certificate", "\nuse_identity_as_username", "\nuse_username_as_clientid",
-                             "\ncrlfile"}) {
+  for (const char* option :
+       {"\ncafile", "\nrequire_certificate", "\nuse_identity_as_username", "\nuse_username_as_clientid", "\ncrlfile"}) {
     EXPECT_GT(conf.find(option), listener) << option;
   }
   EXPECT_NE(::sp::testing::ReadFile(files.acl).find("\npattern write sensor/%u/+/#\n"), std::string::npos);
