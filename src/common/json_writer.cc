@@ -33,6 +33,29 @@ void AppendDouble(std::string& out, double v) {
     out += "null";
     return;
   }
+  // Sensors send a few decimals ("60.912"): those are printed directly, as to_chars would print
+  // them but at a fraction of its cost (it was a sixth of ingest's CPU). Below 1e5 with at most
+  // three decimals, that decimal is the only one of so few digits that reads back as v, and the
+  // fixed form is never longer than the exponent form; json_writer_test checks it against to_chars.
+  if (std::fabs(v) < 1e5) {
+    const int64_t m = std::llround(v * 1000);
+    if (static_cast<double>(m) / 1000 == v && !(m == 0 && std::signbit(v))) {
+      const uint64_t a = m < 0 ? static_cast<uint64_t>(-m) : static_cast<uint64_t>(m);
+      char buf[24];
+      char* end = buf;
+      if (m < 0) *end++ = '-';
+      end = std::to_chars(end, buf + sizeof buf, a / 1000).ptr;
+      if (const uint64_t frac = a % 1000; frac != 0) {
+        *end++ = '.';
+        *end++ = static_cast<char>('0' + frac / 100);
+        *end++ = static_cast<char>('0' + frac / 10 % 10);
+        *end++ = static_cast<char>('0' + frac % 10);
+        while (end[-1] == '0') --end;
+      }
+      out.append(buf, end);
+      return;
+    }
+  }
   char buf[32];
   // Large whole numbers in exponent form: the shortest form of 2^64 as a double is the 20 digits
   // "18446744073709551616", which readers such as simdjson refuse as an integer out of range.

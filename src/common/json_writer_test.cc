@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <cmath>
+
 #include <cmath>
 
 namespace sp {
@@ -29,6 +32,28 @@ TEST(JsonWriter, ShortestDoubles) {
   EXPECT_EQ(f(18446744073709551615.0), "1.8446744073709552e+19");
   EXPECT_EQ(f(1e16), "1e+16");
   EXPECT_EQ(f(9999999999999998.0), "9999999999999998");
+}
+
+// The fast path for a few decimals prints exactly what to_chars's shortest form prints: every
+// thousandth below 1e5 in magnitude, and their neighbours, which must take the slow path.
+TEST(JsonWriter, FewDecimalsAsToChars) {
+  auto slow = [](double v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  };
+  std::string fast;
+  for (int64_t m = -100'000'000; m <= 100'000'000; m += (m > -300'000 && m < 300'000) ? 1 : 997) {
+    for (double v : {m / 1000.0, std::nextafter(m / 1000.0, 1e9)}) {
+      fast.clear();
+      AppendDouble(fast, v);
+      ASSERT_EQ(fast, slow(v)) << m;
+    }
+  }
+  for (double v : {0.001, 0.01, 0.1, 0.5, 1.0, 10000.0, 20000.0, 99999.999, 1e5, 1e-3, -0.001}) {
+    fast.clear();
+    AppendDouble(fast, v);
+    EXPECT_EQ(fast, slow(v)) << v;
+  }
 }
 
 TEST(JsonWriter, Utf8Validation) {

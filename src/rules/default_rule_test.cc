@@ -85,7 +85,7 @@ TEST(DefaultRule, ATopicThatSpeaksForADeviceMustMatchItsClientId) {
   EXPECT_EQ(TopicIdentity("sensor/pi-1/data", "sensor/"), "pi-1");
   EXPECT_EQ(TopicIdentity("sensor/pi-1/a/b", "sensor/"), "pi-1");
   EXPECT_EQ(TopicIdentity("sensor/data", "sensor/"), "");  // the seed's topic carries no identity
-  EXPECT_EQ(TopicIdentity("sensor/pi-1/", "sensor/"), "");
+  EXPECT_EQ(TopicIdentity("sensor/pi-1/", "sensor/"), "pi-1");  // the ACL refuses it too
   EXPECT_EQ(TopicIdentity("sensor//data", "sensor/"), "");
   EXPECT_EQ(TopicIdentity("other/pi-1/data", "sensor/"), "");
   EXPECT_EQ(TopicIdentity("sensor/pi-1/data", ""), "");
@@ -106,6 +106,22 @@ TEST(DefaultRule, ATopicThatSpeaksForADeviceMustMatchItsClientId) {
   RuleOptions off;
   off.identity_topic_prefix = "";
   EXPECT_TRUE(Apply(*Make(off), claims_pi2, "", "sensor/pi-1/data").ok);
+}
+
+TEST(DefaultRule, NestingUpToTheLimitPassesAndOneDeeperIsTooDeep) {
+  RuleOptions options;
+  options.max_depth = 4;
+  auto rule = Make(options);
+  auto nested = [](int depth) {  // the message object is depth 1
+    std::string inner = "1";
+    for (int d = 1; d < depth; ++d) inner = "[" + inner + "]";
+    return R"({"client_id":"a","timestamp":"2022-07-14 00:00:00","x":)" + inner + "}";
+  };
+  EXPECT_TRUE(Apply(*rule, nested(4)).ok) << Apply(*rule, nested(4)).rejection.detail;
+  Outcome o = Apply(*rule, nested(5));
+  ASSERT_FALSE(o.ok);
+  EXPECT_EQ(o.rejection.reason, Reason::kTooDeep);
+  EXPECT_EQ(o.rejection.detail, "arrays and objects nested deeper than the limit of 4");
 }
 
 TEST(DefaultRule, OversizeIsCheckedFirst) {

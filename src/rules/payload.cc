@@ -1,6 +1,5 @@
 #include "rules/payload.h"
 
-#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -9,23 +8,6 @@
 namespace sp {
 
 namespace {
-
-// Depth of nested arrays and objects; the message itself is depth 1. Recursion is bounded by
-// simdjson's own depth limit (the parser refuses documents deeper than that).
-int Depth(simdjson::dom::element e) {
-  int deepest = 0;
-  simdjson::dom::object object;
-  simdjson::dom::array array;
-  if (e.get(object) == simdjson::SUCCESS) {
-    for (auto field : object) deepest = std::max(deepest, Depth(field.value));
-    return deepest + 1;
-  }
-  if (e.get(array) == simdjson::SUCCESS) {
-    for (auto item : array) deepest = std::max(deepest, Depth(item));
-    return deepest + 1;
-  }
-  return 0;
-}
 
 // Distinguishes what JSON cannot say from what is simply broken: Python's json module writes NaN
 // and Infinity for failed sensor reads, and 1e999 overflows a double. Those are non_finite;
@@ -62,6 +44,13 @@ bool HasNonFiniteToken(std::string_view s) {
 
 }  // namespace
 
+PayloadParser::PayloadParser(PayloadLimits limits) : limits_(limits) {
+  // simdjson stops at the depth limit itself, so nothing deeper is ever built, let alone walked.
+  // Its depth counts one more level than ours (where the message object is depth 1). If this small
+  // allocation fails, the first parse retries it and reports the failure.
+  if (parser_.allocate(4096, static_cast<size_t>(limits_.max_depth) + 1) != simdjson::SUCCESS) return;
+}
+
 bool PayloadParser::Parse(std::string_view payload, simdjson::dom::element* root, Rejection* rejection) {
   if (payload.size() > limits_.max_payload_bytes) {
     return Reject(rejection, Reason::kOversize,
@@ -73,7 +62,8 @@ bool PayloadParser::Parse(std::string_view payload, simdjson::dom::element* root
   simdjson::dom::element doc;
   if (auto err = parser_.parse(payload.data(), payload.size()).get(doc)) {
     if (err == simdjson::DEPTH_ERROR) {
-      return Reject(rejection, Reason::kTooDeep, "nested deeper than " + std::to_string(limits_.max_depth));
+      return Reject(rejection, Reason::kTooDeep,
+                    "arrays and objects nested deeper than the limit of " + std::to_string(limits_.max_depth));
     }
     if (HasNonFiniteToken(payload))
       return Reject(rejection, Reason::kNonFinite, "NaN, Infinity or a number out of range");
@@ -81,10 +71,6 @@ bool PayloadParser::Parse(std::string_view payload, simdjson::dom::element* root
   }
   if (!doc.is_object()) {
     return Reject(rejection, Reason::kNotObject, "the message is not a JSON object");
-  }
-  if (int d = Depth(doc); d > limits_.max_depth) {
-    return Reject(rejection, Reason::kTooDeep,
-                  "nesting depth " + std::to_string(d) + " is over the limit of " + std::to_string(limits_.max_depth));
   }
   *root = doc;
   return true;

@@ -19,7 +19,7 @@ struct PayloadLimits {
 
 class PayloadParser {
  public:
-  explicit PayloadParser(PayloadLimits limits) : limits_(limits) {}
+  explicit PayloadParser(PayloadLimits limits);
 
   //! Parses payload into *root, a JSON object valid until the next Parse, or fills *rejection and
   //! returns false.

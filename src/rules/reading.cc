@@ -119,7 +119,7 @@ std::string_view TopicIdentity(std::string_view topic, std::string_view prefix) 
   if (prefix.empty() || !topic.starts_with(prefix)) return {};
   topic.remove_prefix(prefix.size());
   const size_t slash = topic.find('/');
-  if (slash == 0 || slash == std::string_view::npos || slash + 1 == topic.size()) return {};
+  if (slash == 0 || slash == std::string_view::npos) return {};
   return topic.substr(0, slash);
 }
 

@@ -34,10 +34,11 @@ class ReadingMapper {
   const TimestampParser timestamps_;
 };
 
-//! The device a topic speaks for: <id> in "<prefix><id>/<rest>" with a non-empty rest, or empty.
+//! The device a topic speaks for: <id> in "<prefix><id>/<rest>" (rest may be empty), or empty.
 //! Behind a broker whose ACL lets a device publish only under `sensor/<its id>/+/#` (see
 //! docs/trust.md), that part of the topic is the identity the broker verified, while the payload's
-//! client_id is only a claim. A rest is required so that the seed's `sensor/data` carries none.
+//! client_id is only a claim. The slash after <id> is required, so the seed's `sensor/data`
+//! carries none.
 std::string_view TopicIdentity(std::string_view topic, std::string_view prefix);
 
 //! A device id is safe when it is 1-128 bytes of [A-Za-z0-9._:@-] and not "." or "..": it may

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,8 +32,10 @@ class TimestampParser {
   bool ParseEpoch(double value, int64_t* unix_micros) const;
 
  private:
-  explicit TimestampParser(const date::time_zone* zone) : zone_(zone) {}
+  TimestampParser(const date::time_zone* zone, std::optional<int64_t> fixed_offset_s)
+      : zone_(zone), fixed_offset_s_(fixed_offset_s) {}
   const date::time_zone* zone_;  // owned by the tz database, lives for the process
+  std::optional<int64_t> fixed_offset_s_;  // the zone's only offset, when it never changed
 };
 
 }  // namespace sp

@@ -19,6 +19,13 @@ TEST(Timestamp, ZoneLessStampsUseTheDeviceZone) {
   EXPECT_EQ(Utc(seoul, "2022-07-14T00:00:10.25"), "2022-07-13 15:00:10.250000");
   ASSERT_OK_AND_ASSIGN(auto utc, TimestampParser::Create("UTC"));
   EXPECT_EQ(Utc(utc, "2022-07-14 00:00:00"), "2022-07-14 00:00:00");
+  EXPECT_EQ(Utc(utc, "0001-01-01 00:00:00"), "0001-01-01 00:00:00");
+  // Fixed-offset zones take their one offset without a lookup; Etc/GMT+5 is UTC-5 (POSIX signs).
+  ASSERT_OK_AND_ASSIGN(auto gmt5, TimestampParser::Create("Etc/GMT+5"));
+  EXPECT_EQ(Utc(gmt5, "2022-07-14 00:00:00"), "2022-07-14 05:00:00");
+  EXPECT_EQ(Utc(gmt5, "9999-12-31 12:00:00"), "9999-12-31 17:00:00");
+  // A zone whose offset changed long ago still uses the history (Seoul was UTC+8:30 in 1955).
+  EXPECT_EQ(Utc(seoul, "1955-01-01 00:00:00"), "1954-12-31 15:30:00");
   EXPECT_FALSE(TimestampParser::Create("Mars/Olympus").ok());
 }
 
