@@ -175,7 +175,8 @@ Result<MagCalibration> FitMagCalibration(const std::vector<Vec3>& samples) {
   }
   MagCalibration cal;
   cal.offset = mean + spread * center_u;
-  // Scale each axis to the mean radius, so the corrected field keeps its strength in µT.
+  // Scale each axis to the mean radius: the corrected field keeps about its strength in µT (soft iron hides the
+  // true one).
   const double r = (radius.x + radius.y + radius.z) / 3;
   cal.scale = {r / radius.x, r / radius.y, r / radius.z};
   return cal;
@@ -186,13 +187,14 @@ void OrientationFilter::Restart() {
   // offset as its mean rate: the same idea as RTIMULib's handleGyroBias. Fold it in slowly.
   constexpr int kMinStillSamples = 8;
   const Vec3 spread = run_max_ - run_min_;
+  const Vec3 mean = (1.0 / std::max(run_samples_, 1)) * run_sum_;
   if (run_samples_ >= kMinStillSamples && run_accel_steady_ &&
-      std::max({spread.x, spread.y, spread.z}) <= options_.still_spread) {
-    const Vec3 mean = (1.0 / run_samples_) * run_sum_;
+      std::max({spread.x, spread.y, spread.z}) <= options_.still_spread &&
+      std::max({std::fabs(mean.x), std::fabs(mean.y), std::fabs(mean.z)}) <= options_.still_rate) {
     bias_ = bias_ + options_.bias_rate * (mean - bias_);
   }
   seeded_ = false;
-  run_samples_ = 0;
+  run_samples_ = run_mag_samples_ = 0;
   run_accel_steady_ = true;
   run_sum_ = run_min_ = run_max_ = Vec3{};
 }
@@ -216,30 +218,37 @@ void OrientationFilter::Update(Vec3 accel_g, Vec3 gyro, const std::optional<Vec3
     if (!mag) e.yaw = ToEuler(pose_).yaw;
     pose_ = FromEuler(e);
     seeded_ = true;
+    last_gyro_ = gyro;
+    run_mag_samples_ = mag ? 1 : 0;
     return;
   }
   if (dt <= 0) return;
+  // Predict: carry the pose to this sample's time on the gyroscope, with the mean of this and the last
+  // rate over the interval. Then correct against this sample's measurement, so a moving board's
+  // measurement is compared with the pose at its own time.
+  const Vec3 rate = 0.5 * (gyro + last_gyro_) - bias_;
+  last_gyro_ = gyro;
+  pose_ = Normalized(pose_ * FromRotationVector(dt * rate));
   // The weight of this sample's measurement: 1/n while the run is young (so the pose is the running mean
   // of the measurements, each carried forward by the gyroscope), then kp*dt (a complementary filter with
   // time constant 1/kp).
-  const double weight = std::max(options_.kp * dt, 1.0 / run_samples_);
-  const double gain = weight / dt;
+  // The magnetometer keeps its own count, as it samples less often.
+  auto weight = [&](int n) { return std::max(options_.kp * dt, 1.0 / n); };
   const Vec3 down = Rotate(Conjugate(pose_), {0, 0, 1});  // where the pose expects gravity, board frame
-  Vec3 rate = gyro - bias_;
+  Vec3 correction;
   if (accel_usable) {
     // Mahony's correction: the rotation that brings the expected gravity onto the measured one. It is
     // perpendicular to `down`, so it never moves the heading.
-    rate = rate + gain * Cross((1 / accel_norm) * accel_g, down);
+    correction = weight(run_samples_) * Cross((1 / accel_norm) * accel_g, down);
   }
   if (mag && Norm(*mag) > 0) {
     // The field turned into the world by the current pose should point north (+x): its bearing there is
     // the heading error. Correct it by a turn about the vertical only, so a disturbed magnetometer
     // never tilts the pose.
     const Vec3 world = Rotate(pose_, *mag);
-    const double heading_error = -std::atan2(world.y, world.x);
-    rate = rate + (gain * heading_error) * down;
+    correction = correction + (-weight(++run_mag_samples_) * std::atan2(world.y, world.x)) * down;
   }
-  pose_ = Normalized(pose_ * FromRotationVector(dt * rate));
+  pose_ = Normalized(pose_ * FromRotationVector(correction));
 }
 
 }  // namespace sp

@@ -91,8 +91,11 @@ struct FusionOptions {
   //! The accelerometer corrects tilt only while |accel| is within this of 1 g: beyond, the board is
   //! being shaken and the gyroscope alone carries the pose.
   double accel_tolerance_g = 0.15;
-  //! Gyro bias learning: a run counts as still when every rate is within this of the run's mean (rad/s).
+  //! Gyro bias learning: a run counts as still when every rate is within still_spread of the run's mean and
+  //! that mean is under still_rate on each axis (rad/s). Within one short run a steady slow turn looks just
+  //! like a zero-rate offset; still_rate caps what it can teach (3 °/s: 0.3° over a 0.2 s run).
   double still_spread = 0.05;
+  double still_rate = 0.05;
   //! Weight of a still run's mean rate in the bias estimate.
   double bias_rate = 0.2;
 };
@@ -119,10 +122,11 @@ class OrientationFilter {
   FusionOptions options_;
   Quaternion pose_;
   Vec3 bias_;
+  Vec3 last_gyro_;
   bool seeded_ = false;
   double run_seconds_ = 0;
   // The current run's gyro statistics, for the bias.
-  int run_samples_ = 0;
+  int run_samples_ = 0, run_mag_samples_ = 0;
   bool run_accel_steady_ = true;
   Vec3 run_sum_, run_min_, run_max_;
 };

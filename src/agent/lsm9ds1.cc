@@ -8,8 +8,10 @@ namespace {
 // github.com/sparkfun/SparkFun_LSM9DS1_Arduino_Library (extras/); table numbers are its.
 constexpr uint8_t kOdr119Hz = 0x60;       // ODR_G / ODR_XL = 011 (Tables 46 and 68)
 constexpr uint8_t kCtrlReg8Value = 0x44;  // BDU | IF_ADD_INC (Table 73)
-// CTRL_REG1_M: TEMP_COMP | OM 11 (ultra-high performance, Table 110) | DO 110 (40 Hz, Table 111).
-constexpr uint8_t kCtrlReg1MValue = 0xf8;
+// CTRL_REG1_M: TEMP_COMP | OM 11 (ultra-high performance, Table 110) | DO 111 (80 Hz, Table 111). The
+// fastest rate keeps each field sample close in time to the IMU sample it is fused with: tilt compensation
+// turns a stale field on a turning board into heading error.
+constexpr uint8_t kCtrlReg1MValue = 0xfc;
 constexpr uint8_t kCtrlReg3MValue = 0x00;  // MD 00: continuous conversion (Table 117); I2C stays on
 constexpr uint8_t kCtrlReg4MValue = 0x0c;  // OMZ 11: ultra-high performance (Table 120)
 constexpr uint8_t kCtrlReg5MValue = 0x40;  // BDU (Table 122)

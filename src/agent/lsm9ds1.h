@@ -1,6 +1,6 @@
 // The SenseHAT's motion sensor: ST LSM9DS1, an accelerometer + gyroscope at I2C address 0x6a (0x6b when
 // its SDO_A/G pin is high) and a magnetometer at 0x1c (0x1e). Open finds both by WHO_AM_I and starts
-// them: accelerometer and gyroscope at 119 Hz, magnetometer at 40 Hz. Readings come in the chip's own
+// them: accelerometer and gyroscope at 119 Hz, magnetometer at 80 Hz. Readings come in the chip's own
 // axes (datasheet Figure 1), in g, degrees per second and µT; the SenseHAT layer turns them into the
 // board frame the fusion works in. The bus is not owned and must outlive the driver.
 #pragma once
@@ -65,7 +65,7 @@ struct ImuSample {
 class Lsm9ds1 {
  public:
   static constexpr double kImuRateHz = 119;
-  static constexpr double kMagRateHz = 40;
+  static constexpr double kMagRateHz = 80;
 
   //! Finds both parts by WHO_AM_I and configures them.
   static Result<std::unique_ptr<Lsm9ds1>> Open(I2cBus* bus, const Lsm9ds1Options& options = {});

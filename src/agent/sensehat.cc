@@ -86,15 +86,14 @@ Result<Orientation> SenseHat::ReadOrientation() {
   // ridden out on the gyroscope.
   filter_.Restart();
   const double dt = 1 / Lsm9ds1::kImuRateHz;
-  const int mag_every = static_cast<int>(std::lround(Lsm9ds1::kImuRateHz / Lsm9ds1::kMagRateHz));
   for (int i = 0; i < options_.imu_samples; ++i) {
     SP_ASSIGN_OR_RETURN(const ImuSample s, imu_->ReadImu());
+    // The field right after each IMU sample; used when it is a new one (two IMU samples in three at 80 Hz),
+    // and always for the first, which seeds the run.
+    bool fresh = false;
+    SP_ASSIGN_OR_RETURN(const Vec3 m, imu_->ReadMag(&fresh));
     std::optional<Vec3> mag;
-    if (i % mag_every == 0) {
-      bool fresh = false;
-      SP_ASSIGN_OR_RETURN(const Vec3 m, imu_->ReadMag(&fresh));
-      if (fresh || i == 0) mag = BoardMag(options_.mag.Apply(m));  // the run's seed needs a field
-    }
+    if (fresh || i == 0) mag = BoardMag(options_.mag.Apply(m));
     filter_.Update(BoardAccel(s.accel), kDegToRad * BoardGyro(s.gyro), mag, dt);
   }
   return ToOrientation(filter_.pose());
