@@ -1,8 +1,8 @@
 # Cross-compiles for 64-bit Arm Linux (Raspberry Pi 3, 4, 5 and Zero 2 on a 64-bit OS) with Debian's
 # crossbuild-essential-arm64, against the :arm64 library packages (scripts/build-arm64.sh installs both).
 # Debian installs those beside the host's in multiarch folders (/usr/lib/aarch64-linux-gnu), not in a
-# sysroot, so the root stays / and CMAKE_LIBRARY_ARCHITECTURE picks the arm64 folder for libraries,
-# CMake packages and pkg-config files.
+# sysroot, so the root stays /: CMAKE_LIBRARY_ARCHITECTURE picks the arm64 folder for libraries and
+# CMake packages, PKG_CONFIG_LIBDIR for pkg-config files.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)

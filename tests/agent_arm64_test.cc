@@ -40,7 +40,7 @@ class AgentArm64 : public ::testing::Test {
     // Its ELF header names the machine: a host binary in the arm64 folder would prove nothing.
     const std::string header = ReadFile(agent_).substr(0, 20);
     ASSERT_EQ(header.size(), 20u) << "cannot read " << agent_ << " (SP_REQUIRE_ARM64 is set)";
-    ASSERT_EQ(header.substr(0, 4), "\x7f" "ELF");
+    ASSERT_EQ(header.rfind("\177ELF", 0), 0u) << agent_ << " is not an ELF file";
     EXPECT_EQ(static_cast<uint8_t>(header[18]) | static_cast<uint8_t>(header[19]) << 8, 183) << "not EM_AARCH64";
   }
 
@@ -67,8 +67,9 @@ TEST_F(AgentArm64, PublishesToARealBroker) {
   ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir_.Sub("broker")));
   // A persistent session subscribed first (mosquitto_sub -c, leaving after a second) queues
   // everything the agent publishes, so reading it afterwards needs no timing between processes.
-  const std::vector<std::string> sub = {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker->port()),
-                                        "-c", "-i", "arm64-sub", "-t", "sensor/#", "-q", "1", "-v"};
+  const std::vector<std::string> sub = {
+      "mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker->port()), "-c", "-i", "arm64-sub", "-t",
+      "sensor/#",      "-q", "1",         "-v"};
   auto args = sub;
   args.insert(args.end(), {"-W", "1"});
   ASSERT_OK(RunCommand(args, std::chrono::seconds(30)).status());
