@@ -27,7 +27,9 @@ start_broker() {
   local dir=$1 extra=${2:-}
   mkdir -p "$dir"
   BROKER_PORT=$(free_port)
+  # As root, mosquitto drops to the "mosquitto" user, which cannot write this private folder.
   cat > "$dir/mosquitto.conf" <<CONF
+$( ((EUID == 0)) && echo 'user root')
 listener $BROKER_PORT 127.0.0.1
 allow_anonymous true
 persistence true
