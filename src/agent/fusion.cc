@@ -14,6 +14,12 @@ constexpr double kRadToDeg = 57.29577951308232;
 double Norm(Vec3 a) {
   return std::sqrt(Dot(a, a));
 }
+Vec3 Min(Vec3 a, Vec3 b) {
+  return {std::min(a.x, b.x), std::min(a.y, b.y), std::min(a.z, b.z)};
+}
+Vec3 Max(Vec3 a, Vec3 b) {
+  return {std::max(a.x, b.x), std::max(a.y, b.y), std::max(a.z, b.z)};
+}
 
 Quaternion operator*(const Quaternion& a, const Quaternion& b) {
   return {a.w * b.w - a.x * b.x - a.y * b.y - a.z * b.z, a.w * b.x + a.x * b.w + a.y * b.z - a.z * b.y,
@@ -147,8 +153,8 @@ Result<MagCalibration> FitMagCalibration(const std::vector<Vec3>& samples) {
       for (size_t j = 0; j < 6; ++j) m[i][j] += row[i] * row[j];
       b[i] += row[i];
     }
-    lo = {std::min(lo.x, s.x), std::min(lo.y, s.y), std::min(lo.z, s.z)};
-    hi = {std::max(hi.x, s.x), std::max(hi.y, s.y), std::max(hi.z, s.z)};
+    lo = Min(lo, s);
+    hi = Max(hi, s);
   }
   if (!Solve(m, b)) return TurnTheBoard();
   const double a = b[0], bb = b[1], c = b[2];
@@ -204,12 +210,8 @@ void OrientationFilter::Update(Vec3 accel_g, Vec3 gyro, const std::optional<Vec3
   const bool accel_usable = accel_norm > 0 && std::fabs(accel_norm - 1) <= options_.accel_tolerance_g;
   run_accel_steady_ = run_accel_steady_ && accel_usable;
   run_sum_ = run_sum_ + gyro;
-  run_min_ = run_samples_ == 0
-                 ? gyro
-                 : Vec3{std::min(run_min_.x, gyro.x), std::min(run_min_.y, gyro.y), std::min(run_min_.z, gyro.z)};
-  run_max_ = run_samples_ == 0
-                 ? gyro
-                 : Vec3{std::max(run_max_.x, gyro.x), std::max(run_max_.y, gyro.y), std::max(run_max_.z, gyro.z)};
+  run_min_ = run_samples_ == 0 ? gyro : Min(run_min_, gyro);
+  run_max_ = run_samples_ == 0 ? gyro : Max(run_max_, gyro);
   ++run_samples_;
 
   if (!seeded_) {
@@ -231,8 +233,7 @@ void OrientationFilter::Update(Vec3 accel_g, Vec3 gyro, const std::optional<Vec3
   pose_ = Normalized(pose_ * FromRotationVector(dt * rate));
   // The weight of this sample's measurement: 1/n while the run is young (so the pose is the running mean
   // of the measurements, each carried forward by the gyroscope), then kp*dt (a complementary filter with
-  // time constant 1/kp).
-  // The magnetometer keeps its own count, as it samples less often.
+  // time constant 1/kp). The magnetometer keeps its own count, as it samples less often.
   auto weight = [&](int n) { return std::max(options_.kp * dt, 1.0 / n); };
   const Vec3 down = Rotate(Conjugate(pose_), {0, 0, 1});  // where the pose expects gravity, board frame
   Vec3 correction;

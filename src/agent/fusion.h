@@ -36,6 +36,9 @@ inline Vec3 Cross(Vec3 a, Vec3 b) {
   return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
 }
 double Norm(Vec3 a);
+//! Per-axis minimum and maximum.
+Vec3 Min(Vec3 a, Vec3 b);
+Vec3 Max(Vec3 a, Vec3 b);
 
 //! A rotation; as a pose, it turns board-frame vectors into world (north, east, down) vectors.
 struct Quaternion {

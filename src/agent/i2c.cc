@@ -92,7 +92,9 @@ Result<std::unique_ptr<I2cBus>> OpenLinuxI2cBus(const std::string& device) {
   if (fd < 0) {
     const int e = errno;
     return Status::FromErrno(
-        "cannot open I2C bus " + device + " (on a Pi, enable I2C with raspi-config or dtparam=i2c_arm=on)", e);
+        "cannot open I2C bus " + device +
+            " (on a Pi, enable I2C with raspi-config or dtparam=i2c_arm=on; --simulate runs without a board)",
+        e);
   }
   return std::unique_ptr<I2cBus>(std::make_unique<LinuxI2cBus>(device, fd));
 }

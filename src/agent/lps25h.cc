@@ -8,8 +8,9 @@ namespace {
 constexpr uint8_t kCtrlReg1Value = 0x94;
 // RES_CONF 0x05: the averaging RTIMULib (and so the Sense HAT library) sets (RTPressureLPS25H.cpp).
 constexpr uint8_t kResConfValue = 0x05;
-// CTRL_REG2 0: FIFO off, its reset value. The Sense HAT library leaves 0x40 (FIFO on, in mean mode behind
-// FIFO_CTRL 0xc0) and a chip keeps it until power is cut; we read the plain output registers.
+// CTRL_REG2 0: nothing set. RTIMULib writes 0x40 here and 0xc0 to FIFO_CTRL (its FIFO set-up), which a chip
+// keeps until power is cut; we read the plain output registers. (No reference we could read gives this
+// register's bits.)
 constexpr uint8_t kCtrlReg2Value = 0x00;
 constexpr uint8_t kDataReady = 0x03;  // P_DA | T_DA
 }  // namespace

@@ -15,7 +15,7 @@ constexpr uint8_t kAddress = 0x5c;
 constexpr uint8_t kWhoAmI = 0x0f, kWhoAmIValue = 0xbd;
 constexpr uint8_t kResConf = 0x10;   // RES_CONF: internal averaging
 constexpr uint8_t kCtrlReg1 = 0x20;  // CTRL_REG1: PD (bit 7), ODR (bits 6-4), BDU (bit 2)
-constexpr uint8_t kCtrlReg2 = 0x21;  // CTRL_REG2: FIFO enable among others
+constexpr uint8_t kCtrlReg2 = 0x21;  // CTRL_REG2
 constexpr uint8_t kStatus = 0x27;    // STATUS_REG: P_DA (bit 1), T_DA (bit 0); PRESS_OUT_XL/L/H, TEMP_OUT_L/H follow
 constexpr uint8_t kAutoIncrement = 0x80;  // sub-address bit 7: a multi-byte read moves to the next register
 }  // namespace lps25h

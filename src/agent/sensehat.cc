@@ -1,8 +1,5 @@
 #include "agent/sensehat.h"
 
-#include <algorithm>
-#include <cmath>
-
 namespace sp {
 
 namespace {
@@ -79,11 +76,11 @@ Result<Reading> SenseHat::Read(int64_t /*now_us*/) {
 
 Result<Orientation> SenseHat::ReadOrientation() {
   // A burst, not a thread: the agent reports every 1 to 60 s and needs the pose only then. A thread
-  // sampling all the time would wake the CPU ~100 times a second to feed a filter whose output is read
-  // once; the chip's FIFO holds 32 samples, 0.27 s at 119 Hz (2.1 s at its slowest 14.9 Hz), so it
-  // could not bridge the interval either. Each Read fuses a fresh 0.2 s run: the gyroscope carries the
-  // pose through it, accelerometer and magnetometer average out their noise, and a shake during it is
-  // ridden out on the gyroscope.
+  // sampling all the time would wake the CPU ~100 times a second to feed a filter read once. The chip's
+  // FIFO holds 32 samples, 0.27 s at 119 Hz (2.1 s at its slowest 14.9 Hz), so it could not bridge the
+  // interval either, and the datasheet does not say how burst reads pop it. Each Read fuses a fresh
+  // 0.2 s run: the gyroscope carries the pose through it, accelerometer and magnetometer average out
+  // their noise, and a shake during it is ridden out on the gyroscope.
   filter_.Restart();
   const double dt = 1 / Lsm9ds1::kImuRateHz;
   for (int i = 0; i < options_.imu_samples; ++i) {
@@ -115,8 +112,8 @@ Result<MagCalibration> SenseHat::CalibrateMagnetometer(
     bool fresh = false;
     SP_ASSIGN_OR_RETURN(const Vec3 m, imu_->ReadMag(&fresh));
     if (fresh) {
-      p.min = samples.empty() ? m : Vec3{std::min(p.min.x, m.x), std::min(p.min.y, m.y), std::min(p.min.z, m.z)};
-      p.max = samples.empty() ? m : Vec3{std::max(p.max.x, m.x), std::max(p.max.y, m.y), std::max(p.max.z, m.z)};
+      p.min = samples.empty() ? m : Min(p.min, m);
+      p.max = samples.empty() ? m : Max(p.max, m);
       samples.push_back(m);
     }
     bus_->Sleep(period);
