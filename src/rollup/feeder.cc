@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include "rules/reading.h"
 #include "rules/timestamp.h"
 
 namespace sp {
@@ -12,10 +13,28 @@ namespace {
 constexpr const char* kBucketsMetric = "sensorpipe_rollup_buckets";
 constexpr const char* kDuplicatesMetric = "sensorpipe_rollup_duplicates";
 
+constexpr bool SameMetrics() {
+  for (size_t i = 0; i < kMetricCount; ++i) {
+    if (std::string_view(kMetricNames[i]) != kReadingNumbers[i]) return false;
+  }
+  return kMetricCount == kReadingNumbers.size();
+}
+static_assert(SameMetrics(), "the rollup's metrics are the reading line's numbers, in its order");
+
 // A readings record (docs/format/record.md) as the rollup needs it; false when the line is not
 // one (never expected: ingest wrote it).
 bool ParseReading(simdjson::ondemand::parser& parser, const TimestampParser& utc, const StoredRecord& record,
                   std::string* padded, RollupReading* out) {
+  out->device = record.key;
+  out->ts_us = record.timestamp_us;
+  // The writer's own compact form first: a tenth of the cost of a JSON parser, which was most of
+  // the rollup's share of ingest's CPU.
+  if (ReadingLineFields f; ParseReadingLine(record.value, &f)) {
+    out->received_us = f.received_at_us;
+    out->seq = f.seq;
+    out->values = f.numbers;
+    return true;
+  }
   // simdjson reads a few bytes past the end: a copy into one reused buffer with that room costs
   // less than growing each record's own string (a reallocation per reading).
   padded->assign(record.value);
@@ -25,8 +44,6 @@ bool ParseReading(simdjson::ondemand::parser& parser, const TimestampParser& utc
   if (parser.iterate(json).get(doc) != simdjson::SUCCESS) return false;
   simdjson::ondemand::object object;
   if (doc.get_object().get(object) != simdjson::SUCCESS) return false;
-  out->device = record.key;
-  out->ts_us = record.timestamp_us;
   out->received_us = 0;
   out->seq.reset();
   out->values.fill(std::nullopt);

@@ -157,6 +157,47 @@ TEST(DefaultRule, TheSeedDayMapsExactly) {
   EXPECT_FALSE(parser.parse(first.record.value).get(e));
 }
 
+// What the mapper writes, the fast line reader reads back as a JSON parser does.
+TEST(ReadingLine, ReadsBackWhatTheMapperWrote) {
+  auto rule = Make();
+  std::vector<std::string> payloads = FileLines(testing::FixturesDir() + "/seed_day.ndjson");
+  payloads.push_back(R"({"client_id":"pi-2","timestamp":"2022-07-14T09:00:00.5+09:00","temperature":-21.25,)"
+                     R"("humidity":null,"note":"x\"}","nested":{"a":[1,2]}})");
+  payloads.push_back(R"({"client_id":"pi-3","timestamp":"2022-07-14 00:00:00","yaw":1e-7,"count":-3})");
+  payloads.push_back(R"({"client_id":"pi-4","timestamp":"2022-07-14 00:00:00","pressure":1e300})");
+  simdjson::dom::parser parser;
+  for (const std::string& payload : payloads) {
+    Outcome o = Apply(*rule, payload, "", "sensor/a \"b\"");
+    ASSERT_TRUE(o.ok) << payload << ": " << o.rejection.detail;
+    ReadingLineFields fast;
+    ASSERT_TRUE(ParseReadingLine(o.record.value, &fast)) << o.record.value;
+    simdjson::dom::element doc = parser.parse(o.record.value);
+    EXPECT_EQ(FormatTimestamp(fast.received_at_us), std::string_view(doc["received_at"].get_string().value()));
+    int64_t seq;
+    EXPECT_EQ(fast.seq.has_value(), doc["seq"].get(seq) == simdjson::SUCCESS) << o.record.value;
+    if (fast.seq) EXPECT_EQ(*fast.seq, seq);
+    for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
+      double v;
+      const bool present = doc[kReadingNumbers[i]].get(v) == simdjson::SUCCESS;
+      ASSERT_EQ(fast.numbers[i].has_value(), present) << kReadingNumbers[i] << " in " << o.record.value;
+      if (present) EXPECT_EQ(*fast.numbers[i], v) << kReadingNumbers[i] << " in " << o.record.value;
+    }
+  }
+  // Anything not in the writer's exact form is left to a JSON parser.
+  ReadingLineFields f;
+  for (const char* line : {
+           R"({ "device":"a","ts":"2022-07-14 00:00:00","received_at":"2022-07-14 00:00:00","topic":"t"})",
+           R"({"ts":"2022-07-14 00:00:00","device":"a","received_at":"2022-07-14 00:00:00","topic":"t"})",
+           R"({"device":"a","ts":"2022-07-14 00:00:00","received_at":"2022-07-14 00:00:00","topic":"t")",
+           R"({"device":"a","ts":"2022-07-14 00:00:00","received_at":"yesterday","topic":"t"})",
+           R"({"device":"a","ts":"2022-07-14 00:00:00","received_at":"2022-07-14 00:00:00","topic":"t","seq":x})",
+           R"({"device":"a","ts":"2022-07-14 00:00:00","received_at":"2022-07-14 00:00:00","topic":"t","yaw":1,"roll":2})",
+           R"({"device":"a)",
+       }) {
+    EXPECT_FALSE(ParseReadingLine(line, &f)) << line;
+  }
+}
+
 TEST(DefaultRule, OptionalSensorsExtraFieldsAndOtherTimeForms) {
   auto rule = Make();
   Outcome o = Apply(*rule, R"({"client_id":"pi-2","timestamp":"2022-07-14T09:00:00+09:00","temperature":21,)"

@@ -1,5 +1,6 @@
 #include "rules/reading.h"
 
+#include <charconv>
 #include <cmath>
 #include <string>
 
@@ -10,12 +11,9 @@ namespace sp {
 
 namespace {
 
-// The six sensor fields, in the order they are written.
-constexpr std::string_view kNumbers[] = {"temperature", "humidity", "pressure", "pitch", "roll", "yaw"};
-
 bool IsKnown(std::string_view key) {
   if (key == "client_id" || key == "timestamp" || key == "count") return true;
-  for (auto n : kNumbers) {
+  for (auto n : kReadingNumbers) {
     if (key == n) return true;
   }
   return false;
@@ -90,7 +88,7 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
     line += ",\"seq\":";
     AppendValueJson(line, *v);
   }
-  for (std::string_view name : kNumbers) {
+  for (std::string_view name : kReadingNumbers) {
     v = Find(fields, name);
     if (v == nullptr || v->is_missing()) continue;  // a sensor may be off
     if (!v->is_number()) return Reject(rejection, Reason::kWrongType, std::string(name) + " is not a number");
@@ -115,6 +113,67 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   out->key.assign(device);
   out->timestamp_us = ts;
   return true;
+}
+
+namespace {
+
+// Consumes `,"key":` (or the line's opening `{"key":` when first) from *in.
+bool Key(std::string_view* in, std::string_view key, bool first = false) {
+  const size_t n = 1 + 1 + key.size() + 2;  // {" or ," then key then ":
+  if (in->size() < n || (*in)[0] != (first ? '{' : ',') || (*in)[1] != '"' || in->substr(2, key.size()) != key ||
+      in->substr(2 + key.size(), 2) != "\":") {
+    return false;
+  }
+  in->remove_prefix(n);
+  return true;
+}
+
+// Consumes a JSON string and returns its raw contents (escapes left as they are).
+bool RawString(std::string_view* in, std::string_view* out) {
+  if (in->empty() || (*in)[0] != '"') return false;
+  for (size_t i = 1; i < in->size(); ++i) {
+    if ((*in)[i] == '\\') {
+      ++i;
+    } else if ((*in)[i] == '"') {
+      *out = in->substr(1, i - 1);
+      in->remove_prefix(i + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+template <typename T>
+bool Number(std::string_view* in, T* out) {
+  auto [end, ec] = std::from_chars(in->data(), in->data() + in->size(), *out);
+  if (ec != std::errc()) return false;
+  in->remove_prefix(static_cast<size_t>(end - in->data()));
+  return true;
+}
+
+}  // namespace
+
+bool ParseReadingLine(std::string_view in, ReadingLineFields* out) {
+  static const TimestampParser utc = *TimestampParser::Create("UTC");
+  std::string_view text;
+  if (!Key(&in, "device", true) || !RawString(&in, &text) || !Key(&in, "ts") || !RawString(&in, &text) ||
+      !Key(&in, "received_at") || !RawString(&in, &text) || !utc.ParseText(text, &out->received_at_us) ||
+      !Key(&in, "topic") || !RawString(&in, &text)) {
+    return false;
+  }
+  out->seq.reset();
+  if (int64_t seq; Key(&in, "seq")) {
+    if (!Number(&in, &seq)) return false;
+    out->seq = seq;
+  }
+  for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
+    out->numbers[i].reset();
+    if (double v; Key(&in, kReadingNumbers[i])) {
+      if (!Number(&in, &v)) return false;
+      out->numbers[i] = v;
+    }
+  }
+  return in == "}" || in.starts_with(",\"extra\":{");
 }
 
 std::string_view TopicIdentity(std::string_view topic, std::string_view prefix) {
