@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/thread_name.h"
+
 namespace sp {
 
 namespace {
@@ -43,7 +45,10 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& hos
     return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " + why);
   }
   std::unique_ptr<StatusServer> server(new StatusServer(fd, ntohs(addr.sin_port), std::move(handler)));
-  server->thread_ = std::thread([s = server.get()] { s->Serve(); });
+  server->thread_ = std::thread([s = server.get()] {
+    NameThisThread("agent-status");
+    s->Serve();
+  });
   return server;
 }
 

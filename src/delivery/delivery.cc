@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/crash_point.h"
+#include "common/thread_name.h"
 #include "common/time.h"
 
 namespace sp {
@@ -302,7 +303,10 @@ Status Delivery::Flush() {
 }
 
 Status Delivery::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sp-delivery");
+    Loop();
+  });
   return Status::OK();
 }
 

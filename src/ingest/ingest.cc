@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "rules/error_record.h"
 
 namespace sp {
@@ -47,7 +48,12 @@ Ingest::Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules,
 
 Ingest::~Ingest() { Stop(); }
 
-void Ingest::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Ingest::Start() {
+  thread_ = std::thread([this] {
+    NameThisThread("sp-ingest");
+    Loop();
+  });
+}
 
 void Ingest::Stop() {
   stopping_ = true;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/crc32c.h"
+#include "common/thread_name.h"
 #include "log/batch.h"
 #include "log/segment_index.h"
 
@@ -369,7 +370,10 @@ Status FileStream::Open(uint32_t configured_shards) {
   SP_RETURN_IF_ERROR(EnforceRetention());
   const bool interval = options_.fsync.kind == FsyncPolicy::Kind::kInterval;
   if (interval || options_.retention_ms > 0 || options_.retention_bytes > 0) {
-    housekeeping_ = std::thread([this] { Housekeeping(); });
+    housekeeping_ = std::thread([this] {
+      NameThisThread("sp-log");
+      Housekeeping();
+    });
   }
   return Status::OK();
 }

@@ -1,6 +1,7 @@
 #include "rollup/rollup.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/time.h"
 
@@ -106,6 +107,7 @@ void Rollup::Add(const std::vector<RollupReading>& readings) {
   RollupChange change;
   {
     std::unique_lock lock(mu_);
+    const uint64_t add = ++adds_;
     for (const RollupReading& r : readings) {
       if (!Remember(r)) {
         ++duplicates_;
@@ -134,7 +136,7 @@ void Rollup::Add(const std::vector<RollupReading>& readings) {
       }
       AddToTier(d.minutes, 60, r);
       AddToTier(d.hours, 3600, r);
-      change.devices.insert(r.device);
+      if (std::exchange(d.added_in, add) != add) change.devices.insert(r.device);
       change.last_us = std::max(change.last_us, r.ts_us);
       ++change.count;
     }

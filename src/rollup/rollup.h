@@ -124,6 +124,7 @@ class Rollup {
     std::vector<Bucket> minutes, hours;
     DeviceInfo info;
     std::deque<int64_t> gaps_us;  // the last kIntervalGaps gaps in event time, microseconds
+    uint64_t added_in = 0;        // the last Add call that touched it (a device enters a change once)
   };
   bool Remember(const RollupReading& r);  // false for a duplicate
   void AddToTier(std::vector<Bucket>& tier, int64_t width_s, const RollupReading& r);
@@ -133,6 +134,7 @@ class Rollup {
   const Options options_;
   mutable std::shared_mutex mu_;
   std::map<std::string, DeviceState> devices_;
+  uint64_t adds_ = 0;  // Add calls so far
   int64_t newest_us_ = INT64_MIN;
   // A tier answers for event times from here on; nothing until Load (INT64_MAX).
   int64_t minute_from_s_ = INT64_MAX, hour_from_s_ = INT64_MAX;

@@ -131,16 +131,22 @@ bool Key(std::string_view* in, std::string_view key, bool first = false) {
 // Consumes a JSON string and returns its raw contents (escapes left as they are).
 bool RawString(std::string_view* in, std::string_view* out) {
   if (in->empty() || (*in)[0] != '"') return false;
-  for (size_t i = 1; i < in->size(); ++i) {
-    if ((*in)[i] == '\\') {
-      ++i;
-    } else if ((*in)[i] == '"') {
-      *out = in->substr(1, i - 1);
-      in->remove_prefix(i + 1);
-      return true;
+  size_t end = in->find('"', 1);  // memchr: the common case has no escape at all
+  if (end != std::string_view::npos && in->substr(1, end - 1).find('\\') != std::string_view::npos) {
+    end = std::string_view::npos;
+    for (size_t i = 1; i < in->size(); ++i) {
+      if ((*in)[i] == '\\') {
+        ++i;
+      } else if ((*in)[i] == '"') {
+        end = i;
+        break;
+      }
     }
   }
-  return false;
+  if (end == std::string_view::npos) return false;
+  *out = in->substr(1, end - 1);
+  in->remove_prefix(end + 1);
+  return true;
 }
 
 template <typename T>

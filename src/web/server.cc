@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/env.h"
+#include "common/thread_name.h"
 
 namespace sp {
 
@@ -99,7 +100,10 @@ Status WebServer::Start(const std::string& host, int port) {
     port_ = -1;
   }
   if (port_ <= 0) return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port));
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sp-web");
+    server_->listen_after_bind();
+  });
   spdlog::info("web: listening on {}://{}:{}/", tls_ ? "https" : "http", host, port_);
   return Status::OK();
 }
