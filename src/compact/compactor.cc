@@ -9,6 +9,7 @@
 
 #include "common/crash_point.h"
 #include "common/file_lock.h"
+#include "common/thread_name.h"
 #include "common/time.h"
 
 namespace sp {
@@ -70,9 +71,13 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(Catalog* catalog, ObjectStore
                 "SET temp_directory = " + SqlString(JoinPath(options.tmp_dir, "duckdb")),
                 "SET preserve_insertion_order = false"};
   // Each worker its own DuckDB: an hour's Parquet file is written by one thread, so a second
-  // compaction keeps the other core busy meanwhile.
+  // compaction keeps the other core busy meanwhile. Each takes its share of the cores: more
+  // threads than cores only adds switching.
+  const int workers = std::max(options.workers, 1);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  q.settings.push_back("SET threads = " + std::to_string(std::max(1, cores / workers)));
   std::vector<std::unique_ptr<QueryEngine>> engines;
-  for (int i = 0; i < std::max(options.workers, 1); ++i) {
+  for (int i = 0; i < workers; ++i) {
     SP_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(std::make_unique<NoLakeFiles>(), options.tmp_dir, q));
     engines.push_back(std::move(engine));
   }
@@ -257,7 +262,10 @@ Status Compactor::DeleteDue() {
 }
 
 void Compactor::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sp-compact");
+    Loop();
+  });
 }
 
 void Compactor::Notify() {
