@@ -145,7 +145,7 @@ std::vector<Sent> BusyHour() {
 std::vector<Sent> OddHour() {
   std::vector<Sent> out;
   auto add = [&](const std::string& message, Row row) {
-    row[9] = "sensor/pi/data";
+    row[9] = "site/pi/data";  // no device identity in it: the rows claim several devices
     out.push_back({message, row});
   };
   const std::string device = "pi_07.kitchen:2@home-x";
@@ -398,9 +398,9 @@ TEST(ParquetReader, HyparquetReadsEveryRowAndColumnOfACompactedFileAsSensorpipeD
                                                   "[http]\ntoken = \"t\"\n"
                                                   "[compaction]\nobjects = 100000\ngrace_s = 2592000\nrow_group_rows = 50000\n"));
   EXPECT_EQ(Post(*daemon, busy), busy.size());
-  EXPECT_EQ(Post(*daemon, odd, "?topic=sensor%2Fpi%2Fdata"), odd.size());
+  EXPECT_EQ(Post(*daemon, odd, "?topic=site%2Fpi%2Fdata"), odd.size());
   // The same message again, in a request of its own: readings (and so compaction) keep one.
-  EXPECT_EQ(Post(*daemon, {odd[0]}, "?topic=sensor%2Fpi%2Fdata"), 1u);
+  EXPECT_EQ(Post(*daemon, {odd[0]}, "?topic=site%2Fpi%2Fdata"), 1u);
   // A clean stop drains the log into the lake.
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   ASSERT_EQ(code, 0) << daemon->process().Log();
