@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/agent_config.h"
+#include "agent/agent_metrics.h"
 #include "agent/message.h"
 #include "agent/publisher.h"
 #include "agent/sender.h"
@@ -19,7 +20,6 @@
 #include "agent/status_server.h"
 #include "common/cli.h"
 #include "common/env.h"
-#include "common/metrics.h"
 
 namespace {
 
@@ -74,6 +74,22 @@ sp::Result<SensorSource> OpenSensors(const sp::AgentConfig& config, bool simulat
   options.mag.scale = {s.mag_scale[0], s.mag_scale[1], s.mag_scale[2]};
   SP_ASSIGN_OR_RETURN(source.hat, sp::OpenSenseHat(source.bus.get(), options));
   return source;
+}
+
+sp::PublisherOptions PublisherOptionsFor(const sp::AgentConfig& config, const sp::MqttUrl& broker) {
+  sp::PublisherOptions po;
+  po.host = broker.host;
+  po.port = broker.port;
+  po.tls = broker.tls;
+  po.client_id = config.mqtt.client_id.empty() ? config.device : config.mqtt.client_id;
+  po.username = config.mqtt.username;
+  po.password = config.mqtt.password;
+  po.keepalive_s = config.mqtt.keepalive_s;
+  po.protocol = config.mqtt.protocol;
+  po.ca_file = config.mqtt.ca_file;
+  po.cert_file = config.mqtt.cert_file;
+  po.key_file = config.mqtt.key_file;
+  return po;
 }
 
 // --calibrate: samples the magnetometer while the user turns the board, then prints the [sensors]
@@ -164,18 +180,7 @@ int main(int argc, char** argv) {
 
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
-  sp::PublisherOptions po;
-  po.host = broker->host;
-  po.port = broker->port;
-  po.client_id = config->mqtt.client_id.empty() ? config->device : config->mqtt.client_id;
-  po.username = config->mqtt.username;
-  po.password = config->mqtt.password;
-  po.keepalive_s = config->mqtt.keepalive_s;
-  po.protocol = config->mqtt.protocol;
-  po.tls = broker->tls;
-  po.ca_file = config->mqtt.ca_file;
-  po.cert_file = config->mqtt.cert_file;
-  po.key_file = config->mqtt.key_file;
+  const sp::PublisherOptions po = PublisherOptionsFor(*config, *broker);
   sp::Sender* sender_ptr = nullptr;
   sp::Publisher publisher(po, [&](sp::PublisherEvent e) { sender_ptr->OnEvent(e); });
   sp::Sender sender(spool->get(), &publisher, sp::ExpandTopic(config->topic, config->device),
@@ -187,51 +192,13 @@ int main(int argc, char** argv) {
                sp::ExpandTopic(config->topic, config->device), config->mqtt.url, config->spool_dir,
                (*spool)->pending(), (*spool)->next_seq());
 
-  // Metrics: the main thread copies its numbers into the registry at every pump; the status
-  // server's thread only renders the registry.
-  sp::Metrics metrics;
-  struct Tally {
-    sp::Counter* counter;
-    uint64_t last = 0;
-    void To(uint64_t now) {
-      counter->Inc(now - last);
-      last = now;
-    }
-  };
-  Tally readings{metrics.GetCounter("sensorpipe_agent_readings_total", "Readings taken and spooled.")};
-  Tally acked{metrics.GetCounter("sensorpipe_agent_acknowledged_total", "PUBACKs received for spooled readings.")};
-  Tally sent{metrics.GetCounter("sensorpipe_agent_published_total", "Readings published (backlog and resends included).")};
-  Tally overflowed{metrics.GetCounter("sensorpipe_agent_spool_overflowed_total",
-                                      "Readings dropped unsent because the spool was full, since it was created.")};
-  Tally unreadable{metrics.GetCounter("sensorpipe_agent_spool_unreadable_total",
-                                      "Spooled readings lost to a torn write (power cut), skipped.")};
-  Tally written{metrics.GetCounter("sensorpipe_agent_spool_written_bytes_total", "Bytes the spool wrote.")};
-  Tally syncs{metrics.GetCounter("sensorpipe_agent_spool_syncs_total", "fdatasync calls of the spool.")};
-  sp::Counter* sensor_errors = metrics.GetCounter("sensorpipe_agent_sensor_errors_total", "Failed sensor reads.");
-  sp::Gauge* pending = metrics.GetGauge("sensorpipe_agent_spool_pending", "Readings in the spool not yet acknowledged.");
-  sp::Gauge* spool_bytes = metrics.GetGauge("sensorpipe_agent_spool_bytes", "Bytes the spool holds.");
-  sp::Gauge* connected = metrics.GetGauge("sensorpipe_agent_mqtt_connected", "1 while connected to the broker.");
-  overflowed.last = (*spool)->stats().overflowed;
-  overflowed.counter->Inc(overflowed.last);
-  auto update_metrics = [&] {
-    const sp::SpoolStats st = (*spool)->stats();
-    readings.To(st.appended);
-    acked.To(sender.acknowledged());
-    sent.To(sender.sent());
-    overflowed.To(st.overflowed);
-    unreadable.To(sender.lost());
-    written.To(st.bytes_written);
-    syncs.To(st.syncs);
-    pending->Set(static_cast<double>((*spool)->pending()));
-    spool_bytes->Set(static_cast<double>(st.bytes));
-    connected->Set(publisher.connected() ? 1 : 0);
-  };
+  sp::AgentMetrics metrics((*spool)->stats());
   std::unique_ptr<sp::StatusServer> status;
   if (!config->metrics_listen.empty()) {
     auto hp = sp::ParseHostPort(config->metrics_listen);
     if (!hp.ok()) return Fail("metrics_listen: " + std::string(hp.status().message()));
     auto server = sp::StatusServer::Start(hp->first, hp->second, [&](std::string_view path) -> std::pair<int, std::string> {
-      if (path == "/metrics") return {200, metrics.RenderPrometheus()};
+      if (path == "/metrics") return {200, metrics.Render()};
       if (path == "/healthz") return {200, "ok\n"};
       if (path == "/readyz") return publisher.connected() ? std::pair{200, std::string("connected\n")}
                                                           : std::pair{503, std::string("not connected to the broker\n")};
@@ -243,7 +210,7 @@ int main(int argc, char** argv) {
   }
   auto pump = [&] {
     if (sp::Status s = sender.Pump(clock->MonotonicMicros()); !s.ok()) spdlog::error("agent: {}", s.ToString());
-    update_metrics();
+    metrics.Update(**spool, sender, publisher.connected());
   };
   auto report = [&](const char* what) {
     const sp::SpoolStats st = (*spool)->stats();
@@ -266,7 +233,7 @@ int main(int argc, char** argv) {
   while (!g_stop && (count == 0 || taken < count)) {
     auto m = message((*spool)->next_seq());
     if (!m.ok()) {
-      sensor_errors->Inc();
+      metrics.SensorError();
       spdlog::error("agent: reading the sensors: {}", m.status().ToString());
     } else if (sp::Status s = sender.Take(*m); !s.ok()) {
       spdlog::error("agent: the spool could not keep reading {}: {}", (*spool)->next_seq(), s.ToString());
