@@ -19,6 +19,7 @@
 #include "agent/spool.h"
 #include "agent/status_server.h"
 #include "common/cli.h"
+#include "common/device_id.h"
 #include "common/env.h"
 
 namespace {
@@ -148,6 +149,10 @@ int main(int argc, char** argv) {
   if (!spool_dir.empty()) config->spool_dir = spool_dir;
   if (!metrics_listen.empty()) config->metrics_listen = metrics_listen;
   if (config->device.empty()) config->device = HostName();
+  if (!sp::IsSafeDeviceId(config->device)) {
+    return Fail("device id '" + config->device + "' must be " + std::string(sp::kDeviceIdRule) +
+                " (set [agent] device or --device)");
+  }
   auto broker = sp::ParseMqttUrl(config->mqtt.url);
   if (!broker.ok()) return Fail(std::string(broker.status().message()));
 

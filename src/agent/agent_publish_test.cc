@@ -85,6 +85,12 @@ TEST(AgentPublish, UsageAndHonestRefusals) {
   ASSERT_OK_AND_ASSIGN(CommandOutput once, RunCommand({BinDir() + "/sensorpipe-agent", "--simulate", "--once", "--device", "d1"},
                                                       std::chrono::seconds(30)));
   EXPECT_EQ(once.exit_code, 0) << once.err;
+  // A device id the pipeline would refuse stops the agent before it takes a reading.
+  ASSERT_OK_AND_ASSIGN(CommandOutput bad_id, RunCommand({BinDir() + "/sensorpipe-agent", "--simulate", "--once",
+                                                         "--device", "pi/kitchen"},
+                                                        std::chrono::seconds(30)));
+  EXPECT_EQ(bad_id.exit_code, 1);
+  EXPECT_NE(bad_id.err.find("device id 'pi/kitchen' must be 1-128 characters"), std::string::npos) << bad_id.err;
   EXPECT_EQ(once.out.rfind("{\"client_id\":\"d1\",\"timestamp\":\"", 0), 0u) << once.out;
 }
 

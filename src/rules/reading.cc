@@ -44,7 +44,7 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
                       "' that the topic speaks for");
   }
   if (!IsSafeDeviceId(device)) {
-    return Reject(rejection, Reason::kBadDeviceId, "client_id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -");
+    return Reject(rejection, Reason::kBadDeviceId, "client_id must be " + std::string(kDeviceIdRule));
   }
 
   // Event time.
@@ -188,16 +188,6 @@ std::string_view TopicIdentity(std::string_view topic, std::string_view prefix) 
   const size_t slash = topic.find('/');
   if (slash == 0 || slash == std::string_view::npos) return {};
   return topic.substr(0, slash);
-}
-
-bool IsSafeDeviceId(std::string_view id) {
-  if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == ':' || c == '@' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 }  // namespace sp

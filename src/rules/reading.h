@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/device_id.h"
 #include "log/log.h"
 #include "rules/rule.h"
 #include "rules/timestamp.h"
@@ -59,8 +60,5 @@ bool ParseReadingLine(std::string_view line, ReadingLineFields* out);
 //! carries none.
 std::string_view TopicIdentity(std::string_view topic, std::string_view prefix);
 
-//! A device id is safe when it is 1-128 bytes of [A-Za-z0-9._:@-] and not "." or "..": it may
-//! become part of a file name or a topic, so nothing that could escape a folder is allowed.
-bool IsSafeDeviceId(std::string_view id);
 
 }  // namespace sp

@@ -14,8 +14,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/device_id.h"
 #include "common/time.h"
-#include "rules/reading.h"
 #include "trust/openssl_ptr.h"
 
 namespace sp {
@@ -276,7 +276,7 @@ std::string FormatCertTime(int64_t unix_seconds) {
 
 Status CheckDeviceId(const std::string& id) {
   if (!IsSafeDeviceId(id)) {
-    return Status::InvalidArgument("device id '" + id + "' must be 1-128 characters of A-Z a-z 0-9 . _ : @ -");
+    return Status::InvalidArgument("device id '" + id + "' must be " + std::string(kDeviceIdRule));
   }
   if (id == CertFiles::kService) {
     return Status::InvalidArgument(std::string("'") + CertFiles::kService +
