@@ -219,11 +219,11 @@ int main(int argc, char** argv) {
   };
   auto report = [&](const char* what) {
     const sp::SpoolStats st = (*spool)->stats();
-    spdlog::info("agent: {}: {} taken, {} acknowledged, {} waiting in the spool, {} dropped because the spool was "
-                 "full (ever), {} unreadable in the spool; {} sent; the spool wrote {:.0f} bytes and {:.2f} syncs per "
-                 "reading",
-                 what, st.appended, sender.acknowledged(), (*spool)->pending(), st.overflowed, sender.lost(),
-                 sender.sent(), st.appended ? double(st.bytes_written) / st.appended : 0.0,
+    spdlog::info("agent: {}: {} taken, {} acknowledged ({} of them refused by the broker), {} waiting in the spool, "
+                 "{} dropped because the spool was full (ever), {} unreadable in the spool; {} sent; the spool wrote "
+                 "{:.0f} bytes and {:.2f} syncs per reading",
+                 what, st.appended, sender.acknowledged(), sender.refused(), (*spool)->pending(), st.overflowed,
+                 sender.lost(), sender.sent(), st.appended ? double(st.bytes_written) / st.appended : 0.0,
                  st.appended ? double(st.syncs) / st.appended : 0.0);
   };
   // Wait briefly for the first connection, so the first readings go out live.

@@ -7,6 +7,9 @@ AgentMetrics::AgentMetrics(const SpoolStats& at_open)
       acknowledged_{metrics_.GetCounter("sensorpipe_agent_acknowledged_total", "PUBACKs received for spooled readings.")},
       published_{metrics_.GetCounter("sensorpipe_agent_published_total",
                                      "Readings published (backlog and resends included).")},
+      refused_{metrics_.GetCounter("sensorpipe_agent_refused_total",
+                                   "Readings the broker refused in its PUBACK (MQTT 5 reason >= 0x80, e.g. not "
+                                   "authorized): dropped, since sending them again cannot help.")},
       overflowed_{metrics_.GetCounter("sensorpipe_agent_spool_overflowed_total",
                                       "Readings dropped unsent because the spool was full, since it was created.")},
       unreadable_{metrics_.GetCounter("sensorpipe_agent_spool_unreadable_total",
@@ -26,6 +29,7 @@ void AgentMetrics::Update(const Spool& spool, const Sender& sender, bool connect
   readings_.To(st.appended);
   acknowledged_.To(sender.acknowledged());
   published_.To(sender.sent());
+  refused_.To(sender.refused());
   overflowed_.To(st.overflowed);
   unreadable_.To(sender.lost());
   written_.To(st.bytes_written);

@@ -31,7 +31,7 @@ class AgentMetrics {
     }
   };
   Metrics metrics_;
-  Tally readings_, acknowledged_, published_, overflowed_, unreadable_, written_, syncs_;
+  Tally readings_, acknowledged_, published_, refused_, overflowed_, unreadable_, written_, syncs_;
   Counter* sensor_errors_;
   Gauge *pending_, *spool_bytes_, *connected_;
 };

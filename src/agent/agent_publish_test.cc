@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <fstream>
+
 #include "common/testing.h"
 #include "support/http.h"
 #include "support/mosquitto.h"
@@ -73,6 +75,31 @@ TEST(AgentPublish, ExposesHealthAndMetrics) {
   ASSERT_OK_AND_ASSIGN(int code, agent->Wait(std::chrono::seconds(60)));
   EXPECT_EQ(code, 3) << agent->Log();  // readings taken while the broker was gone stay spooled
   EXPECT_NE(agent->Log().find("stay in the spool and are sent at the next start"), std::string::npos) << agent->Log();
+}
+
+// A broker that refuses the topic (MQTT 5 PUBACK reason 0x87, not authorized): the readings leave
+// the spool, since sending them again cannot help, but counted and logged, never silently.
+TEST(AgentPublish, ReadingsTheBrokerRefusesAreCounted) {
+  TempDir dir;
+  {
+    std::ofstream acl(dir.Sub("acl"));
+    acl << "topic read #\n";  // anonymous clients may read, not write
+  }
+  // mosquitto 2.0.11 with max_queued_messages 0 (unlimited, as the test broker has it) drops the
+  // connection right after refusing a QoS 1 publish ("Bad socket read/write"); any limit avoids it.
+  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker"), "acl_file " + dir.Sub("acl") +
+                                                                            "\nmax_queued_messages 1000000\n"));
+  const int port = FreePort();
+  ASSERT_OK_AND_ASSIGN(CommandOutput agent,
+                       RunCommand({BinDir() + "/sensorpipe-agent", "--simulate", "--url", broker->url(), "--device",
+                                   "pi-denied", "--interval", "0.1", "--count", "3", "--spool", dir.Sub("spool"),
+                                   "--metrics-listen", "127.0.0.1:" + std::to_string(port)},
+                                  std::chrono::seconds(60)));
+  EXPECT_EQ(agent.exit_code, 0) << agent.err << broker->Log();  // nothing left in the spool
+  EXPECT_EQ(agent.err.find("connection lost"), std::string::npos) << agent.err << broker->Log();
+  EXPECT_NE(agent.err.find("the broker refused reading 0 on sensor/pi-denied/data: reason 0x87"), std::string::npos)
+      << agent.err;
+  EXPECT_NE(agent.err.find("3 acknowledged (3 of them refused by the broker)"), std::string::npos) << agent.err;
 }
 
 TEST(AgentPublish, UsageAndHonestRefusals) {

@@ -58,15 +58,15 @@ void Publisher::OnDisconnect(mosquitto*, void* self, int rc) {
   p->on_event_({PublisherEvent::Kind::kDisconnected});
 }
 
-void Publisher::OnPublish(mosquitto*, void* self, int mid) {
-  static_cast<Publisher*>(self)->on_event_({PublisherEvent::Kind::kAcked, mid});
+void Publisher::OnPublish(mosquitto*, void* self, int mid, int reason, const mosquitto_property*) {
+  static_cast<Publisher*>(self)->on_event_({PublisherEvent::Kind::kAcked, mid, reason});
 }
 
 Status Publisher::Start() {
   if (!mosq_) return Status::Unavailable("mosquitto_new failed");
   mosquitto_connect_callback_set(mosq_, OnConnect);
   mosquitto_disconnect_callback_set(mosq_, OnDisconnect);
-  mosquitto_publish_callback_set(mosq_, OnPublish);
+  mosquitto_publish_v5_callback_set(mosq_, OnPublish);
   // Before connect: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to each message.
   mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
   version_ = options_.protocol == "3.1.1" ? 4 : 5;

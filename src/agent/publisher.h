@@ -13,6 +13,7 @@
 #include "common/status.h"
 
 struct mosquitto;
+struct mqtt5__property;
 
 namespace sp {
 
@@ -30,12 +31,14 @@ struct PublisherOptions {
   int max_inflight = 20;          // QoS 1 messages awaiting PUBACK before libmosquitto queues
 };
 
-//! What the network thread reports: a PUBACK for message id `mid`, or the connection going up
-//! or down (mid 0).
+//! What the network thread reports: a PUBACK for message id `mid` (with MQTT 5, `reason` 0x80 or
+//! above means the broker refused the message, e.g. 0x87 not authorized), or the connection going
+//! up or down (mid 0).
 struct PublisherEvent {
   enum class Kind { kAcked, kConnected, kDisconnected };
   Kind kind;
   int mid = 0;
+  int reason = 0;
 };
 
 class Publisher {
@@ -60,7 +63,7 @@ class Publisher {
  private:
   static void OnConnect(mosquitto*, void* self, int rc);
   static void OnDisconnect(mosquitto*, void* self, int rc);
-  static void OnPublish(mosquitto*, void* self, int mid);
+  static void OnPublish(mosquitto*, void* self, int mid, int reason, const ::mqtt5__property* props);
 
   const PublisherOptions options_;
   const EventFn on_event_;

@@ -1,5 +1,6 @@
 #include "agent/sender.h"
 
+#include <mosquitto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -45,6 +46,10 @@ Status Sender::Pump(int64_t now_us) {
     switch (e.kind) {
       case PublisherEvent::Kind::kAcked:
         if (auto it = inflight_.find(e.mid); it != inflight_.end()) {
+          if (e.reason >= 0x80 && refused_++ % 1000 == 0) {
+            spdlog::error("agent: the broker refused reading {} on {}: reason 0x{:02x} ({}); {} refused so far",
+                          it->second, topic_, e.reason, mosquitto_reason_string(e.reason), refused_);
+          }
           inflight_seqs_.erase(it->second);
           SP_RETURN_IF_ERROR(spool_->Ack(it->second));
           inflight_.erase(it);

@@ -41,6 +41,9 @@ class Sender {
   uint64_t sent() const { return sent_; }
   uint64_t acknowledged() const { return acknowledged_; }
   uint64_t lost() const { return lost_; }  // unreadable in the spool (a torn write), skipped
+  //! PUBACKs that refused the reading (MQTT 5 reason 0x80 and above, e.g. a topic the ACL denies):
+  //! sending it again could not help, so it leaves the spool, counted and logged, never silently.
+  uint64_t refused() const { return refused_; }
 
  private:
   bool Send(uint64_t seq, std::string_view payload);
@@ -60,7 +63,7 @@ class Sender {
   bool rewound_ = false;
   double tokens_ = 0;
   int64_t last_pump_us_ = 0;
-  uint64_t sent_ = 0, acknowledged_ = 0, lost_ = 0;
+  uint64_t sent_ = 0, acknowledged_ = 0, lost_ = 0, refused_ = 0;
   std::string scratch_;
 };
 
