@@ -1,5 +1,7 @@
 #include "trust/broker_config.h"
 
+#include <fmt/format.h>
+
 #include "trust/certs.h"
 
 namespace sp {
@@ -27,70 +29,59 @@ Result<BrokerConfigFiles> WriteBrokerConfig(Env* env, const BrokerConfigOptions&
   SP_RETURN_IF_ERROR(env->CreateDirs(files.data_dir));
   auto cert = [&](const char* name) { return JoinPath(certs, name); };
 
-  const std::string conf =
-      "# Written by `sensorpipe broker-config` (docs/trust.md). Only clients holding a certificate of the\n"
-      "# device CA in " +
-      certs +
-      " connect; the certificate's CN becomes the client's user name and\n"
-      "# client id, so no device can take over another's session, and the ACL lets a device publish only\n"
-      "# under sensor/<its id>/. Revoked certificates (crl.pem) are refused at the next connection after\n"
-      "# a SIGHUP or restart of the broker.\n"
-      "per_listener_settings false\n"
-      "allow_anonymous false\n"
-      "acl_file " +
-      files.acl +
-      "\n"
-      "\n"
-      "# mosquitto's defaults lose messages silently: 1000 queued per offline client,\n"
-      "# 20 in flight, and nothing kept across a restart without persistence.\n"
-      "persistence true\n"
-      "persistence_location " +
-      files.data_dir +
-      "/\n"
-      "autosave_interval 10\n"
-      "max_queued_messages 1000000\n"
-      "max_inflight_messages 1000\n"
-      "log_dest file " +
-      files.data_dir + "/mosquitto.log\n" + (options.user.empty() ? "" : "user " + options.user + "\n") +
-      "\n"
-      "# Listener options must follow their `listener` line: before it, mosquitto 2.0 applies them to a\n"
-      "# default listener that it then opens on port 1883 as well, without TLS and without them.\n"
-      "listener " +
-      std::to_string(options.port) + " " + options.bind +
-      "\n"
-      "cafile " +
-      cert(CertFiles::kCaCert) +
-      "\n"
-      "certfile " +
-      cert(CertFiles::kServerCert) +
-      "\n"
-      "keyfile " +
-      cert(CertFiles::kServerKey) +
-      "\n"
-      "crlfile " +
-      cert(CertFiles::kCrl) +
-      "\n"
-      "require_certificate true\n"
-      "use_identity_as_username true\n"
-      "use_username_as_clientid true\n";
+  const std::string conf = fmt::format(
+      R"(# Written by `sensorpipe broker-config` (docs/trust.md). Only clients holding a certificate of the
+# device CA in {certs} connect; the certificate's CN becomes the client's user name and
+# client id, so no device can take over another's session, and the ACL lets a device publish only
+# under sensor/<its id>/. Revoked certificates (crl.pem) are refused at the next connection after
+# a SIGHUP or restart of the broker.
+per_listener_settings false
+allow_anonymous false
+acl_file {acl}
 
-  const std::string acl =
-      "# Written by `sensorpipe broker-config` (docs/trust.md). mosquitto 2.0.11 checks write access on\n"
-      "# each publish and read access on each message it delivers, against that message's topic (also\n"
-      "# for a shared subscription, $share/<group>/...); subscribing itself is never refused.\n"
-      "\n"
-      "# A device (user name = its certificate's CN, %u) may publish under sensor/<its id>/<something>\n"
-      "# and nowhere else, and reads nothing. The rule is +/# because # also matches its parent level:\n"
-      "# sensor/%u/# would allow sensor/<its id> itself. + matches an empty level too, so sensor/<its id>/\n"
-      "# (a topic that names no device to the pipeline) is denied by name; deny rules are checked first.\n"
-      "pattern deny sensor/%u/\n"
-      "pattern write sensor/%u/+/#\n"
-      "\n"
-      "# sensorpipe's own identity reads every device's data.\n"
-      "user " +
-      std::string(CertFiles::kService) +
-      "\n"
-      "topic read sensor/#\n";
+# mosquitto's defaults lose messages silently: 1000 queued per offline client,
+# 20 in flight, and nothing kept across a restart without persistence.
+persistence true
+persistence_location {data}/
+autosave_interval 10
+max_queued_messages 1000000
+max_inflight_messages 1000
+log_dest file {data}/mosquitto.log
+{user}
+# Listener options must follow their `listener` line: before it, mosquitto 2.0 applies them to a
+# default listener that it then opens on port 1883 as well, without TLS and without them.
+listener {port} {bind}
+cafile {ca}
+certfile {server_cert}
+keyfile {server_key}
+crlfile {crl}
+require_certificate true
+use_identity_as_username true
+use_username_as_clientid true
+)",
+      fmt::arg("certs", certs), fmt::arg("acl", files.acl), fmt::arg("data", files.data_dir),
+      fmt::arg("user", options.user.empty() ? "" : "user " + options.user + "\n"), fmt::arg("port", options.port),
+      fmt::arg("bind", options.bind), fmt::arg("ca", cert(CertFiles::kCaCert)),
+      fmt::arg("server_cert", cert(CertFiles::kServerCert)), fmt::arg("server_key", cert(CertFiles::kServerKey)),
+      fmt::arg("crl", cert(CertFiles::kCrl)));
+
+  const std::string acl = fmt::format(
+      R"(# Written by `sensorpipe broker-config` (docs/trust.md). mosquitto 2.0.11 checks write access on
+# each publish and read access on each message it delivers, against that message's topic (also
+# for a shared subscription, $share/<group>/...); subscribing itself is never refused.
+
+# A device (user name = its certificate's CN, %u) may publish under sensor/<its id>/<something>
+# and nowhere else, and reads nothing. The rule is +/# because # also matches its parent level:
+# sensor/%u/# would allow sensor/<its id> itself. + matches an empty level too, so sensor/<its id>/
+# is denied by name; deny rules are checked first.
+pattern deny sensor/%u/
+pattern write sensor/%u/+/#
+
+# sensorpipe's own identity reads every device's data.
+user {service}
+topic read sensor/#
+)",
+      fmt::arg("service", CertFiles::kService));
 
   SP_RETURN_IF_ERROR(env->WriteFileAtomic(files.acl, acl));
   SP_RETURN_IF_ERROR(env->WriteFileAtomic(files.conf, conf));
