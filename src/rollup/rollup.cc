@@ -57,14 +57,7 @@ void MetricAgg::Merge(const MetricAgg& o) {
 Rollup::Rollup(Options options) : options_(options) {}
 
 bool Rollup::Remember(const RollupReading& r) {
-  const uint64_t key = KeyHash(r);
-  if (!recent_set_.insert(key).second) return false;
-  recent_.push_back(key);
-  if (recent_.size() > kDedupWindow) {
-    recent_set_.erase(recent_.front());
-    recent_.pop_front();
-  }
-  return true;
+  return recent_.Insert(KeyHash(r));
 }
 
 void Rollup::AddToTier(std::vector<Bucket>& tier, int64_t width_s, const RollupReading& r) {
@@ -155,8 +148,7 @@ void Rollup::Load(Snapshot s) {
   {
     std::unique_lock lock(mu_);
     devices_.clear();
-    recent_.clear();
-    recent_set_.clear();
+    recent_.Clear();
     newest_us_ = s.newest_us;
     minute_from_s_ = hour_from_s_ = INT64_MIN;
     Evict();

@@ -24,8 +24,9 @@
 #include <span>
 #include <shared_mutex>
 #include <string>
-#include <unordered_set>
 #include <vector>
+
+#include "rollup/recent_keys.h"
 
 namespace sp {
 
@@ -138,8 +139,7 @@ class Rollup {
   int64_t newest_us_ = INT64_MIN;
   // A tier answers for event times from here on; nothing until Load (INT64_MAX).
   int64_t minute_from_s_ = INT64_MAX, hour_from_s_ = INT64_MAX;
-  std::deque<uint64_t> recent_;  // the dedup window, oldest first
-  std::unordered_set<uint64_t> recent_set_;
+  RecentKeys recent_{kDedupWindow};  // the dedup window
   uint64_t duplicates_ = 0;
 
   mutable std::mutex change_mu_;
