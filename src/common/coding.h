@@ -16,6 +16,9 @@ inline void PutFixed64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
   out->append(b, 8);
 }
+inline void EncodeFixed32(char* dst, uint32_t v) {
+  for (int i = 0; i < 4; ++i) dst[i] = static_cast<char>(v >> (8 * i));
+}
 inline uint32_t DecodeFixed32(const char* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);

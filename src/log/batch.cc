@@ -61,9 +61,8 @@ void Encode(uint64_t first_offset, std::span<const Record* const> records, std::
   }
   uint32_t length = static_cast<uint32_t>(out->size() - start - kLengthPrefix);
   char* base = out->data() + start;
-  for (int i = 0; i < 4; ++i) base[4 + i] = static_cast<char>(length >> (8 * i));
-  uint32_t crc = crc32c::Extend(0, base + 4, out->size() - start - 4);
-  for (int i = 0; i < 4; ++i) base[i] = static_cast<char>(crc >> (8 * i));
+  EncodeFixed32(base + 4, length);
+  EncodeFixed32(base, crc32c::Extend(0, base + 4, out->size() - start - 4));
 }
 
 Result<Header> DecodeHeader(std::string_view bytes) {

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "common/coding.h"
 #include "common/crc32c.h"
 #include "common/thread_name.h"
 #include "log/batch.h"
@@ -259,15 +260,10 @@ class FileConsumer final : public Consumer {
       next[shard] = offset;
     }
     std::string data = "SPCK";
-    auto put32 = [&](uint32_t v) {
-      for (int i = 0; i < 4; ++i) data.push_back(static_cast<char>(v >> (8 * i)));
-    };
-    put32(1);
-    put32(static_cast<uint32_t>(next.size()));
-    for (uint64_t v : next) {
-      for (int i = 0; i < 8; ++i) data.push_back(static_cast<char>(v >> (8 * i)));
-    }
-    put32(crc32c::Value(data));
+    PutFixed32(&data, 1);
+    PutFixed32(&data, static_cast<uint32_t>(next.size()));
+    for (uint64_t v : next) PutFixed64(&data, v);
+    PutFixed32(&data, crc32c::Value(data));
     SP_RETURN_IF_ERROR(stream_->env()->WriteFileAtomic(path_, data));
     std::lock_guard lock(mu_);
     committed_ = std::move(next);
@@ -307,16 +303,13 @@ class FileConsumer final : public Consumer {
   static Result<std::vector<uint64_t>> ReadCheckpoint(Env* env, const std::string& path, uint32_t shards) {
     if (!env->FileExists(path)) return Status::NotFound(path);
     SP_ASSIGN_OR_RETURN(std::string data, env->ReadFile(path));
-    auto get32 = [&](size_t at) {
-      uint32_t v = 0;
-      for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(data[at + i])) << (8 * i);
-      return v;
-    };
+    auto get32 = [&](size_t at) { return DecodeFixed32(data.data() + at); };
     if (data.size() < 16 || data.compare(0, 4, "SPCK") != 0 || get32(4) != 1) {
       return Status::Corruption("checkpoint " + path + " is not a version 1 checkpoint");
     }
     uint32_t n = get32(8);
-    if (data.size() != 16 + 8ull * n || get32(data.size() - 4) != crc32c::Value(std::string_view(data).substr(0, data.size() - 4))) {
+    if (data.size() != 16 + 8ull * n ||
+        get32(data.size() - 4) != crc32c::Value(std::string_view(data).substr(0, data.size() - 4))) {
       return Status::Corruption("checkpoint " + path + " fails its CRC");
     }
     if (n != shards) {
@@ -324,9 +317,7 @@ class FileConsumer final : public Consumer {
                                 std::to_string(shards));
     }
     std::vector<uint64_t> next(n);
-    for (uint32_t i = 0; i < n; ++i) {
-      for (int b = 0; b < 8; ++b) next[i] |= static_cast<uint64_t>(static_cast<unsigned char>(data[12 + 8 * i + b])) << (8 * b);
-    }
+    for (uint32_t i = 0; i < n; ++i) next[i] = DecodeFixed64(data.data() + 12 + 8 * i);
     return next;
   }
 
