@@ -25,7 +25,9 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
+void OnSignal(int) {
+  g_stop = true;
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "sensorpipe-agent: %s\n", message.c_str());
@@ -45,8 +47,8 @@ void WaitUntil(std::chrono::steady_clock::time_point deadline, Fn pump) {
     pump();
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(deadline - now,
-                                                                              std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(deadline - now, std::chrono::milliseconds(50)));
   }
 }
 
@@ -77,22 +79,6 @@ sp::Result<SensorSource> OpenSensors(const sp::AgentConfig& config, bool simulat
   return source;
 }
 
-sp::PublisherOptions PublisherOptionsFor(const sp::AgentConfig& config, const sp::MqttUrl& broker) {
-  sp::PublisherOptions po;
-  po.host = broker.host;
-  po.port = broker.port;
-  po.tls = broker.tls;
-  po.client_id = config.mqtt.client_id.empty() ? config.device : config.mqtt.client_id;
-  po.username = config.mqtt.username;
-  po.password = config.mqtt.password;
-  po.keepalive_s = config.mqtt.keepalive_s;
-  po.protocol = config.mqtt.protocol;
-  po.ca_file = config.mqtt.ca_file;
-  po.cert_file = config.mqtt.cert_file;
-  po.key_file = config.mqtt.key_file;
-  return po;
-}
-
 // --calibrate: samples the magnetometer while the user turns the board, then prints the [sensors]
 // lines to paste into the config.
 int Calibrate(sp::SenseHat* hat, double seconds) {
@@ -100,8 +86,9 @@ int Calibrate(sp::SenseHat* hat, double seconds) {
   auto cal = hat->CalibrateMagnetometer(
       std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)), [](const sp::MagCalibrationProgress& p) {
         std::fprintf(stderr, "  %3lld/%lld s, %zu samples; field x %.0f..%.0f, y %.0f..%.0f, z %.0f..%.0f uT\n",
-                     static_cast<long long>(p.elapsed.count() / 1000), static_cast<long long>(p.duration.count() / 1000),
-                     p.samples, p.min.x, p.max.x, p.min.y, p.max.y, p.min.z, p.max.z);
+                     static_cast<long long>(p.elapsed.count() / 1000),
+                     static_cast<long long>(p.duration.count() / 1000), p.samples, p.min.x, p.max.x, p.min.y, p.max.y,
+                     p.min.z, p.max.z);
       });
   if (!cal.ok()) return Fail("calibration: " + cal.status().ToString());
   std::printf("[sensors]\nmag_offset = [%.3f, %.3f, %.3f]\nmag_scale = [%.5f, %.5f, %.5f]\n", cal->offset.x,
@@ -115,8 +102,9 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("agent"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  CLI::App app{"sensorpipe-agent: reads a SenseHAT (or simulates one), spools every reading on disk and publishes it\n"
-               "over MQTT at QoS 1, keeping it until the broker has acknowledged it."};
+  CLI::App app{
+      "sensorpipe-agent: reads a SenseHAT (or simulates one), spools every reading on disk and publishes it\n"
+      "over MQTT at QoS 1, keeping it until the broker has acknowledged it."};
   bool simulate = false, once = false;
   std::string config_path = "sensorpipe-agent.toml", url, device, topic, spool_dir, metrics_listen;
   double interval = 0, calibrate = 0;
@@ -129,7 +117,8 @@ int main(int argc, char** argv) {
   app.add_option("--topic", topic, "Topic; {device} is replaced by the device id (default: sensor/{device}/data)");
   app.add_option("--interval", interval, "Seconds between readings (default 1)")->check(CLI::Range(0.01, 86400.0));
   app.add_option("--spool", spool_dir, "Spool folder (overrides [agent] spool_dir)");
-  app.add_option("--count", count, "Stop after this many readings (default: run until stopped)")->check(CLI::NonNegativeNumber);
+  app.add_option("--count", count, "Stop after this many readings (default: run until stopped)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "Simulator random seed (default: from the clock)");
   app.add_option("--metrics-listen", metrics_listen,
                  "host:port serving /metrics, /healthz, /readyz (overrides [agent] metrics_listen)");
@@ -185,30 +174,33 @@ int main(int argc, char** argv) {
 
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
-  const sp::PublisherOptions po = PublisherOptionsFor(*config, *broker);
+  sp::PublisherOptions po{*broker, config->mqtt};
+  if (po.mqtt.client_id.empty()) po.mqtt.client_id = config->device;
+  const std::string topic_name = sp::ExpandTopic(config->topic, config->device);
   sp::Sender* sender_ptr = nullptr;
   sp::Publisher publisher(po, [&](sp::PublisherEvent e) { sender_ptr->OnEvent(e); });
-  sp::Sender sender(spool->get(), &publisher, sp::ExpandTopic(config->topic, config->device),
+  sp::Sender sender(spool->get(), &publisher, topic_name,
                     {config->backlog_per_s, static_cast<size_t>(po.max_inflight)});
   sender_ptr = &sender;
   if (sp::Status s = publisher.Start(); !s.ok()) return Fail(s.ToString());
   spdlog::info("agent: {} device {} every {} s to {} on {}; spool {} ({} readings waiting, next count {})",
-               simulate ? "simulating" : "reading", config->device, config->interval_s,
-               sp::ExpandTopic(config->topic, config->device), config->mqtt.url, config->spool_dir,
-               (*spool)->pending(), (*spool)->next_seq());
+               simulate ? "simulating" : "reading", config->device, config->interval_s, topic_name, config->mqtt.url,
+               config->spool_dir, (*spool)->pending(), (*spool)->next_seq());
 
   sp::AgentMetrics metrics((*spool)->stats());
   std::unique_ptr<sp::StatusServer> status;
   if (!config->metrics_listen.empty()) {
     auto hp = sp::ParseHostPort(config->metrics_listen);
     if (!hp.ok()) return Fail("metrics_listen: " + std::string(hp.status().message()));
-    auto server = sp::StatusServer::Start(hp->first, hp->second, [&](std::string_view path) -> std::pair<int, std::string> {
-      if (path == "/metrics") return {200, metrics.Render()};
-      if (path == "/healthz") return {200, "ok\n"};
-      if (path == "/readyz") return publisher.connected() ? std::pair{200, std::string("connected\n")}
-                                                          : std::pair{503, std::string("not connected to the broker\n")};
-      return {404, "not found\n"};
-    });
+    auto server =
+        sp::StatusServer::Start(hp->first, hp->second, [&](std::string_view path) -> std::pair<int, std::string> {
+          if (path == "/metrics") return {200, metrics.Render()};
+          if (path == "/healthz") return {200, "ok\n"};
+          if (path == "/readyz")
+            return publisher.connected() ? std::pair{200, std::string("connected\n")}
+                                         : std::pair{503, std::string("not connected to the broker\n")};
+          return {404, "not found\n"};
+        });
     if (!server.ok()) return Fail(server.status().ToString());
     status = std::move(*server);
     spdlog::info("agent: metrics on http://{}:{}/metrics", hp->first, status->port());
@@ -219,12 +211,13 @@ int main(int argc, char** argv) {
   };
   auto report = [&](const char* what) {
     const sp::SpoolStats st = (*spool)->stats();
-    spdlog::info("agent: {}: {} taken, {} acknowledged ({} of them refused by the broker), {} waiting in the spool, "
-                 "{} dropped because the spool was full (ever), {} unreadable in the spool; {} sent; the spool wrote "
-                 "{:.0f} bytes and {:.2f} syncs per reading",
-                 what, st.appended, sender.acknowledged(), sender.refused(), (*spool)->pending(), st.overflowed,
-                 sender.lost(), sender.sent(), st.appended ? double(st.bytes_written) / st.appended : 0.0,
-                 st.appended ? double(st.syncs) / st.appended : 0.0);
+    spdlog::info(
+        "agent: {}: {} taken, {} acknowledged ({} of them refused by the broker), {} waiting in the spool, "
+        "{} dropped because the spool was full (ever), {} unreadable in the spool; {} sent; the spool wrote "
+        "{:.0f} bytes and {:.2f} syncs per reading",
+        what, st.appended, sender.acknowledged(), sender.refused(), (*spool)->pending(), st.overflowed, sender.lost(),
+        sender.sent(), st.appended ? double(st.bytes_written) / st.appended : 0.0,
+        st.appended ? double(st.syncs) / st.appended : 0.0);
   };
   // Wait briefly for the first connection, so the first readings go out live.
   for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -254,8 +247,8 @@ int main(int argc, char** argv) {
   // Give what is in flight (and a backlog) a few seconds to be acknowledged; the rest stays spooled.
   g_stop = false;
   const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  signal(SIGINT, OnSignal);
-  while (!g_stop && (*spool)->pending() > 0 && publisher.connected() && std::chrono::steady_clock::now() < drain_until) {
+  while (!g_stop && (*spool)->pending() > 0 && publisher.connected() &&
+         std::chrono::steady_clock::now() < drain_until) {
     pump();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -19,7 +19,7 @@ Publisher::Publisher(PublisherOptions options, EventFn on_event)
   static const int init = mosquitto_lib_init();
   (void)init;
   // clean_session = false: the broker keeps the device's session across reconnects.
-  mosq_ = mosquitto_new(options_.client_id.c_str(), false, this);
+  mosq_ = mosquitto_new(options_.mqtt.client_id.c_str(), false, this);
 }
 
 Publisher::~Publisher() {
@@ -33,15 +33,15 @@ void Publisher::OnConnect(mosquitto* mosq, void* self, int rc) {
   auto* p = static_cast<Publisher*>(self);
   if (rc == 0) {
     p->connected_ = true;
-    spdlog::info("agent: connected to {}:{} as {} (MQTT {})", p->options_.host, p->options_.port,
-                 p->options_.client_id, p->version_ == 5 ? "5" : "3.1.1");
+    spdlog::info("agent: connected to {}:{} as {} (MQTT {})", p->options_.broker.host, p->options_.broker.port,
+                 p->options_.mqtt.client_id, p->version_ == 5 ? "5" : "3.1.1");
     p->on_event_({PublisherEvent::Kind::kConnected});
     return;
   }
   // A broker that speaks only 3.1.1 answers a version-5 CONNECT with "unacceptable protocol
   // version"; under `auto` the next attempt (the network thread retries) speaks 3.1.1.
   if ((rc == CONNACK_REFUSED_PROTOCOL_VERSION || rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION) &&
-      p->options_.protocol == "auto" && p->version_ == 5) {
+      p->options_.mqtt.protocol == "auto" && p->version_ == 5) {
     p->version_ = 4;
     mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     spdlog::info("agent: the broker refused MQTT 5; trying 3.1.1");
@@ -69,16 +69,17 @@ Status Publisher::Start() {
   mosquitto_publish_v5_callback_set(mosq_, OnPublish);
   // Before connect: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to each message.
   mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
-  version_ = options_.protocol == "3.1.1" ? 4 : 5;
+  version_ = options_.mqtt.protocol == "3.1.1" ? 4 : 5;
   mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, version_ == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
   mosquitto_max_inflight_messages_set(mosq_, static_cast<unsigned>(options_.max_inflight));
-  if (!options_.username.empty()) {
-    mosquitto_username_pw_set(mosq_, options_.username.c_str(), options_.password.c_str());
+  if (!options_.mqtt.username.empty()) {
+    mosquitto_username_pw_set(mosq_, options_.mqtt.username.c_str(), options_.mqtt.password.c_str());
   }
-  if (options_.tls) {
+  if (options_.broker.tls) {
     auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-    int rc = mosquitto_tls_set(mosq_, opt(options_.ca_file), options_.ca_file.empty() ? "/etc/ssl/certs" : nullptr,
-                               opt(options_.cert_file), opt(options_.key_file), nullptr);
+    int rc =
+        mosquitto_tls_set(mosq_, opt(options_.mqtt.ca_file), options_.mqtt.ca_file.empty() ? "/etc/ssl/certs" : nullptr,
+                          opt(options_.mqtt.cert_file), opt(options_.mqtt.key_file), nullptr);
     if (rc != MOSQ_ERR_SUCCESS) return Status::InvalidArgument(std::string("TLS: ") + mosquitto_strerror(rc));
   }
   // A device retries every few seconds at most: reconnecting is cheap, and a backlog waits meanwhile.
@@ -87,15 +88,15 @@ Status Publisher::Start() {
   // when it fails (no broker yet) the network thread keeps trying.
   mosquitto_property* props = nullptr;
   mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, kSessionExpiryS);
-  int rc = mosquitto_connect_bind_v5(mosq_, options_.host.c_str(), options_.port, options_.keepalive_s, nullptr,
-                                     version_ == 5 ? props : nullptr);
+  int rc = mosquitto_connect_bind_v5(mosq_, options_.broker.host.c_str(), options_.broker.port,
+                                     options_.mqtt.keepalive_s, nullptr, version_ == 5 ? props : nullptr);
   mosquitto_property_free_all(&props);
   if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_TLS) {
     return Status::Unavailable(std::string("connect: ") + mosquitto_strerror(rc));
   }
   if (rc != MOSQ_ERR_SUCCESS) {
     spdlog::warn("agent: cannot reach the broker at {}:{} yet ({}{}); readings are spooled meanwhile",
-                 options_.host, options_.port, rc == MOSQ_ERR_TLS ? "TLS handshake failed: " : "",
+                 options_.broker.host, options_.broker.port, rc == MOSQ_ERR_TLS ? "TLS handshake failed: " : "",
                  rc == MOSQ_ERR_TLS ? "check ca_file, cert_file and key_file" : mosquitto_strerror(rc));
   }
   rc = mosquitto_loop_start(mosq_);

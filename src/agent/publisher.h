@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "common/config.h"
 #include "common/status.h"
 
 struct mosquitto;
@@ -18,17 +19,10 @@ struct mqtt5__property;
 namespace sp {
 
 struct PublisherOptions {
-  std::string host = "127.0.0.1";
-  int port = 1883;
-  std::string client_id;
-  std::string username, password;
-  int keepalive_s = 30;
-  bool tls = false;       // mqtts://
-  std::string ca_file;    // empty: the system's trust store
-  std::string cert_file;  // client certificate (one per device), with key_file
-  std::string key_file;
-  std::string protocol = "auto";  // auto (MQTT 5, falling back to 3.1.1 when refused) | 3.1.1 | 5
-  int max_inflight = 20;          // QoS 1 messages awaiting PUBACK before libmosquitto queues
+  MqttUrl broker;         // host, port, and TLS for mqtts://
+  MqttConfig mqtt;        // client_id (required here), credentials, protocol, keepalive, TLS files (an
+                          // empty ca_file means the system's trust store)
+  int max_inflight = 20;  // QoS 1 messages awaiting PUBACK before libmosquitto queues
 };
 
 //! What the network thread reports: a PUBACK for message id `mid` (with MQTT 5, `reason` 0x80 or

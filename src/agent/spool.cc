@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "common/coding.h"
+#include "common/config.h"
 #include "common/crc32c.h"
 
 namespace sp {
@@ -23,9 +24,9 @@ constexpr uint32_t kMaxPayload = 16 << 20;
 constexpr std::string_view kSegmentSuffix = ".spool";
 
 uint32_t RecordCrc(uint64_t seq, std::string_view payload) {
-  char s[8];
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(seq >> (8 * i));
-  return crc32c::Extend(crc32c::Value({s, 8}), payload.data(), payload.size());
+  std::string s;
+  PutFixed64(&s, seq);
+  return crc32c::Extend(crc32c::Value(s), payload.data(), payload.size());
 }
 
 }  // namespace
@@ -37,15 +38,13 @@ Result<SpoolSync> SpoolSync::Parse(std::string_view text) {
     s.mode = Mode::kNone;
     return s;
   }
-  if (text.starts_with("interval:")) {
-    std::string_view ms = text.substr(9);
-    auto [end, ec] = std::from_chars(ms.data(), ms.data() + ms.size(), s.interval_ms);
-    if (ec == std::errc() && end == ms.data() + ms.size() && s.interval_ms > 0) {
-      s.mode = Mode::kInterval;
-      return s;
-    }
+  if (auto ms = ParseIntervalMs(text)) {
+    s.mode = Mode::kInterval;
+    s.interval_ms = *ms;
+    return s;
   }
-  return Status::InvalidArgument("expected \"always\", \"interval:<ms>\" or \"none\", got \"" + std::string(text) + "\"");
+  return Status::InvalidArgument("expected \"always\", \"interval:<ms>\" or \"none\", got \"" + std::string(text) +
+                                 "\"");
 }
 
 Result<std::unique_ptr<Spool>> Spool::Open(Env* env, Clock* clock, const std::string& dir, SpoolOptions options) {
@@ -194,19 +193,26 @@ Status Spool::DropOldest() {
   const Segment oldest = segments_.begin()->second;
   uint64_t lost = 0;
   for (uint64_t s = std::max(oldest.first_seq, acked_below_); s < oldest.end_seq; ++s) lost += !IsAcked(s);
-  SP_RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(oldest.first_seq)));
-  segments_.erase(segments_.begin());
-  stats_.bytes -= oldest.bytes;
-  if (reader_segment_ == oldest.first_seq) reader_.reset();
+  SP_RETURN_IF_ERROR(RemoveOldestSegment());
   acked_below_ = std::max(acked_below_, segments_.begin()->first);
   acked_above_.erase(acked_above_.begin(), acked_above_.lower_bound(acked_below_));
   if (lost > 0) {
     stats_.overflowed += lost;
-    spdlog::warn("agent: spool: full ({} bytes): dropped {} unsent readings {} to {} ({} dropped since the spool "
-                 "was created)",
-                 options_.max_bytes, lost, oldest.first_seq, oldest.end_seq - 1, stats_.overflowed);
+    spdlog::warn(
+        "agent: spool: full ({} bytes): dropped {} unsent readings {} to {} ({} dropped since the spool "
+        "was created)",
+        options_.max_bytes, lost, oldest.first_seq, oldest.end_seq - 1, stats_.overflowed);
   }
   return WriteAcked();
+}
+
+Status Spool::RemoveOldestSegment() {
+  const Segment oldest = segments_.begin()->second;
+  if (reader_segment_ == oldest.first_seq) reader_.reset();
+  SP_RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(oldest.first_seq)));
+  segments_.erase(segments_.begin());
+  stats_.bytes -= oldest.bytes;
+  return Status::OK();
 }
 
 Status Spool::Read(uint64_t seq, std::string* payload) {
@@ -255,11 +261,7 @@ Status Spool::RemoveAcknowledgedSegments() {
   // The newest segment stays, even when all of it is acknowledged: it is being appended to.
   bool removed = false;
   while (segments_.size() > 1 && segments_.begin()->second.end_seq <= acked_below_) {
-    const Segment& seg = segments_.begin()->second;
-    if (reader_segment_ == seg.first_seq) reader_.reset();
-    SP_RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(seg.first_seq)));
-    stats_.bytes -= seg.bytes;
-    segments_.erase(segments_.begin());
+    SP_RETURN_IF_ERROR(RemoveOldestSegment());
     removed = true;
   }
   // Without ACKED the restart would still be right (W >= the first segment's first_seq), but it

@@ -79,7 +79,8 @@ class Spool {
       : env_(env), clock_(clock), dir_(std::move(dir)), options_(options) {}
   Status Recover();
   Status Roll();
-  Status DropOldest();
+  Status DropOldest();  // for room: counts what was not acknowledged
+  Status RemoveOldestSegment();
   Status RemoveAcknowledgedSegments();
   Status Sync();
   Status WriteAcked();

@@ -229,15 +229,22 @@ Result<FsyncPolicy> ParseFsyncPolicy(const std::string& text) {
     p.kind = FsyncPolicy::Kind::kNone;
     return p;
   }
-  if (text.rfind("interval:", 0) == 0) {
-    std::string_view ms = std::string_view(text).substr(9);
-    auto [end, ec] = std::from_chars(ms.data(), ms.data() + ms.size(), p.interval_ms);
-    if (ec == std::errc() && end == ms.data() + ms.size() && p.interval_ms >= 1 && p.interval_ms <= 60000) {
-      p.kind = FsyncPolicy::Kind::kInterval;
-      return p;
-    }
+  if (auto ms = ParseIntervalMs(text); ms && *ms <= 60000) {
+    p.kind = FsyncPolicy::Kind::kInterval;
+    p.interval_ms = static_cast<int>(*ms);
+    return p;
   }
   return Status::InvalidArgument("expected \"batch\", \"interval:<ms>\" (1 to 60000) or \"none\", got '" + text + "'");
+}
+
+std::optional<int64_t> ParseIntervalMs(std::string_view text) {
+  constexpr std::string_view kPrefix = "interval:";
+  if (!text.starts_with(kPrefix)) return std::nullopt;
+  text.remove_prefix(kPrefix.size());
+  int64_t ms = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc() || end != text.data() + text.size() || ms < 1) return std::nullopt;
+  return ms;
 }
 
 Result<std::pair<std::string, int>> ParseHostPort(const std::string& text) {

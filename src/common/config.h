@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -46,6 +48,9 @@ struct FsyncPolicy {
   int interval_ms = 0;  // for kInterval
 };
 Result<FsyncPolicy> ParseFsyncPolicy(const std::string& text);
+//! The milliseconds of "interval:<ms>" (a whole number above 0), the form of the log's `fsync` and
+//! the agent's `spool_sync`; nullopt for anything else.
+std::optional<int64_t> ParseIntervalMs(std::string_view text);
 
 //! One [[rules]] table. The SQL is compiled by the rules stage at start-up; `line` lets its
 //! errors point into the config file.
