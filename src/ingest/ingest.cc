@@ -34,6 +34,7 @@ Ingest::Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules,
       errors_(errors),
       clock_(clock),
       options_(options),
+      linger_(options.linger),
       received_(metrics->GetCounter("sensorpipe_messages_received_total", "Messages received from the broker.")),
       redelivered_(
           metrics->GetCounter("sensorpipe_messages_redelivered_total",
@@ -71,14 +72,16 @@ void Ingest::Loop() {
 
 Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> messages, subscriber_->Poll(wait, options_.max_batch));
-  const bool was_busy = std::exchange(busy_, messages.size() >= options_.linger_min);
+  const std::chrono::microseconds linger = linger_.OnPoll(messages.size());
   if (messages.empty()) return Status::OK();
-  if (was_busy && busy_ && messages.size() < options_.max_batch) {
+  if (linger.count() > 0 && messages.size() < options_.max_batch) {
     // The broker keeps sending fast: let more arrive so they share this group commit.
     lingered_->Inc();
-    std::this_thread::sleep_for(options_.linger);
+    const int64_t start = clock_->MonotonicMicros();
+    std::this_thread::sleep_for(linger);
     SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> more,
                         subscriber_->Poll(std::chrono::milliseconds(0), options_.max_batch - messages.size()));
+    linger_.OnLingered(more.size(), clock_->MonotonicMicros() - start);
     std::move(more.begin(), more.end(), std::back_inserter(messages));
   }
   received_->Inc(messages.size());

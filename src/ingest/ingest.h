@@ -14,6 +14,7 @@
 
 #include "common/env.h"
 #include "common/metrics.h"
+#include "ingest/linger.h"
 #include "ingest/mqtt_client.h"
 #include "log/log.h"
 #include "rules/rule.h"
@@ -32,16 +33,7 @@ class Ingest {
  public:
   struct Options {
     size_t max_batch = 4096;  // messages per group commit
-    // When two polls in a row bring at least linger_min messages each (the broker keeps sending
-    // faster than we commit), wait `linger` and take what arrived meanwhile into the same group
-    // commit, like Kafka's linger.ms. Every group commit costs a write and an fdatasync per shard
-    // it touches, so under sustained load fewer, larger groups cut the daemon's CPU per message
-    // by about a third (bench/ingest.sh). One large poll alone, as after a slow fdatasync at a
-    // moderate rate, is committed at once: waiting then would only lengthen the latency tail.
-    // (Tried: deciding by the arrival rate with a 2 ms linger cut CPU per message a further 15 %,
-    // but the rare lingers at 50,000 msg/s tripled P4's p99.)
-    size_t linger_min = 32;
-    std::chrono::microseconds linger{500};
+    LingerOptions linger;  // see ingest/linger.h
   };
   //! streams[i] is where records for rules->streams()[i] go. Nothing else is owned; everything
   //! must outlive the Ingest.
@@ -72,7 +64,7 @@ class Ingest {
   Clock* clock_;
   Options options_;
 
-  bool busy_ = false;  // the last poll brought linger_min messages or more
+  LingerPolicy linger_;
   Counter* received_;
   Counter* redelivered_;
   Counter* lingered_;
