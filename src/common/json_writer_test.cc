@@ -14,6 +14,12 @@ TEST(JsonWriter, EscapesStrings) {
   std::string out;
   AppendJsonString(out, std::string("a\"b\\c\n\x01\x7f\xc3\xa9", 10));
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\\u007f\xc3\xa9\"");
+  out.clear();
+  AppendJsonString(out, "\tdev-1\r");  // escapes at both ends, a plain run between
+  EXPECT_EQ(out, "\"\\tdev-1\\r\"");
+  out.clear();
+  AppendJsonString(out, "");
+  EXPECT_EQ(out, "\"\"");
 }
 
 TEST(JsonWriter, ShortestDoubles) {

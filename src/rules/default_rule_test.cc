@@ -216,6 +216,19 @@ TEST(DefaultRule, OptionalSensorsExtraFieldsAndOtherTimeForms) {
   EXPECT_FALSE(Apply(*rule, R"({"client_id":"pi-2","timestamp":"2026-11-25T00:05:01Z"})").ok);
 }
 
+TEST(DefaultRule, KnownKeysAreExactAndTheFirstOfARepeatedKeyCounts) {
+  auto rule = Make();
+  // Names as long as a known key but not one stay in extra; so does a key repeated after the first.
+  Outcome o = Apply(*rule, R"({"client_id":"pi-3","timestamp":"2022-07-14 00:00:00","yaw":1,"yaW":2,"rolls":3,)"
+                           R"("Pitch":4,"pressure":5,"pressurE":6,"count":8,"temperature":9,"temperature":10,)"
+                           R"("humidity":11,"timestamq":12,"client_ie":13,"pitch":14,"roll":15})");
+  ASSERT_TRUE(o.ok) << o.rejection.detail;
+  EXPECT_EQ(o.record.value,
+            R"({"device":"pi-3","ts":"2022-07-14 00:00:00","received_at":"2026-11-25 00:00:00","topic":"sensor/data",)"
+            R"("seq":8,"temperature":9,"humidity":11,"pressure":5,"pitch":14,"roll":15,"yaw":1,)"
+            R"("extra":{"yaW":2,"rolls":3,"Pitch":4,"pressurE":6,"timestamq":12,"client_ie":13}})");
+}
+
 TEST(DefaultRule, TypeErrorsNameTheField) {
   auto rule = Make();
   struct Case {

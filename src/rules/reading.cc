@@ -9,28 +9,43 @@
 
 namespace sp {
 
+using namespace std::string_view_literals;
+
 namespace {
 
-bool IsKnown(std::string_view key) {
-  if (key == "client_id" || key == "timestamp" || key == "count") return true;
-  for (auto n : kReadingNumbers) {
-    if (key == n) return true;
-  }
-  return false;
-}
+// The keys a reading takes from a rule's output; every other one goes to `extra`.
+enum Known : int { kClientId, kTimestamp, kCount, kFirstNumber, kKnownCount = kFirstNumber + kReadingNumbers.size() };
 
-const Value* Find(std::span<const Field> fields, std::string_view name) {
-  for (const Field& f : fields) {
-    if (f.name == name) return &f.value;
+// Which known key `key` is, or -1. By length first, so each case compares a constant number of
+// bytes: this runs for every field of every message.
+int KnownIndex(std::string_view key) {
+  switch (key.size()) {
+    case 3: return key == "yaw"sv ? kFirstNumber + 5 : -1;
+    case 4: return key == "roll"sv ? kFirstNumber + 4 : -1;
+    case 5: return key == "count"sv ? kCount : key == "pitch"sv ? kFirstNumber + 3 : -1;
+    case 8: return key == "humidity"sv ? kFirstNumber + 1 : key == "pressure"sv ? kFirstNumber + 2 : -1;
+    case 9: return key == "client_id"sv ? kClientId : key == "timestamp"sv ? kTimestamp : -1;
+    case 11: return key == "temperature"sv ? kFirstNumber : -1;
+    default: return -1;
   }
-  return nullptr;
 }
 
 }  // namespace
 
 bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Record* out, Rejection* rejection) const {
+  // The known keys in one pass; the first of a repeated key counts, as a JSON reader's lookup would.
+  std::array<const Value*, kKnownCount> known{};
+  bool extra = false;
+  for (const Field& f : fields) {
+    if (const int k = KnownIndex(f.name); k < 0) {
+      extra = true;
+    } else if (known[k] == nullptr) {
+      known[k] = &f.value;
+    }
+  }
+
   // Device id.
-  const Value* v = Find(fields, "client_id");
+  const Value* v = known[kClientId];
   if (v == nullptr || v->kind == Value::Kind::kUndefined)
     return Reject(rejection, Reason::kMissingField, "client_id is missing");
   if (v->kind != Value::Kind::kString) return Reject(rejection, Reason::kWrongType, "client_id is not a string");
@@ -49,7 +64,7 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
 
   // Event time.
   int64_t ts;
-  v = Find(fields, "timestamp");
+  v = known[kTimestamp];
   if (v == nullptr || v->kind == Value::Kind::kUndefined)
     return Reject(rejection, Reason::kMissingField, "timestamp is missing");
   if (v->kind == Value::Kind::kString) {
@@ -75,34 +90,35 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   line.clear();
   // A fresh record (each HTTP request's batch is new) would otherwise grow four or five times.
   line.reserve(msg.payload.size() + msg.topic.size() + 96);
-  line += "{\"device\":";
+  line += "{\"device\":"sv;
   AppendJsonString(line, device);
-  line += ",\"ts\":\"";
+  line += ",\"ts\":\""sv;
   AppendTimestamp(line, ts);
-  line += "\",\"received_at\":\"";
+  line += "\",\"received_at\":\""sv;
   AppendTimestamp(line, msg.received_at_us);
-  line += "\",\"topic\":";
+  line += "\",\"topic\":"sv;
   AppendJsonString(line, msg.topic);
-  if (v = Find(fields, "count"); v != nullptr && !v->is_missing()) {
+  if (v = known[kCount]; v != nullptr && !v->is_missing()) {
     if (v->kind != Value::Kind::kInt) return Reject(rejection, Reason::kWrongType, "count is not an integer");
-    line += ",\"seq\":";
+    line += ",\"seq\":"sv;
     AppendValueJson(line, *v);
   }
-  for (std::string_view name : kReadingNumbers) {
-    v = Find(fields, name);
+  for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
+    const std::string_view name = kReadingNumbers[i];
+    v = known[kFirstNumber + i];
     if (v == nullptr || v->is_missing()) continue;  // a sensor may be off
     if (!v->is_number()) return Reject(rejection, Reason::kWrongType, std::string(name) + " is not a number");
     if (!std::isfinite(v->number()))
       return Reject(rejection, Reason::kNonFinite, std::string(name) + " is not a finite number");
-    line += ",\"";
+    line += ",\""sv;
     line += name;
-    line += "\":";
+    line += "\":"sv;
     AppendDouble(line, v->number());
   }
   bool first_extra = true;
-  for (const Field& f : fields) {
-    if (IsKnown(f.name) || f.value.kind == Value::Kind::kUndefined) continue;
-    line += first_extra ? ",\"extra\":{" : ",";
+  for (const Field& f : extra ? fields : std::span<const Field>()) {
+    if (KnownIndex(f.name) >= 0 || f.value.kind == Value::Kind::kUndefined) continue;
+    line += first_extra ? ",\"extra\":{"sv : ","sv;
     first_extra = false;
     AppendJsonString(line, f.name);
     line += ':';
