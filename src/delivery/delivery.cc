@@ -204,12 +204,12 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
     *polled = 1;  // progress was made: a draining Stop goes on
     return Status::OK();
   }
-  SP_ASSIGN_OR_RETURN(std::vector<StoredRecord> records, std::move(polled_records));
+  SP_ASSIGN_OR_RETURN(std::span<StoredRecord> records, polled_records);
   *polled = records.size();
   for (StoredRecord& r : records) {
     auto redo = redo_until_.find(r.shard);
     if (redo != redo_until_.end() && r.offset >= redo->second) {
-      held_.push_back(std::move(r));  // after the redone flush
+      held_.push_back(std::move(r));  // after the redone flush; the next Poll reuses r
       continue;
     }
     Add(r);

@@ -26,10 +26,10 @@ bool GetVarint(std::string_view* in, uint64_t* v) {
   }
   return false;
 }
-bool GetBytes(std::string_view* in, std::string* out) {
+bool GetBytes(std::string_view* in, std::string_view* out) {
   uint64_t n;
   if (!GetVarint(in, &n) || n > in->size()) return false;
-  out->assign(in->data(), n);
+  *out = in->substr(0, n);
   in->remove_prefix(n);
   return true;
 }
@@ -85,23 +85,28 @@ bool CrcMatches(std::string_view whole_batch) {
   return DecodeFixed32(whole_batch.data()) == crc32c::Extend(0, whole_batch.data() + 4, whole_batch.size() - 4);
 }
 
-Status Decode(std::string_view whole_batch, uint32_t shard, uint64_t min_offset, std::vector<StoredRecord>* out) {
+Status Decode(std::string_view whole_batch, uint32_t shard, uint64_t min_offset, RecordSlots* out) {
   SP_ASSIGN_OR_RETURN(Header h, DecodeHeader(whole_batch));
   if (whole_batch.size() != h.total_size() || !CrcMatches(whole_batch)) {
     return Status::Corruption("batch at offset " + std::to_string(h.first_offset) + " fails its CRC");
   }
+  const size_t before = out->size();
   std::string_view in = whole_batch.substr(kHeaderSize);
   for (uint32_t i = 0; i < h.count; ++i) {
-    StoredRecord r;
+    std::string_view key, value;
     uint64_t delta;
-    if (!GetBytes(&in, &r.key) || !GetBytes(&in, &r.value) || !GetVarint(&in, &delta)) {
+    if (!GetBytes(&in, &key) || !GetBytes(&in, &value) || !GetVarint(&in, &delta)) {
+      out->Truncate(before);
       return Status::Corruption("record " + std::to_string(i) + " of the batch at offset " +
                                 std::to_string(h.first_offset) + " is cut short");
     }
+    if (h.first_offset + i < min_offset) continue;
+    StoredRecord& r = out->Add();
     r.shard = shard;
     r.offset = h.first_offset + i;
     r.timestamp_us = h.first_timestamp_us + UnZigZag(delta);
-    if (r.offset >= min_offset) out->push_back(std::move(r));
+    r.key.assign(key);
+    r.value.assign(value);
   }
   return Status::OK();
 }

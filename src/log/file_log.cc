@@ -124,9 +124,9 @@ class FileStream final : public Stream {
   Result<std::vector<ConsumerInfo>> Consumers() const override;
   Result<uint64_t> OffsetForTime(uint32_t shard, int64_t timestamp_us) override;
 
-  //! Reads records of shard from offset `from` on, at most max, appending to out; returns the
-  //! offset to read next.
-  Result<uint64_t> Read(uint32_t shard, uint64_t from, size_t max, std::vector<StoredRecord>* out);
+  //! Reads records of shard from offset `from` on, at most max, adding them to out, with buf for
+  //! the batches' bytes; returns the offset to read next.
+  Result<uint64_t> Read(uint32_t shard, uint64_t from, size_t max, batch::RecordSlots* out, std::string* buf);
   //! Waits until an append is published after `seen` (returns true), or until deadline or
   //! *wakeup (false).
   bool WaitForAppend(uint64_t seen, std::chrono::steady_clock::time_point deadline, const std::atomic<bool>* wakeup);
@@ -231,24 +231,25 @@ class FileConsumer final : public Consumer {
   }
   ~FileConsumer() override { stream_->Unregister(this); }
 
-  Result<std::vector<StoredRecord>> Poll(size_t max_records, std::chrono::milliseconds wait) override {
+  Result<std::span<StoredRecord>> Poll(size_t max_records, std::chrono::milliseconds wait) override {
     const auto deadline = std::chrono::steady_clock::now() + wait;
-    std::vector<StoredRecord> out;
+    records_.Truncate(0);
     const uint32_t n = stream_->shard_count();
     while (true) {
       // Take the sequence number before reading, so an append published during the read still
       // wakes the wait below.
       uint64_t seen = stream_->append_seq();
-      for (uint32_t i = 0; i < n && out.size() < max_records; ++i) {
+      for (uint32_t i = 0; i < n && records_.size() < max_records; ++i) {
         uint32_t s = (next_shard_ + i) % n;
-        SP_ASSIGN_OR_RETURN(uint64_t next, stream_->Read(s, positions_[s], max_records - out.size(), &out));
+        SP_ASSIGN_OR_RETURN(uint64_t next,
+                            stream_->Read(s, positions_[s], max_records - records_.size(), &records_, &batch_));
         positions_[s] = next;
       }
       next_shard_ = (next_shard_ + 1) % n;  // fairness: start with another shard next time
-      if (!out.empty() || wakeup_.exchange(false)) return out;
+      if (records_.size() > 0 || wakeup_.exchange(false)) return records_.records();
       if (!stream_->WaitForAppend(seen, deadline, &wakeup_)) {
         wakeup_ = false;
-        return out;
+        return records_.records();
       }
     }
   }
@@ -330,6 +331,8 @@ class FileConsumer final : public Consumer {
   std::vector<std::atomic<uint64_t>> positions_;  // read by the lag gauge from other threads
   uint32_t next_shard_ = 0;
   std::atomic<bool> wakeup_{false};
+  batch::RecordSlots records_;  // what Poll returned last
+  std::string batch_;           // a batch's bytes while Poll decodes it
 };
 
 Status FileStream::Open(uint32_t configured_shards) {
@@ -687,7 +690,8 @@ Status FileStream::EnforceRetention() {
   return Status::OK();
 }
 
-Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std::vector<StoredRecord>* out) {
+Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, batch::RecordSlots* out,
+                                  std::string* buf) {
   // Find where to start under the lock; read the file without it.
   std::shared_ptr<RandomAccessFile> file;
   uint64_t pos, seg_end, end, next_base;
@@ -714,11 +718,11 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
   const size_t limit = out->size() + max;  // out may already hold other shards' records
   uint64_t next = from;
   bool cut = false;
-  std::string buf;
+  char header[batch::kHeaderSize];
   while (pos < seg_end && out->size() < limit) {
-    buf.resize(batch::kHeaderSize);
-    SP_ASSIGN_OR_RETURN(size_t n, file->Read(pos, buf.size(), buf.data()));
-    auto h = n == buf.size() ? batch::DecodeHeader(buf) : Result<batch::Header>(Status::Corruption("short header"));
+    SP_ASSIGN_OR_RETURN(size_t n, file->Read(pos, sizeof header, header));
+    auto h = n == sizeof header ? batch::DecodeHeader(std::string_view(header, n))
+                                : Result<batch::Header>(Status::Corruption("short header"));
     if (!h.ok() || pos + h->total_size() > seg_end) {
       // The walk lost the batch boundaries: find the next batch that checks out in full.
       metrics_.corrupt_batches->Inc();
@@ -737,15 +741,14 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
       pos += h->total_size();
       continue;
     }
-    buf.resize(h->total_size());
-    SP_ASSIGN_OR_RETURN(n, file->Read(pos, buf.size(), buf.data()));
-    buf.resize(n);
+    // buf only grows: shrinking and growing it again would clear its bytes each time.
+    if (buf->size() < h->total_size()) buf->resize(h->total_size());
+    SP_ASSIGN_OR_RETURN(n, file->Read(pos, h->total_size(), buf->data()));
     pos += h->total_size();
     const size_t before = out->size();
-    Status st = batch::Decode(buf, shard, next, out);
+    Status st = batch::Decode(std::string_view(buf->data(), n), shard, next, out);
     if (!st.ok()) {
       // Damage inside a sealed batch: report it and go on at the next batch.
-      out->resize(before);
       metrics_.corrupt_batches->Inc();
       spdlog::error("log: {} shard {}: {}; skipping to offset {}", name_, shard, st.ToString(), batch_next);
       next = batch_next;
@@ -753,7 +756,7 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, std
     }
     // Keep only up to the limit; the rest is read again next time from `next`.
     if (out->size() > limit) {
-      out->resize(limit);
+      out->Truncate(limit);
       cut = true;
     }
     next = out->size() > before ? out->back().offset + 1 : batch_next;
@@ -827,9 +830,9 @@ Result<uint64_t> FileStream::OffsetForTime(uint32_t shard, int64_t timestamp_us)
       buf.resize(h.total_size());
       SP_ASSIGN_OR_RETURN(n, file->Read(pos, buf.size(), buf.data()));
       buf.resize(n);
-      std::vector<StoredRecord> records;
+      batch::RecordSlots records;
       SP_RETURN_IF_ERROR(batch::Decode(buf, shard, h.first_offset, &records));
-      for (const auto& r : records) {
+      for (const auto& r : records.records()) {
         if (r.timestamp_us >= timestamp_us) return r.offset;
       }
       return h.first_offset + h.count;
