@@ -12,7 +12,9 @@ namespace sp {
 
 namespace {
 constexpr int64_t kSendTimeoutUs = 10'000'000;
-constexpr size_t kReadChunk = 64 * 1024;
+// Each read asks the reader for room for at least this much, and takes all the room there is:
+// at a burst, a read brings a few hundred packets (one system call for all of them).
+constexpr size_t kMinRead = 128 * 1024;
 }  // namespace
 
 MqttSubscriber::MqttSubscriber(MqttClientOptions options, Clock* clock, Metrics* metrics)
@@ -219,7 +221,6 @@ Result<std::vector<MqttMessage>> MqttSubscriber::Poll(std::chrono::milliseconds 
   std::vector<MqttMessage> out;
   max_messages = std::max<size_t>(max_messages, 1);
   const int64_t deadline = clock_->MonotonicMicros() + wait.count() * 1000;
-  char buf[kReadChunk];
   while (true) {
     if (!transport_) {
       if (clock_->MonotonicMicros() >= next_attempt_us_) {
@@ -238,7 +239,8 @@ Result<std::vector<MqttMessage>> MqttSubscriber::Poll(std::chrono::milliseconds 
     // max_messages must not wait for new bytes to arrive.
     Status s = Drain(&out, max_messages);
     if (s.ok() && out.size() < max_messages) {
-      auto n = transport_->Read(buf, sizeof buf);
+      const std::span<char> room = reader_.Space(kMinRead);
+      auto n = transport_->Read(room.data(), room.size());
       if (!n.ok()) {
         s = n.status();
         // A server that does not know MQTT 5 may close on the CONNECT instead of answering it.
@@ -246,7 +248,7 @@ Result<std::vector<MqttMessage>> MqttSubscriber::Poll(std::chrono::milliseconds 
       } else if (*n > 0) {
         bytes_received_->Inc(*n);
         last_received_us_ = clock_->MonotonicMicros();
-        reader_.Append(std::string_view(buf, *n));
+        reader_.Commit(*n);
         continue;  // decode them, and read again while the socket has more
       }
     }
@@ -268,14 +270,14 @@ Result<std::vector<MqttMessage>> MqttSubscriber::Poll(std::chrono::milliseconds 
 
 Status MqttSubscriber::Drain(std::vector<MqttMessage>* out, size_t max_messages) {
   while (out->size() < max_messages && transport_) {
-    SP_ASSIGN_OR_RETURN(std::optional<mqtt::Packet> p, reader_.Next());
-    if (!p) return Status::OK();
+    SP_ASSIGN_OR_RETURN(const mqtt::Packet* p, reader_.Next());
+    if (p == nullptr) return Status::OK();
     SP_RETURN_IF_ERROR(HandlePacket(*p, out));
   }
   return Status::OK();
 }
 
-Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* out) {
+Status MqttSubscriber::HandlePacket(const mqtt::Packet& p, std::vector<MqttMessage>* out) {
   using mqtt::PacketType;
   if (phase_ == Phase::kAwaitConnack && p.type != PacketType::kConnack) {
     return Status::Corruption(std::string(mqtt::PacketTypeName(p.type)) + " before CONNACK");
@@ -341,9 +343,11 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
       // We announce no Topic Alias Maximum, so 0: the broker may not use aliases (MQTT 5 3.3.2.3.4).
       if (p.props.topic_alias)
         return Status::Corruption("PUBLISH with a Topic Alias, which this client does not allow");
-      MqttMessage m;
-      m.topic.assign(p.publish.topic);
-      m.payload.assign(p.publish.payload);
+      // No copy: the message points into the reader's buffer, and holds it.
+      MqttMessage& m = out->emplace_back();
+      m.topic = p.publish.topic;
+      m.payload = p.publish.payload;
+      m.bytes = reader_.buffer();
       m.qos = p.publish.qos;
       m.dup = p.publish.dup;
       m.retain = p.publish.retain;
@@ -351,7 +355,6 @@ Status MqttSubscriber::HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* o
       m.session = session_;
       m.payload_size = p.publish.payload_size;
       m.truncated = p.publish.truncated;
-      out->push_back(std::move(m));
       return Status::OK();
     }
     case PacketType::kSuback: {

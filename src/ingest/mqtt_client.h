@@ -34,6 +34,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -90,9 +91,13 @@ struct MqttClientOptions {
   uint16_t receive_maximum = 65535;
 };
 
+//! A message as received. topic and payload point into `bytes`, the buffer the connection was
+//! read into, which the message holds: they stay valid, and unchanged, for as long as the message
+//! (or a copy of it) exists, across later Polls, and whatever thread drops it.
 struct MqttMessage {
-  std::string topic;
-  std::string payload;  // at most max_payload_bytes; see truncated
+  std::string_view topic;
+  std::string_view payload;  // at most max_payload_bytes; see truncated
+  std::shared_ptr<const char[]> bytes;
   uint8_t qos = 0;
   bool dup = false, retain = false;
   uint16_t packet_id = 0;
@@ -157,7 +162,7 @@ class MqttSubscriber {
   Status Send(const std::string& bytes);
   //! Decodes buffered packets until none is complete or out holds max_messages.
   Status Drain(std::vector<MqttMessage>* out, size_t max_messages);
-  Status HandlePacket(mqtt::Packet& p, std::vector<MqttMessage>* out);
+  Status HandlePacket(const mqtt::Packet& p, std::vector<MqttMessage>* out);
   //! Sends PINGREQ when due; fails when the broker has been silent too long or a handshake step
   //! took too long. Returns the monotonic time of the next timer.
   Status CheckTimers(int64_t* next_timer_us);

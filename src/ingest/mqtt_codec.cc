@@ -1,7 +1,9 @@
 #include "ingest/mqtt_codec.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
+#include <cstring>
 
 #include "common/json_writer.h"
 
@@ -212,9 +214,9 @@ Result<size_t> PublishHeadSize(uint8_t flags, std::string_view body, size_t rema
   return need;
 }
 
-Result<Publish> DecodePublishBody(uint8_t flags, std::string_view body, Version v, std::string_view* properties,
-                                  Properties* props) {
-  Publish p;
+// The body of a PUBLISH into out, which DecodeInto has reset.
+Status DecodePublishBody(uint8_t flags, std::string_view body, Version v, Packet* out) {
+  Publish& p = out->publish;
   p.retain = flags & 0x01;
   p.qos = (flags >> 1) & 0x03;
   p.dup = flags & 0x08;
@@ -226,8 +228,8 @@ Result<Publish> DecodePublishBody(uint8_t flags, std::string_view body, Version 
   if (at > body.size()) return Status::Corruption("PUBLISH topic longer than the packet");
   p.topic = body.substr(2, topic_len);
   if (p.topic.empty() && v == Version::kV311) return Status::Corruption("PUBLISH with an empty topic");
-  if (p.topic.find_first_of(std::string_view("+#\0", 3)) != std::string_view::npos) {
-    return Status::Corruption("PUBLISH topic with a wildcard or NUL");
+  for (const char c : p.topic) {  // not find_first_of, which calls memchr once per byte of the topic
+    if (c == '+' || c == '#' || c == '\0') return Status::Corruption("PUBLISH topic with a wildcard or NUL");
   }
   if (p.qos > 0) {
     if (at + 2 > body.size()) return Status::Corruption("PUBLISH too short for its packet id");
@@ -236,14 +238,20 @@ Result<Publish> DecodePublishBody(uint8_t flags, std::string_view body, Version 
     at += 2;
   }
   if (v == Version::kV5) {
-    SP_ASSIGN_OR_RETURN(*properties, TakeProperties(body, &at, "PUBLISH"));
-    SP_ASSIGN_OR_RETURN(*props, ParseProperties(PacketType::kPublish, *properties));
+    SP_ASSIGN_OR_RETURN(out->properties, TakeProperties(body, &at, "PUBLISH"));
+    // Most PUBLISH packets carry none, and an empty block parses to the defaults DecodeInto left.
+    if (!out->properties.empty()) {
+      SP_ASSIGN_OR_RETURN(out->props, ParseProperties(PacketType::kPublish, out->properties));
+    }
     // MQTT 5 3.3.2.1: an empty topic is allowed only when a Topic Alias stands for it.
-    if (p.topic.empty() && !props->topic_alias) return Status::Corruption("PUBLISH with an empty topic and no alias");
+    if (p.topic.empty() && !out->props.topic_alias) {
+      return Status::Corruption("PUBLISH with an empty topic and no alias");
+    }
   }
   p.payload = body.substr(at);
   p.payload_size = p.payload.size();
-  return p;
+  out->packet_id = p.packet_id;
+  return Status::OK();
 }
 
 }  // namespace
@@ -553,51 +561,62 @@ Result<FixedHeader> DecodeFixedHeader(std::string_view bytes, Version v) {
   return h;
 }
 
-Result<Packet> DecodeBody(const FixedHeader& h, std::string_view body, Version v) {
+namespace {
+
+// Decodes the body of one packet whose header is h into *p, which may hold the packet decoded
+// before it: the reader decodes every packet into the same Packet, so that its vectors keep their
+// memory and nothing large is moved. Every field is set again.
+Status DecodeInto(const FixedHeader& h, std::string_view body, Version v, Packet* p) {
   if (body.size() != h.remaining_length) return Status::Corruption("body size differs from the remaining length");
-  Packet p;
-  p.type = h.type;
-  p.flags = h.flags;
-  p.size = h.header_size + h.remaining_length;
+  p->type = h.type;
+  p->flags = h.flags;
+  p->size = h.header_size + h.remaining_length;
+  p->packet_id = 0;
+  p->publish = {};
+  p->connack = {};
+  p->suback.packet_id = 0;
+  p->suback.return_codes.clear();
+  p->reason_code = 0;
+  // Only a non-empty properties block sets props: after an empty one they are still the defaults.
+  if (!p->properties.empty()) p->props = {};
+  p->properties = {};
+  if (h.type == PacketType::kPublish) return DecodePublishBody(h.flags, body, v, p);
   const char* name = PacketTypeName(h.type);
   switch (h.type) {
-    case PacketType::kPublish: {
-      SP_ASSIGN_OR_RETURN(p.publish, DecodePublishBody(h.flags, body, v, &p.properties, &p.props));
-      p.packet_id = p.publish.packet_id;
-      return p;
-    }
+    case PacketType::kPublish:  // above
+      break;
     case PacketType::kConnack: {
       if (body.size() < 2 || (v == Version::kV311 && body.size() != 2)) {
         return Status::Corruption("CONNACK of " + std::to_string(body.size()) + " bytes");
       }
       const uint8_t ack_flags = static_cast<uint8_t>(body[0]);
       if (ack_flags & 0xfe) return Status::Corruption("CONNACK with reserved flags set");
-      p.connack.session_present = (ack_flags & 0x01) != 0;
-      p.connack.return_code = static_cast<uint8_t>(body[1]);
-      if (v == Version::kV311) return p;
+      p->connack.session_present = (ack_flags & 0x01) != 0;
+      p->connack.return_code = static_cast<uint8_t>(body[1]);
+      if (v == Version::kV311) return Status::OK();
       if (body.size() == 2) {
         // An MQTT 5 CONNACK always has a properties length, so this is a 3.1.1 server answering
         // (see Connack::v311_form): decoded as 3.1.1 for the client to tell what happened.
-        p.connack.v311_form = true;
-        return p;
+        p->connack.v311_form = true;
+        return Status::OK();
       }
       // MQTT 5 3.2.2.2: 0x00 success, or a refusal from 0x80 up; nothing in between.
-      if (p.connack.return_code != 0 && p.connack.return_code < 0x80) {
-        return Status::Corruption("CONNACK reason code " + Hex(p.connack.return_code));
+      if (p->connack.return_code != 0 && p->connack.return_code < 0x80) {
+        return Status::Corruption("CONNACK reason code " + Hex(p->connack.return_code));
       }
       size_t at = 2;
-      SP_ASSIGN_OR_RETURN(p.properties, TakeProperties(body, &at, name));
+      SP_ASSIGN_OR_RETURN(p->properties, TakeProperties(body, &at, name));
       if (at != body.size()) return Status::Corruption("CONNACK with bytes after its properties");
-      SP_ASSIGN_OR_RETURN(p.props, ParseProperties(h.type, p.properties));
-      return p;
+      SP_ASSIGN_OR_RETURN(p->props, ParseProperties(h.type, p->properties));
+      return Status::OK();
     }
     case PacketType::kSuback: {
       if (body.size() < 3) return Status::Corruption("SUBACK too short");
-      p.packet_id = p.suback.packet_id = GetU16(body, 0);
+      p->packet_id = p->suback.packet_id = GetU16(body, 0);
       size_t at = 2;
       if (v == Version::kV5) {
-        SP_ASSIGN_OR_RETURN(p.properties, TakeProperties(body, &at, name));
-        SP_ASSIGN_OR_RETURN(p.props, ParseProperties(h.type, p.properties));
+        SP_ASSIGN_OR_RETURN(p->properties, TakeProperties(body, &at, name));
+        SP_ASSIGN_OR_RETURN(p->props, ParseProperties(h.type, p->properties));
         if (at >= body.size()) return Status::Corruption("SUBACK without return codes");
       }
       for (; at < body.size(); ++at) {
@@ -606,9 +625,9 @@ Result<Packet> DecodeBody(const FixedHeader& h, std::string_view body, Version v
         if (code > 2 && (v == Version::kV311 ? code != 0x80 : code < 0x80)) {
           return Status::Corruption("SUBACK return code " + std::to_string(code));
         }
-        p.suback.return_codes.push_back(code);
+        p->suback.return_codes.push_back(code);
       }
-      return p;
+      return Status::OK();
     }
     case PacketType::kPuback:
     case PacketType::kPubrec:
@@ -619,45 +638,45 @@ Result<Packet> DecodeBody(const FixedHeader& h, std::string_view body, Version v
       if (body.size() < 2 || (v == Version::kV311 && body.size() != 2)) {
         return Status::Corruption(std::string(name) + " of " + std::to_string(body.size()) + " bytes");
       }
-      p.packet_id = GetU16(body, 0);
-      if (p.packet_id == 0) return Status::Corruption(std::string(name) + " with packet id 0");
-      if (v == Version::kV311) return p;
+      p->packet_id = GetU16(body, 0);
+      if (p->packet_id == 0) return Status::Corruption(std::string(name) + " with packet id 0");
+      if (v == Version::kV311) return Status::OK();
       size_t at = 2;
       if (h.type == PacketType::kUnsuback) {
         // MQTT 5 3.11: properties, then a reason code per filter of the UNSUBSCRIBE.
-        SP_ASSIGN_OR_RETURN(p.properties, TakeProperties(body, &at, name));
-        SP_ASSIGN_OR_RETURN(p.props, ParseProperties(h.type, p.properties));
+        SP_ASSIGN_OR_RETURN(p->properties, TakeProperties(body, &at, name));
+        SP_ASSIGN_OR_RETURN(p->props, ParseProperties(h.type, p->properties));
         if (at >= body.size()) return Status::Corruption("UNSUBACK without reason codes");
-        p.suback.packet_id = p.packet_id;
-        p.suback.return_codes.assign(body.begin() + static_cast<std::ptrdiff_t>(at), body.end());
-        return p;
+        p->suback.packet_id = p->packet_id;
+        p->suback.return_codes.assign(body.begin() + static_cast<std::ptrdiff_t>(at), body.end());
+        return Status::OK();
       }
       // MQTT 5 3.4.2.1: a reason code unless it is 0 (success) and there are no properties; the
       // property length may be left out when there are none.
-      if (at == body.size()) return p;
-      p.reason_code = static_cast<uint8_t>(body[at++]);
-      if (at == body.size()) return p;
-      SP_ASSIGN_OR_RETURN(p.properties, TakeProperties(body, &at, name));
+      if (at == body.size()) return Status::OK();
+      p->reason_code = static_cast<uint8_t>(body[at++]);
+      if (at == body.size()) return Status::OK();
+      SP_ASSIGN_OR_RETURN(p->properties, TakeProperties(body, &at, name));
       if (at != body.size()) return Status::Corruption(std::string(name) + " with bytes after its properties");
-      SP_ASSIGN_OR_RETURN(p.props, ParseProperties(h.type, p.properties));
-      return p;
+      SP_ASSIGN_OR_RETURN(p->props, ParseProperties(h.type, p->properties));
+      return Status::OK();
     }
     case PacketType::kPingresp:
       if (!body.empty()) return Status::Corruption("PINGRESP with a body");
-      return p;
+      return Status::OK();
     case PacketType::kDisconnect:
     case PacketType::kAuth: {
       // A server sends these in MQTT 5 only. Both are a reason code and properties, either left
       // out when there is nothing to say (3.14.2.1, 3.15.2.1): no bytes at all means reason 0.
       if (v == Version::kV311) return Status::Corruption(std::string(name) + " from the server");
-      if (body.empty()) return p;
-      p.reason_code = static_cast<uint8_t>(body[0]);
+      if (body.empty()) return Status::OK();
+      p->reason_code = static_cast<uint8_t>(body[0]);
       size_t at = 1;
-      if (at == body.size()) return p;
-      SP_ASSIGN_OR_RETURN(p.properties, TakeProperties(body, &at, name));
+      if (at == body.size()) return Status::OK();
+      SP_ASSIGN_OR_RETURN(p->properties, TakeProperties(body, &at, name));
       if (at != body.size()) return Status::Corruption(std::string(name) + " with bytes after its properties");
-      SP_ASSIGN_OR_RETURN(p.props, ParseProperties(h.type, p.properties));
-      return p;
+      SP_ASSIGN_OR_RETURN(p->props, ParseProperties(h.type, p->properties));
+      return Status::OK();
     }
     case PacketType::kConnect:
     case PacketType::kSubscribe:
@@ -668,10 +687,14 @@ Result<Packet> DecodeBody(const FixedHeader& h, std::string_view body, Version v
   return Status::Corruption("unknown packet type");
 }
 
+}  // namespace
+
 Result<Packet> DecodePacket(std::string_view bytes, Version v) {
   SP_ASSIGN_OR_RETURN(FixedHeader h, DecodeFixedHeader(bytes, v));
   if (bytes.size() - h.header_size < h.remaining_length) return Status::NotFound("need more bytes");
-  return DecodeBody(h, bytes.substr(h.header_size, h.remaining_length), v);
+  Packet p;
+  SP_RETURN_IF_ERROR(DecodeInto(h, bytes.substr(h.header_size, h.remaining_length), v, &p));
+  return p;
 }
 
 Result<Packet> DecodePacket(std::span<const uint8_t> bytes, Version v) {
@@ -683,35 +706,63 @@ PacketReader::PacketReader(size_t max_payload_bytes, Version v, size_t max_contr
 
 void PacketReader::Reset(Version v) {
   version_ = v;
-  buf_.clear();
-  pos_ = 0;
-  skip_ = 0;
+  buf_.reset();  // messages still pointing into it keep it
+  capacity_ = pos_ = end_ = skip_ = 0;
+}
+
+std::span<char> PacketReader::Space(size_t min_bytes) {
+  const size_t kept = end_ - pos_;
+  // Once nobody else holds the buffer (the messages made from it are gone), its bytes may be
+  // written over. The acquire fence pairs with the release of the last other holder's drop, on
+  // whatever thread, so its reads of those bytes come before our writes.
+  const bool ours = buf_ != nullptr && buf_.use_count() == 1;
+  if (ours) std::atomic_thread_fence(std::memory_order_acquire);
+  if (ours && kept == 0) pos_ = end_ = 0;
+  if (capacity_ - end_ < min_bytes) {
+    if (ours && capacity_ >= kept + min_bytes) {
+      std::memmove(buf_.get(), buf_.get() + pos_, kept);
+    } else {
+      // A new buffer (the old one stays as it is for its holders) with the undecoded bytes, a
+      // partial packet, at its front. Twice what is needed, so that it takes more than one read,
+      // and a large packet arriving in pieces is copied a few times in all, not once per piece.
+      const size_t capacity = 2 * (kept + min_bytes);
+      std::shared_ptr<char[]> fresh = std::make_shared_for_overwrite<char[]>(capacity);
+      if (kept > 0) std::memcpy(fresh.get(), buf_.get() + pos_, kept);
+      buf_ = std::move(fresh);
+      capacity_ = capacity;
+    }
+    pos_ = 0;
+    end_ = kept;
+  }
+  return {buf_.get() + end_, capacity_ - end_};
+}
+
+void PacketReader::Commit(size_t n) {
+  assert(n <= capacity_ - end_);
+  end_ += n;
+  if (skip_ > 0) {  // the tail of a PUBLISH already handed out truncated; nothing else is buffered
+    const size_t drop = std::min(skip_, n);
+    skip_ -= drop;
+    pos_ += drop;
+  }
 }
 
 void PacketReader::Append(std::string_view bytes) {
-  if (skip_ > 0) {  // the tail of a PUBLISH already handed out truncated
-    const size_t drop = std::min(skip_, bytes.size());
-    skip_ -= drop;
-    bytes.remove_prefix(drop);
-  }
+  const size_t drop = std::min(skip_, bytes.size());  // not even copied: see Commit
+  skip_ -= drop;
+  bytes.remove_prefix(drop);
   if (bytes.empty()) return;
-  // Compact before growing: decoded packets at the front are dead (their views end here).
-  if (pos_ == buf_.size()) {
-    buf_.clear();
-    pos_ = 0;
-  } else if (pos_ > 0) {
-    buf_.erase(0, pos_);
-    pos_ = 0;
-  }
-  buf_.append(bytes);
+  std::memcpy(Space(bytes.size()).data(), bytes.data(), bytes.size());
+  Commit(bytes.size());
 }
 
-Result<std::optional<Packet>> PacketReader::Next() {
-  if (skip_ > 0) return std::optional<Packet>();
-  const std::string_view avail = std::string_view(buf_).substr(pos_);
+Result<const Packet*> PacketReader::Next() {
+  constexpr const Packet* kNeedMore = nullptr;
+  if (skip_ > 0) return kNeedMore;
+  const std::string_view avail(buf_.get() + pos_, end_ - pos_);
   auto h = DecodeFixedHeader(avail, version_);
   if (!h.ok()) {
-    if (h.status().IsNotFound()) return std::optional<Packet>();
+    if (h.status().IsNotFound()) return kNeedMore;
     return h.status();
   }
   const std::string_view have = avail.substr(h->header_size);  // of the body, maybe not all yet
@@ -720,38 +771,38 @@ Result<std::optional<Packet>> PacketReader::Next() {
       return Status::Corruption(std::string(PacketTypeName(h->type)) + " of " + std::to_string(h->remaining_length) +
                                 " bytes");
     }
-    if (have.size() < h->remaining_length) return std::optional<Packet>();
-    SP_ASSIGN_OR_RETURN(Packet p, DecodeBody(*h, have.substr(0, h->remaining_length), version_));
-    pos_ += p.size;
-    return std::optional<Packet>(std::move(p));
+    if (have.size() < h->remaining_length) return kNeedMore;
+    SP_RETURN_IF_ERROR(DecodeInto(*h, have.substr(0, h->remaining_length), version_, &packet_));
+    pos_ += packet_.size;
+    return &packet_;
   }
   // A PUBLISH: once its head is in, a payload beyond max_payload_ need not be waited for.
   auto head = PublishHeadSize(h->flags, have, h->remaining_length, version_);
   if (!head.ok()) {
     if (!head.status().IsNotFound()) return head.status();
     if (have.size() > max_control_) return Status::Corruption("PUBLISH head too large");
-    return std::optional<Packet>();
+    return kNeedMore;
   }
   const size_t payload_size = h->remaining_length - *head;
   if (payload_size <= max_payload_) {
-    if (have.size() < h->remaining_length) return std::optional<Packet>();
-    SP_ASSIGN_OR_RETURN(Packet p, DecodeBody(*h, have.substr(0, h->remaining_length), version_));
-    pos_ += p.size;
-    return std::optional<Packet>(std::move(p));
+    if (have.size() < h->remaining_length) return kNeedMore;
+    SP_RETURN_IF_ERROR(DecodeInto(*h, have.substr(0, h->remaining_length), version_, &packet_));
+    pos_ += packet_.size;
+    return &packet_;
   }
-  if (have.size() < *head + max_payload_) return std::optional<Packet>();
+  if (have.size() < *head + max_payload_) return kNeedMore;
   // Decode the head and the first max_payload_ bytes as if they were the packet, then drop the
-  // rest of it: what is buffered now, and the remainder as Append sees it.
+  // rest of it: what is buffered now, and the remainder as Commit sees it.
   FixedHeader cut = *h;
   cut.remaining_length = *head + max_payload_;
-  SP_ASSIGN_OR_RETURN(Packet p, DecodeBody(cut, have.substr(0, cut.remaining_length), version_));
-  p.size = h->header_size + h->remaining_length;
-  p.publish.payload_size = payload_size;
-  p.publish.truncated = true;
+  SP_RETURN_IF_ERROR(DecodeInto(cut, have.substr(0, cut.remaining_length), version_, &packet_));
+  packet_.size = h->header_size + h->remaining_length;
+  packet_.publish.payload_size = payload_size;
+  packet_.publish.truncated = true;
   const size_t in_buffer = std::min(have.size(), h->remaining_length);
   pos_ += h->header_size + in_buffer;
   skip_ = h->remaining_length - in_buffer;
-  return std::optional<Packet>(std::move(p));
+  return &packet_;
 }
 
 const char* PacketTypeName(PacketType type) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -228,30 +229,42 @@ struct Packet {
 Result<Packet> DecodePacket(std::string_view bytes, Version v = Version::kV311);
 Result<Packet> DecodePacket(std::span<const uint8_t> bytes, Version v = Version::kV311);
 
-//! Decodes the body (after the fixed header) of one packet whose header is h.
-Result<Packet> DecodeBody(const FixedHeader& h, std::string_view body, Version v = Version::kV311);
-
 //! Streaming decoder for a connection: bytes go in as they arrive, whole packets come out, and
 //! memory stays bounded whatever the peer sends. A PUBLISH larger than max_payload_bytes is not
 //! buffered whole: it comes out as soon as its first max_payload_bytes are in (truncated, with
 //! payload_size the full size), and the rest of it is dropped as it streams in. Any other packet
 //! (or a PUBLISH's topic and properties) larger than max_control_bytes is Corruption (a server
 //! has no reason to send one).
+//!
+//! The bytes live in a shared buffer that the connection reads into directly (Space, Commit), and
+//! packets are decoded in place: a holder of buffer() keeps the views of the packets decoded from
+//! it valid, and unchanged, for as long as it holds it (the reader never writes over bytes it has
+//! handed out while someone else holds them; it moves on to a new buffer instead). So a PUBLISH can
+//! become a message without copying its topic or payload.
 class PacketReader {
  public:
   explicit PacketReader(size_t max_payload_bytes, Version v = Version::kV311, size_t max_control_bytes = 1 << 20);
 
-  //! Adds bytes read from the connection. Invalidates the views of packets returned before.
+  //! Room for at least min_bytes more bytes from the connection (often more: read as much as fits),
+  //! to be followed by Commit. Invalidates the packet returned by Next, unless buffer() is held.
+  std::span<char> Space(size_t min_bytes);
+  //! Takes the first n bytes of the last Space as received.
+  void Commit(size_t n);
+  //! Adds bytes read from the connection elsewhere: Space, a copy, Commit.
   void Append(std::string_view bytes);
-  //! The next packet, std::nullopt when more bytes are needed, or Corruption (then the stream is
-  //! unusable: Reset it with the connection).
-  Result<std::optional<Packet>> Next();
+  //! The next packet, nullptr when more bytes are needed, or Corruption (then the stream is
+  //! unusable: Reset it with the connection). The packet is valid until the next call of Next,
+  //! Space, Append or Reset; its views as long as buffer() is held.
+  Result<const Packet*> Next();
+  //! The buffer holding the bytes of the packet Next returned last.
+  const std::shared_ptr<char[]>& buffer() const { return buf_; }
   //! Forgets everything, for a new connection that speaks version v.
   void Reset(Version v);
   //! The version the stream is decoded as.
   Version version() const { return version_; }
-  //! Bytes held (the memory bound: about max_payload_bytes + 64 KiB at most).
-  size_t buffered() const { return buf_.size() - pos_; }
+  //! Bytes held (the memory bound: about max_payload_bytes + 64 KiB at most; the buffer holding
+  //! them is at most twice that, plus what Space was asked for).
+  size_t buffered() const { return end_ - pos_; }
   //! Bytes of a truncated PUBLISH still to be dropped as they arrive.
   size_t skipping() const { return skip_; }
 
@@ -259,9 +272,12 @@ class PacketReader {
   const size_t max_payload_;
   Version version_;
   const size_t max_control_;
-  std::string buf_;
-  size_t pos_ = 0;   // start of the undecoded bytes in buf_ (compacted on Append)
-  size_t skip_ = 0;  // bytes of a truncated PUBLISH not yet received, to drop
+  std::shared_ptr<char[]> buf_;
+  size_t capacity_ = 0;  // of buf_
+  size_t pos_ = 0;       // start of the undecoded bytes in buf_
+  size_t end_ = 0;       // end of the bytes received
+  size_t skip_ = 0;      // bytes of a truncated PUBLISH not yet received, to drop
+  Packet packet_;        // the last packet decoded (reused: its vectors keep their memory)
 };
 
 //! The text of a CONNACK return code: 3.1.1's codes, or for MQTT 5 its reason codes.

@@ -290,7 +290,7 @@ TEST(MqttCodecReader, DecodesAStreamFedOneByteAtATime) {
   for (char c : stream) {
     reader.Append(std::string_view(&c, 1));
     while (true) {
-      ASSERT_OK_AND_ASSIGN(std::optional<Packet> p, reader.Next());
+      ASSERT_OK_AND_ASSIGN(const Packet* p, reader.Next());
       if (!p) break;
       types.push_back(p->type);
       if (p->type == PacketType::kPublish) payloads.emplace_back(p->publish.payload);
@@ -309,7 +309,7 @@ TEST(MqttCodecReader, ManyPacketsInOneChunkAndViewsStayValidUntilAppend) {
   reader.Append(stream);
   std::vector<std::string_view> views;
   while (true) {
-    ASSERT_OK_AND_ASSIGN(std::optional<Packet> p, reader.Next());
+    ASSERT_OK_AND_ASSIGN(const Packet* p, reader.Next());
     if (!p) break;
     views.push_back(p->publish.payload);
   }
@@ -329,7 +329,7 @@ TEST(MqttCodecReader, OversizePublishIsTruncatedWithBoundedMemory) {
     reader.Append(std::string_view(stream).substr(at, 4096));
     max_buffered = std::max(max_buffered, reader.buffered());
     while (true) {
-      ASSERT_OK_AND_ASSIGN(std::optional<Packet> p, reader.Next());
+      ASSERT_OK_AND_ASSIGN(const Packet* p, reader.Next());
       if (!p) break;
       payloads.emplace_back(p->publish.payload);
       got.push_back(*p);
@@ -349,18 +349,18 @@ TEST(MqttCodecReader, OversizePublishIsTruncatedWithBoundedMemory) {
   // All at once: truncated the same way, the rest of the packet dropped from the buffer.
   PacketReader at_once(limit);
   at_once.Append(stream);
-  ASSERT_OK_AND_ASSIGN(std::optional<Packet> first, at_once.Next());
+  ASSERT_OK_AND_ASSIGN(const Packet* first, at_once.Next());
   ASSERT_TRUE(first && first->publish.truncated);
   EXPECT_EQ(first->publish.payload.size(), limit);
-  ASSERT_OK_AND_ASSIGN(std::optional<Packet> second, at_once.Next());
-  ASSERT_TRUE(second.has_value());
+  ASSERT_OK_AND_ASSIGN(const Packet* second, at_once.Next());
+  ASSERT_NE(second, nullptr);
   EXPECT_EQ(second->publish.payload, "small");
 
   // Exactly the limit is not truncated.
   PacketReader exact(5);
   exact.Append(PublishPacket("t", "12345", 0));
-  ASSERT_OK_AND_ASSIGN(std::optional<Packet> e, exact.Next());
-  ASSERT_TRUE(e.has_value());
+  ASSERT_OK_AND_ASSIGN(const Packet* e, exact.Next());
+  ASSERT_NE(e, nullptr);
   EXPECT_FALSE(e->publish.truncated);
 }
 
@@ -664,7 +664,7 @@ TEST(MqttCodecReader, DecodesAnMqtt5StreamAndResetsToAnotherVersion) {
   for (char c : stream) {
     reader.Append(std::string_view(&c, 1));
     while (true) {
-      ASSERT_OK_AND_ASSIGN(std::optional<Packet> p, reader.Next());
+      ASSERT_OK_AND_ASSIGN(const Packet* p, reader.Next());
       if (!p) break;
       types.push_back(p->type);
       if (p->type == PacketType::kPublish) payloads.emplace_back(p->publish.payload);
@@ -679,8 +679,8 @@ TEST(MqttCodecReader, DecodesAnMqtt5StreamAndResetsToAnotherVersion) {
   EXPECT_EQ(reader.version(), Version::kV311);
   EXPECT_EQ(reader.buffered(), 0u);
   reader.Append(Bytes({0x20, 0x02, 0x00, 0x00, 0xe0, 0x00}));
-  ASSERT_OK_AND_ASSIGN(std::optional<Packet> connack, reader.Next());
-  ASSERT_TRUE(connack.has_value());
+  ASSERT_OK_AND_ASSIGN(const Packet* connack, reader.Next());
+  ASSERT_NE(connack, nullptr);
   EXPECT_FALSE(connack->connack.v311_form);  // only the MQTT 5 decoder sets it
   EXPECT_TRUE(reader.Next().status().IsCorruption());
 }
@@ -698,7 +698,7 @@ TEST(MqttCodecReader, OversizeMqtt5PublishIsTruncatedWithItsProperties) {
     reader.Append(std::string_view(stream).substr(at, 1000));
     max_buffered = std::max(max_buffered, reader.buffered());
     while (true) {
-      ASSERT_OK_AND_ASSIGN(std::optional<Packet> p, reader.Next());
+      ASSERT_OK_AND_ASSIGN(const Packet* p, reader.Next());
       if (!p) break;
       if (p->publish.truncated) {
         ++truncated;
@@ -761,7 +761,7 @@ TEST(MqttCodec, RandomBytesNeverCrash) {
       reader.Append(bytes);
       for (int n = 0; n < 20; ++n) {
         auto p = reader.Next();
-        if (!p.ok() || !p->has_value()) break;
+        if (!p.ok() || *p == nullptr) break;
         EXPECT_LE((*p)->publish.payload.size(), 8u);
       }
     }
