@@ -261,6 +261,48 @@ TEST_F(MqttClientTest, ManyQos1MessagesInOrderInBoundedBatches) {
   for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(got[i].payload, lines[i]);
 }
 
+// Messages point into the buffers the connection was read into. As ingest does, the test holds
+// the messages of some Polls while it Polls again, and drops others, so that the reader both
+// reuses its buffer and moves to new ones (large lines split many packets at a buffer's end):
+// every message held must still read as sent after all later Polls, and after the subscriber is
+// gone.
+TEST_F(MqttClientTest, MessagesStayValidAcrossLaterPollsAndTheSubscriber) {
+  auto sub = Subscriber("sp-v");
+  Connect(*sub);
+  ASSERT_OK(sub->Disconnect());
+  std::vector<std::string> lines;
+  const size_t count = std::getenv("SOAK") != nullptr ? 20000 : 3000;
+  for (size_t i = 0; i < count; ++i) {
+    lines.push_back(std::to_string(i) + ":" +
+                    std::string(i % 7 == 0 ? 40000 + i : i % 900, static_cast<char>('a' + i % 26)));
+  }
+  PublishLines("sensor/valid", lines, 1);  // queued, so that they arrive in one burst
+  std::vector<MqttMessage> held;
+  size_t received = 0, polls = 0;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        auto r = sub->Poll(milliseconds(100), 1 + polls % 50);
+        if (!r.ok()) return false;
+        for (const MqttMessage& m : *r) {
+          EXPECT_EQ(m.payload, lines[received]);
+          ++received;
+        }
+        EXPECT_OK(sub->Ack(*r));
+        if (polls++ % 3 != 0) std::move(r->begin(), r->end(), std::back_inserter(held));
+        return received >= lines.size();
+      },
+      kDeadline));
+  ASSERT_EQ(received, lines.size());
+  sub.reset();
+  ASSERT_GT(held.size(), lines.size() / 2);
+  for (const MqttMessage& m : held) {
+    EXPECT_EQ(m.topic, "sensor/valid");
+    const size_t i = std::stoul(std::string(m.payload.substr(0, m.payload.find(':'))));
+    ASSERT_LT(i, lines.size());
+    EXPECT_EQ(m.payload, lines[i]) << "a held message changed";
+  }
+}
+
 TEST_F(MqttClientTest, OversizePayloadsAreTruncatedNotBuffered) {
   auto sub = Subscriber("sp-d", 1024);
   Connect(*sub);

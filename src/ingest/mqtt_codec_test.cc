@@ -769,9 +769,12 @@ std::string RandomServerPacket(std::mt19937& rng, Version v) {
   auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
   std::string out;
   if (pick(8) == 0) {
-    static const std::string kControl[] = {Bytes({0xd0, 0x00}), Bytes({0x40, 0x02, 0x00, 0x05}),
-                                           Bytes({0x90, 0x03, 0x00, 0x01, 0x01}), Bytes({0x62, 0x02, 0x00, 0x09}),
-                                           Bytes({0x20, 0x02, 0x00, 0x00}), Bytes({0xe0, 0x01, 0x8e})};
+    static const std::string kControl[] = {Bytes({0xd0, 0x00}),
+                                           Bytes({0x40, 0x02, 0x00, 0x05}),
+                                           Bytes({0x90, 0x03, 0x00, 0x01, 0x01}),
+                                           Bytes({0x62, 0x02, 0x00, 0x09}),
+                                           Bytes({0x20, 0x02, 0x00, 0x00}),
+                                           Bytes({0xe0, 0x01, 0x8e})};
     out = kControl[pick(std::size(kControl))];
   } else {
     // Each kind of flaw on its own now and then, so that streams run a while before one.
@@ -811,8 +814,9 @@ std::string RandomServerPacket(std::mt19937& rng, Version v) {
     const int qos = flaw && pick(8) == 0 ? 2 + static_cast<int>(pick(2)) : static_cast<int>(pick(2));
     const auto id = static_cast<uint16_t>(flaw && pick(8) == 0 ? 0 : 1 + pick(65535));
     out = v == Version::kV5 ? Publish5(topic, w.bytes(), payload, qos, id) : PublishPacket(topic, payload, qos, id);
-    if (pick(4) == 0 && (qos > 0 || flaw)) out[0] = static_cast<char>(out[0] | 0x08);  // DUP: not with QoS 0
-    if (pick(4) == 0) out[0] = static_cast<char>(out[0] | 0x01);  // RETAIN
+    // DUP (malformed with QoS 0) and RETAIN.
+    if (pick(4) == 0 && (qos > 0 || flaw)) out[0] = static_cast<char>(out[0] | 0x08);
+    if (pick(4) == 0) out[0] = static_cast<char>(out[0] | 0x01);
   }
   if (pick(50) == 0) {  // a byte of the type and flags or of the body; the framing stays
     const size_t length_bytes = DecodeFixedHeader(out, v).value().header_size - 1;
