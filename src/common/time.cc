@@ -115,6 +115,48 @@ void AppendTimestamp(std::string& out, int64_t unix_micros) {
   out.append(buf, static_cast<size_t>(p - buf));
 }
 
+namespace {
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+// The number the n digits at s[at] spell, or -1 when one is not a digit.
+int FixedDigits(std::string_view s, size_t at, size_t n) {
+  int v = 0;
+  bool digits = true;  // one test at the end rather than a branch per digit
+  for (size_t i = at; i < at + n; ++i) {
+    const unsigned d = static_cast<unsigned char>(s[i]) - unsigned{'0'};
+    digits &= d <= 9;
+    v = v * 10 + static_cast<int>(d);
+  }
+  return digits ? v : -1;
+}
+
+}  // namespace
+
+bool ParseTimestamp(std::string_view s, int64_t* unix_micros) {
+  // Every field at a fixed place: the rollup reads one of these per reading, and the general
+  // parser's search for the optional parts cost a tenth of its CPU.
+  if (s.size() != 19 && (s.size() != 26 || s[19] != '.')) return false;
+  if (s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':') return false;
+  const CivilTime c{FixedDigits(s, 0, 4),
+                    FixedDigits(s, 5, 2),
+                    FixedDigits(s, 8, 2),
+                    FixedDigits(s, 11, 2),
+                    FixedDigits(s, 14, 2),
+                    FixedDigits(s, 17, 2),
+                    s.size() == 26 ? FixedDigits(s, 20, 6) : 0};
+  if (c.year < 1 || c.month < 1 || c.month > 12 || c.day < 1 || c.day > DaysInMonth(c.year, c.month) || c.hour < 0 ||
+      c.hour > 23 || c.minute < 0 || c.minute > 59 || c.second < 0 || c.second > 59 || c.micros < 0) {
+    return false;
+  }
+  *unix_micros = FromCivil(c);
+  return true;
+}
+
 std::string FormatTimestamp(int64_t unix_micros) {
   std::string out;
   AppendTimestamp(out, unix_micros);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace sp {
 
@@ -25,5 +26,8 @@ int64_t DaysFromCivil(int year, int month, int day);
 std::string FormatTimestamp(int64_t unix_micros);
 //! The same appended to out, for hot paths that reuse one string.
 void AppendTimestamp(std::string& out, int64_t unix_micros);
+//! Reads the form AppendTimestamp writes, "YYYY-MM-DD HH:MM:SS" or with ".ffffff", for the years
+//! 0001-9999; false for anything else (rules/timestamp.h reads the other forms).
+bool ParseTimestamp(std::string_view text, int64_t* unix_micros);
 
 }  // namespace sp

@@ -53,5 +53,77 @@ TEST(TimeTest, AppendTimestampMatchesTheCivilTimeInAnyOrder) {
   }
 }
 
+// ParseTimestamp reads back every instant AppendTimestamp writes in the years 0001-9999, with and
+// without a fraction, leap days included.
+TEST(Time, ParseTimestampReadsBackWhatAppendTimestampWrote) {
+  constexpr int64_t kYear1 = -62135596800LL * 1000000;  // 0001-01-01 00:00:00
+  constexpr int64_t kYear2200 = 7258118400LL * 1000000;
+  constexpr int64_t kAfter9999 = 253402300800LL * 1000000;
+  uint64_t x = 88172645463325252ull;  // xorshift: the same instants every run
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 300000; ++i) {
+    int64_t us = static_cast<int64_t>(next() % static_cast<uint64_t>(kYear2200));  // 1970-2200
+    if (i % 3 == 1) us = kYear1 + static_cast<int64_t>(next() % static_cast<uint64_t>(kAfter9999 - kYear1));
+    if (i % 5 == 2) us -= us % 1000000;  // no fraction
+    if (i % 7 == 3) us -= us % 1000;     // a fraction with trailing zeros
+    const std::string text = FormatTimestamp(us);
+    int64_t got = 0;
+    ASSERT_TRUE(ParseTimestamp(text, &got)) << text;
+    ASSERT_EQ(got, us) << text;
+  }
+  for (const char* leap_day :
+       {"2000-02-29 12:00:00", "2024-02-29 00:00:00.000001", "2400-02-29 23:59:59", "0004-02-29 00:00:00"}) {
+    int64_t got = 0;
+    ASSERT_TRUE(ParseTimestamp(leap_day, &got)) << leap_day;
+    EXPECT_EQ(FormatTimestamp(got), leap_day);
+  }
+}
+
+// Anything AppendTimestamp would not write for the years 0001-9999 is refused, not misread.
+TEST(Time, ParseTimestampRefusesEveryOtherForm) {
+  int64_t got = 0;
+  for (const char* text : {"",
+                           "2022-07-14",
+                           "2022-07-14T00:00:00",
+                           "2022-07-14 00:00:00Z",
+                           "2022-07-14 00:00:00+00:00",
+                           "2022-07-14 00:00:00.5",
+                           "2022-07-14 00:00:00.12345",
+                           "2022-07-14 00:00:00.1234567",
+                           "2022-07-14 00:00:00,123456",
+                           "2022-07-14 00:00:00 ",
+                           " 2022-07-14 00:00:00",
+                           "2022-7-14 00:00:00",
+                           "0000-01-01 00:00:00",
+                           "10000-01-01 00:00:00",
+                           "-001-01-01 00:00:00",
+                           "2022-00-14 00:00:00",
+                           "2022-13-14 00:00:00",
+                           "2022-07-00 00:00:00",
+                           "2022-07-32 00:00:00",
+                           "2022-04-31 00:00:00",
+                           "1900-02-29 00:00:00",
+                           "2100-02-29 00:00:00",
+                           "2023-02-29 00:00:00",
+                           "2024-02-30 00:00:00",
+                           "2022-07-14 24:00:00",
+                           "2022-07-14 00:60:00",
+                           "2022-07-14 00:00:60",
+                           "2022-07-14 0a:00:00",
+                           "2022/07/14 00:00:00",
+                           "2022-07-14 00-00-00",
+                           "2022-07-14 00:00:00.12345a",
+                           "2022-07-14 00:00:00x123456",
+                           "2022-07-14 00:00:0:",
+                           "2022-07-14 00:00:00./00000"}) {
+    EXPECT_FALSE(ParseTimestamp(text, &got)) << text;
+  }
+}
+
 }  // namespace
 }  // namespace sp

@@ -2,9 +2,14 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "common/json_writer.h"
 #include "common/testing.h"
 #include "common/time.h"
 #include "rules/error_record.h"
@@ -195,6 +200,116 @@ TEST(ReadingLine, ReadsBackWhatTheMapperWrote) {
            R"({"device":"a)",
        }) {
     EXPECT_FALSE(ParseReadingLine(line, &f)) << line;
+  }
+}
+
+bool Soak() {
+  return std::getenv("SOAK") && std::string(std::getenv("SOAK")) == "1";
+}
+
+// xorshift: the same inputs every run.
+struct Xorshift {
+  uint64_t x = 88172645463325252ull;
+  uint64_t operator()() {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  }
+};
+
+std::string LineWith(std::string_view received_at, std::string_view temperature) {
+  return std::string(R"({"device":"d","ts":"2022-07-14 00:00:00","received_at":")") + std::string(received_at) +
+         R"(","topic":"t","temperature":)" + std::string(temperature) + "}";
+}
+
+// received_at is read directly in the writer's form and by the rules' parser otherwise: the line
+// reader must take exactly the instants and refusals TimestampParser gives, whatever the text.
+TEST(ReadingLine, ReadsReceivedAtAsTheRulesParserDoes) {
+  const TimestampParser utc = *TimestampParser::Create("UTC");
+  constexpr int64_t kYear1 = -62135596800LL * 1000000;
+  constexpr int64_t kYear2200 = 7258118400LL * 1000000;
+  constexpr int64_t kAfter9999 = 253402300800LL * 1000000;
+  constexpr std::string_view kNoise = "0123456789 -:.,TZ+x";
+  auto check = [&utc](const std::string& text) {
+    int64_t want = 0;
+    const bool valid = utc.ParseText(text, &want);
+    ReadingLineFields got;
+    ASSERT_EQ(ParseReadingLine(LineWith(text, "1"), &got), valid) << text;
+    if (valid) {
+      ASSERT_EQ(got.received_at_us, want) << text;
+    }
+  };
+  for (const char* edge :
+       {"0000-12-31 23:59:59", "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999", "10000-01-01 00:00:00",
+        "1900-02-29 00:00:00", "2000-02-29 00:00:00", "2022-07-14 00:00:00.000000", "2022-07-14 00:00:00.123456789"}) {
+    ASSERT_NO_FATAL_FAILURE(check(edge));
+  }
+  Xorshift next;
+  const int n = Soak() ? 5'000'000 : 300'000;
+  for (int i = 0; i < n; ++i) {
+    int64_t us = static_cast<int64_t>(next() % static_cast<uint64_t>(kYear2200));  // 1970-2200
+    if (i % 3 == 1) us = kYear1 + static_cast<int64_t>(next() % static_cast<uint64_t>(kAfter9999 - kYear1));
+    if (i % 5 == 2) us -= us % 1000000;
+    std::string text = FormatTimestamp(us);
+    // Half are changed: a character replaced, the fraction cut, a 'T' or an offset.
+    switch (next() % 8) {
+      case 0:
+        text[next() % text.size()] = kNoise[next() % kNoise.size()];
+        break;
+      case 1:
+        text.resize(std::min<size_t>(text.size(), 19 + next() % 8));
+        break;
+      case 2:
+        text[10] = 'T';
+        break;
+      case 3:
+        text += next() % 2 ? "Z" : "+01:30";
+        break;
+      default:
+        break;
+    }
+    ASSERT_NO_FATAL_FAILURE(check(text));
+  }
+}
+
+// Numbers are read as std::from_chars reads them, to the bit, whatever their form.
+TEST(ReadingLine, ReadsNumbersAsFromCharsDoes) {
+  Xorshift next;
+  auto digits = [&next](size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s += static_cast<char>('0' + next() % 10);
+    return s;
+  };
+  const int n = Soak() ? 20'000'000 : 1'000'000;
+  const std::string received_at = "2026-11-25 00:00:00";
+  for (int i = 0; i < n; ++i) {
+    std::string text;
+    switch (i % 4) {
+      case 0: {  // what the writer prints for a sensor's few decimals, or any double
+        const double v = i % 8 == 0 ? static_cast<double>(static_cast<int64_t>(next() % 2'000'000) - 1'000'000) / 1000
+                                    : std::bit_cast<double>(next());
+        if (!std::isfinite(v)) continue;
+        AppendDouble(text, v);
+        break;
+      }
+      case 1:  // short decimals: up to 19 digits in all, up to 22 after the point
+        text = (next() % 2 ? "-" : "") + digits(1 + next() % 8) + "." + digits(1 + next() % 11);
+        break;
+      default:  // long, odd or not numbers at all: leading zeros, exponents, cut forms
+        text = (next() % 3 == 0 ? "-" : "") + digits(next() % 24);
+        if (next() % 2) text += "." + digits(next() % 26);
+        if (next() % 4 == 0) text += (next() % 2 ? "e" : "E") + std::string(next() % 2 ? "-" : "") + digits(next() % 4);
+        break;
+    }
+    double want = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), want);
+    const bool valid = ec == std::errc() && end == text.data() + text.size();
+    ReadingLineFields got;
+    ASSERT_EQ(ParseReadingLine(LineWith(received_at, text), &got), valid) << text;
+    if (valid) {
+      ASSERT_EQ(std::bit_cast<uint64_t>(*got.numbers[0]), std::bit_cast<uint64_t>(want)) << text;
+    }
   }
 }
 
