@@ -13,7 +13,7 @@ namespace sp {
 namespace {
 constexpr int64_t kSendTimeoutUs = 10'000'000;
 // Each read asks the reader for room for at least this much, and takes all the room there is:
-// at a burst, a read brings a few hundred packets (one system call for all of them).
+// at a burst, one read (one system call) brings hundreds of packets.
 constexpr size_t kMinRead = 128 * 1024;
 }  // namespace
 

@@ -93,7 +93,8 @@ struct MqttClientOptions {
 
 //! A message as received. topic and payload point into `bytes`, the buffer the connection was
 //! read into, which the message holds: they stay valid, and unchanged, for as long as the message
-//! (or a copy of it) exists, across later Polls, and whatever thread drops it.
+//! (or a copy of it) exists, across later Polls, and whatever thread drops it. (So a message kept
+//! keeps its whole buffer, a few hundred KiB: hold messages for a batch, not for long.)
 struct MqttMessage {
   std::string_view topic;
   std::string_view payload;  // at most max_payload_bytes; see truncated

@@ -246,7 +246,7 @@ class PacketReader {
   explicit PacketReader(size_t max_payload_bytes, Version v = Version::kV311, size_t max_control_bytes = 1 << 20);
 
   //! Room for at least min_bytes more bytes from the connection (often more: read as much as fits),
-  //! to be followed by Commit. Invalidates the packet returned by Next, unless buffer() is held.
+  //! to be followed by Commit. May move the undecoded bytes within a buffer nobody else holds.
   std::span<char> Space(size_t min_bytes);
   //! Takes the first n bytes of the last Space as received.
   void Commit(size_t n);
@@ -263,7 +263,7 @@ class PacketReader {
   //! The version the stream is decoded as.
   Version version() const { return version_; }
   //! Bytes held (the memory bound: about max_payload_bytes + 64 KiB at most; the buffer holding
-  //! them is at most twice that, plus what Space was asked for).
+  //! them is at most twice that plus what Space is asked for).
   size_t buffered() const { return end_ - pos_; }
   //! Bytes of a truncated PUBLISH still to be dropped as they arrive.
   size_t skipping() const { return skip_; }
