@@ -138,22 +138,26 @@ int FixedDigits(std::string_view s, size_t at, size_t n) {
 }  // namespace
 
 bool ParseTimestamp(std::string_view s, int64_t* unix_micros) {
-  // Every field at a fixed place: the rollup reads one of these per reading, and the general
-  // parser's search for the optional parts cost a tenth of its CPU.
+  // Every field at a fixed place, and the last date read on this thread kept: the rollup reads a
+  // receive time per reading, one date for hours on end, and the general parser's search for the
+  // optional parts cost a tenth of its CPU, the civil date a third of the rest.
   if (s.size() != 19 && (s.size() != 26 || s[19] != '.')) return false;
   if (s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':') return false;
-  const CivilTime c{FixedDigits(s, 0, 4),
-                    FixedDigits(s, 5, 2),
-                    FixedDigits(s, 8, 2),
-                    FixedDigits(s, 11, 2),
-                    FixedDigits(s, 14, 2),
-                    FixedDigits(s, 17, 2),
-                    s.size() == 26 ? FixedDigits(s, 20, 6) : 0};
-  if (c.year < 1 || c.month < 1 || c.month > 12 || c.day < 1 || c.day > DaysInMonth(c.year, c.month) || c.hour < 0 ||
-      c.hour > 23 || c.minute < 0 || c.minute > 59 || c.second < 0 || c.second > 59 || c.micros < 0) {
-    return false;
+  struct Date {
+    char text[10] = {};  // "YYYY-MM-DD", valid once days is set
+    int64_t days = INT64_MIN;
+  };
+  thread_local Date last;
+  if (last.days == INT64_MIN || std::memcmp(s.data(), last.text, sizeof last.text) != 0) {
+    const int year = FixedDigits(s, 0, 4), month = FixedDigits(s, 5, 2), day = FixedDigits(s, 8, 2);
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return false;
+    std::memcpy(last.text, s.data(), sizeof last.text);
+    last.days = DaysFromCivil(year, month, day);
   }
-  *unix_micros = FromCivil(c);
+  const int hour = FixedDigits(s, 11, 2), minute = FixedDigits(s, 14, 2), second = FixedDigits(s, 17, 2);
+  const int micros = s.size() == 26 ? FixedDigits(s, 20, 6) : 0;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || micros < 0) return false;
+  *unix_micros = (last.days * 86400 + hour * 3600 + minute * 60 + second) * 1'000'000 + micros;
   return true;
 }
 

@@ -69,6 +69,7 @@ TEST(Time, ParseTimestampReadsBackWhatAppendTimestampWrote) {
   for (int i = 0; i < 300000; ++i) {
     int64_t us = static_cast<int64_t>(next() % static_cast<uint64_t>(kYear2200));  // 1970-2200
     if (i % 3 == 1) us = kYear1 + static_cast<int64_t>(next() % static_cast<uint64_t>(kAfter9999 - kYear1));
+    if (i % 4 == 2) us = 1657756800'000000 + static_cast<int64_t>(next() % 259'200'000'000);  // three days: kept dates
     if (i % 5 == 2) us -= us % 1000000;  // no fraction
     if (i % 7 == 3) us -= us % 1000;     // a fraction with trailing zeros
     const std::string text = FormatTimestamp(us);
@@ -87,6 +88,9 @@ TEST(Time, ParseTimestampReadsBackWhatAppendTimestampWrote) {
 // Anything AppendTimestamp would not write for the years 0001-9999 is refused, not misread.
 TEST(Time, ParseTimestampRefusesEveryOtherForm) {
   int64_t got = 0;
+  ASSERT_TRUE(ParseTimestamp("2022-07-14 12:00:00", &got));  // a kept date does not excuse a bad time
+  EXPECT_FALSE(ParseTimestamp("2022-07-14 24:00:00", &got));
+  EXPECT_FALSE(ParseTimestamp("2022-07-14 12:00:00.12345x", &got));
   for (const char* text : {"",
                            "2022-07-14",
                            "2022-07-14T00:00:00",

@@ -60,6 +60,13 @@ bool Rollup::Remember(const RollupReading& r) {
   return recent_.Insert(KeyHash(r));
 }
 
+Rollup::DeviceState& Rollup::Device(const std::string& name) {
+  if (auto it = by_name_.find(name); it != by_name_.end()) return *it->second;
+  auto [at, added] = devices_.try_emplace(name);
+  by_name_.emplace(at->first, &at->second);
+  return at->second;
+}
+
 void Rollup::AddToTier(std::vector<Bucket>& tier, int64_t width_s, const RollupReading& r) {
   const int64_t start = FloorDiv(r.ts_us, width_s * 1'000'000) * width_s;
   if (start < (width_s == 60 ? minute_from_s_ : hour_from_s_)) return;  // older than the window: the lake has it
@@ -106,7 +113,7 @@ void Rollup::Add(const std::vector<RollupReading>& readings) {
         ++duplicates_;
         continue;
       }
-      DeviceState& d = devices_[r.device];
+      DeviceState& d = Device(r.device);
       DeviceInfo& info = d.info;
       if (info.readings == 0) {
         info.device = r.device;
@@ -148,12 +155,13 @@ void Rollup::Load(Snapshot s) {
   {
     std::unique_lock lock(mu_);
     devices_.clear();
+    by_name_.clear();
     recent_.Clear();
     newest_us_ = s.newest_us;
     minute_from_s_ = hour_from_s_ = INT64_MIN;
     Evict();
     for (auto& [name, info] : s.devices) {
-      DeviceState& d = devices_[name];
+      DeviceState& d = Device(name);
       d.info = std::move(info);
       d.minutes = std::move(s.minutes[name]);
       d.hours = std::move(s.hours[name]);

@@ -114,6 +114,29 @@ TEST(Rollup, WaitForChangeMergesWhatArrived) {
   EXPECT_EQ(rollup.WaitForChange(c.generation, std::chrono::milliseconds(10)).count, 0u);
 }
 
+// A reload replaces every device: readings after it join the loaded devices, and a device that
+// only the old state held starts afresh.
+TEST(Rollup, AReloadReplacesTheDevicesReadingsAddTo) {
+  Rollup rollup({});
+  rollup.Load({});
+  rollup.Add({R("a", kT0, 1, 20), R("b", kT0, 1, 20), R("a", kT0 + 60, 2, 21)});
+  Rollup::Snapshot snapshot;
+  snapshot.devices["b"] =
+      DeviceInfo{.device = "b", .first_us = kT0 * 1'000'000, .last_us = kT0 * 1'000'000, .readings = 5};
+  snapshot.newest_us = kT0 * 1'000'000;
+  rollup.Load(std::move(snapshot));
+  rollup.Add({R("b", kT0 + 60, 2, 22), R("a", kT0 + 120, 3, 23), R("c", kT0 + 120, 1, 24)});
+  const std::vector<DeviceInfo> devices = rollup.Devices();
+  ASSERT_EQ(devices.size(), 3u);
+  EXPECT_EQ(devices[0].device, "a");
+  EXPECT_EQ(devices[0].readings, 1u);
+  EXPECT_EQ(devices[1].device, "b");
+  EXPECT_EQ(devices[1].readings, 6u);
+  EXPECT_EQ(devices[1].last_us, (kT0 + 60) * 1'000'000);
+  EXPECT_EQ(devices[2].device, "c");
+  EXPECT_EQ(devices[2].readings, 1u);
+}
+
 TEST(LocalBuckets, AlignToLocalTime) {
   const auto* seoul = date::locate_zone("Asia/Seoul");
   const auto* kolkata = date::locate_zone("Asia/Kolkata");

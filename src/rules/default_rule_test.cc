@@ -250,6 +250,7 @@ TEST(ReadingLine, ReadsReceivedAtAsTheRulesParserDoes) {
   for (int i = 0; i < n; ++i) {
     int64_t us = static_cast<int64_t>(next() % static_cast<uint64_t>(kYear2200));  // 1970-2200
     if (i % 3 == 1) us = kYear1 + static_cast<int64_t>(next() % static_cast<uint64_t>(kAfter9999 - kYear1));
+    if (i % 3 == 2) us = 1657756800'000000 + static_cast<int64_t>(next() % 259'200'000'000);  // three days
     if (i % 5 == 2) us -= us % 1000000;
     std::string text = FormatTimestamp(us);
     // Half are changed: a character replaced, the fraction cut, a 'T' or an offset.
