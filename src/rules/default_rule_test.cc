@@ -314,6 +314,40 @@ TEST(ReadingLine, ReadsNumbersAsFromCharsDoes) {
   }
 }
 
+// seq is read as std::from_chars reads an int64_t: the limits, overflow and odd forms included.
+TEST(ReadingLine, ReadsSeqAsFromCharsDoes) {
+  Xorshift next;
+  std::vector<std::string> texts = {"0",
+                                    "-0",
+                                    "-",
+                                    "",
+                                    "007",
+                                    "9223372036854775807",
+                                    "9223372036854775808",
+                                    "-9223372036854775808",
+                                    "-9223372036854775809",
+                                    "99999999999999999999",
+                                    "1.5",
+                                    "1e3"};
+  for (int i = 0; i < 200'000; ++i) {
+    std::string text = next() % 3 == 0 ? "-" : "";
+    for (size_t n = next() % 22; n > 0; --n) text += static_cast<char>('0' + next() % 10);
+    texts.push_back(text);
+  }
+  const std::string head =
+      R"({"device":"d","ts":"2022-07-14 00:00:00","received_at":"2026-11-25 00:00:00","topic":"t","seq":)";
+  for (const std::string& text : texts) {
+    int64_t want = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), want);
+    const bool valid = ec == std::errc() && end == text.data() + text.size();
+    ReadingLineFields got;
+    ASSERT_EQ(ParseReadingLine(head + text + "}", &got), valid) << text;
+    if (valid) {
+      ASSERT_EQ(got.seq, want) << text;
+    }
+  }
+}
+
 TEST(DefaultRule, OptionalSensorsExtraFieldsAndOtherTimeForms) {
   auto rule = Make();
   Outcome o = Apply(*rule, R"({"client_id":"pi-2","timestamp":"2022-07-14T09:00:00+09:00","temperature":21,)"
