@@ -217,22 +217,6 @@ bool FromChars(std::string_view* in, T* out) {
   return true;
 }
 
-// Reads an integer as std::from_chars does: up to 18 digits cannot overflow, so they are read
-// here without its checks, at a third of its cost; longer ones go to it.
-bool Number(std::string_view* in, int64_t* out) {
-  const char* p = in->data();
-  const char* const end = p + in->size();
-  const bool negative = p != end && *p == '-';
-  const char* const first = p + negative;
-  auto digit = [&p, end] { return p != end && static_cast<unsigned>(*p - '0') <= 9; };
-  int64_t v = 0;
-  for (p = first; digit() && p - first < 18; ++p) v = v * 10 + (*p - '0');
-  if (p == first || digit()) return FromChars(in, out);
-  *out = negative ? -v : v;
-  in->remove_prefix(static_cast<size_t>(p - in->data()));
-  return true;
-}
-
 // Reads a number as std::from_chars does, the short decimals of readings at a fraction of its
 // cost by Clinger's fast path: when the digits make an integer m <= 2^53 with k <= 22 of them
 // after the point, m and 10^k are exact doubles, so one division rounds m / 10^k correctly, to
@@ -275,7 +259,7 @@ bool ParseReadingLine(std::string_view in, ReadingLineFields* out) {
   }
   out->seq.reset();
   if (int64_t seq; Key(&in, kSeqKey)) {
-    if (!Number(&in, &seq)) return false;
+    if (!FromChars(&in, &seq)) return false;
     out->seq = seq;
   }
   for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
