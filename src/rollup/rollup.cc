@@ -20,8 +20,8 @@ uint64_t Mix(uint64_t x) {
 
 // The dedup key (device, seq, ts) in 64 bits. Two different records collide with a chance of
 // about 2^-47 within the window; the lake's `readings` stays exact regardless.
-uint64_t KeyHash(const RollupReading& r) {
-  uint64_t h = std::hash<std::string>{}(r.device);
+uint64_t KeyHash(const RollupReading& r, size_t device_hash) {
+  uint64_t h = device_hash;
   h = Mix(h ^ static_cast<uint64_t>(r.ts_us));
   // A reading without seq is keyed by (device, NULL, ts), as the lake's window groups NULLs.
   return Mix(h ^ (r.seq ? static_cast<uint64_t>(*r.seq) * 2 + 1 : 0));
@@ -56,14 +56,14 @@ void MetricAgg::Merge(const MetricAgg& o) {
 
 Rollup::Rollup(Options options) : options_(options) {}
 
-bool Rollup::Remember(const RollupReading& r) {
-  return recent_.Insert(KeyHash(r));
+bool Rollup::Remember(const RollupReading& r, const Name& device) {
+  return recent_.Insert(KeyHash(r, device.hash));
 }
 
-Rollup::DeviceState& Rollup::Device(const std::string& name) {
+Rollup::DeviceState& Rollup::Device(const Name& name) {
   if (auto it = by_name_.find(name); it != by_name_.end()) return *it->second;
-  auto [at, added] = devices_.try_emplace(name);
-  by_name_.emplace(at->first, &at->second);
+  auto [at, added] = devices_.try_emplace(std::string(name.text));
+  by_name_.emplace(Name(at->first, name.hash), &at->second);
   return at->second;
 }
 
@@ -109,11 +109,12 @@ void Rollup::Add(const std::vector<RollupReading>& readings) {
     std::unique_lock lock(mu_);
     const uint64_t add = ++adds_;
     for (const RollupReading& r : readings) {
-      if (!Remember(r)) {
+      const Name device(r.device);
+      if (!Remember(r, device)) {
         ++duplicates_;
         continue;
       }
-      DeviceState& d = Device(r.device);
+      DeviceState& d = Device(device);
       DeviceInfo& info = d.info;
       if (info.readings == 0) {
         info.device = r.device;
@@ -161,7 +162,7 @@ void Rollup::Load(Snapshot s) {
     minute_from_s_ = hour_from_s_ = INT64_MIN;
     Evict();
     for (auto& [name, info] : s.devices) {
-      DeviceState& d = Device(name);
+      DeviceState& d = Device(Name(name));
       d.info = std::move(info);
       d.minutes = std::move(s.minutes[name]);
       d.hours = std::move(s.hours[name]);
@@ -171,7 +172,7 @@ void Rollup::Load(Snapshot s) {
       }
       while (d.gaps_us.size() > kIntervalGaps) d.gaps_us.pop_front();
     }
-    for (const RollupReading& r : s.recent_keys) Remember(r);
+    for (const RollupReading& r : s.recent_keys) Remember(r, Name(r.device));
   }
   {
     std::lock_guard lock(change_mu_);

@@ -129,8 +129,19 @@ class Rollup {
     std::deque<int64_t> gaps_us;  // the last kIntervalGaps gaps in event time, microseconds
     uint64_t added_in = 0;        // the last Add call that touched it (a device enters a change once)
   };
-  bool Remember(const RollupReading& r);  // false for a duplicate
-  DeviceState& Device(const std::string& name);  // added when new
+  // A device name with its hash, computed once per reading for both the dedup key and by_name_.
+  struct Name {
+    explicit Name(std::string_view text) : text(text), hash(std::hash<std::string_view>{}(text)) {}
+    Name(std::string_view text, size_t hash) : text(text), hash(hash) {}
+    bool operator==(const Name& other) const { return text == other.text; }
+    std::string_view text;
+    size_t hash;
+  };
+  struct NameHash {
+    size_t operator()(const Name& n) const { return n.hash; }
+  };
+  bool Remember(const RollupReading& r, const Name& device);  // false for a duplicate
+  DeviceState& Device(const Name& name);                      // added when new
   void AddToTier(std::vector<Bucket>& tier, int64_t width_s, const RollupReading& r);
   void Evict();
   static double Median(const std::deque<int64_t>& v);
@@ -140,7 +151,7 @@ class Rollup {
   std::map<std::string, DeviceState> devices_;
   // The same devices by hash, pointing into devices_ (whose nodes never move): finding a reading's
   // device in the map cost a string comparison per level of its tree, a third of Add.
-  std::unordered_map<std::string_view, DeviceState*> by_name_;
+  std::unordered_map<Name, DeviceState*, NameHash> by_name_;
   uint64_t adds_ = 0;  // Add calls so far
   int64_t newest_us_ = INT64_MIN;
   // A tier answers for event times from here on; nothing until Load (INT64_MAX).
