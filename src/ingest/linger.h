@@ -2,9 +2,11 @@
 //
 // Every group commit costs a write and an fdatasync per shard it touches, and far more CPU than
 // the bytes suggest (writeback, a virtio kick per request, the context switches of waiting: about
-// 190 µs of system time a commit on the benchmark machine). Under sustained load fewer, larger
-// groups therefore cut the daemon's CPU per message: waiting 2 ms instead of 500 µs took the
-// ingest thread's system time from 2.1 to 0.7 µs a message (bench/ingest.sh, P3).
+// 110 µs of system time an fdatasync on the benchmark machine). Under sustained load fewer, larger
+// groups therefore cut the daemon's CPU per message (P3, bench/ingest.sh; /proc per thread over
+// 300,000 messages at the QoS 0 burst): waiting up to 2 ms instead of 500 µs took the ingest
+// thread's system time from 2.1 to about 0.9 µs a message, and up to 5 ms (3,000 fdatasyncs ->
+// 1,300) to about 0.6; 10 ms saved little more (1,000).
 //
 // Waiting only lengthens latency at a moderate rate (P4, bench/ingest_latency.sh), so the policy
 // starts only when two polls in a row bring min_messages or more (the broker sends faster than we
@@ -27,7 +29,7 @@ namespace sp {
 struct LingerOptions {
   size_t min_messages = 32;
   std::chrono::microseconds first{500};
-  std::chrono::microseconds max{2000};
+  std::chrono::microseconds max{5000};
 };
 
 class LingerPolicy {

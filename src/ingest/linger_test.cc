@@ -26,9 +26,13 @@ TEST(LingerPolicyTest, SustainedLoadDoublesTheWaitUpToTheMaximum) {
   p.OnLingered(100, 1000);
   EXPECT_EQ(p.OnPoll(20), microseconds(2000));  // a small poll between waits does not stop it
   p.OnLingered(200, 2000);
-  EXPECT_EQ(p.OnPoll(60), microseconds(2000));
-  p.OnLingered(128, 2000);  // exactly 64,000 a second still counts
-  EXPECT_EQ(p.OnPoll(60), microseconds(2000));
+  EXPECT_EQ(p.OnPoll(60), microseconds(4000));
+  p.OnLingered(400, 4000);
+  EXPECT_EQ(p.OnPoll(60), microseconds(5000));
+  p.OnLingered(320, 5000);  // exactly 64,000 a second still counts
+  EXPECT_EQ(p.OnPoll(60), microseconds(5000));
+  p.OnLingered(319, 5000);
+  EXPECT_EQ(p.OnPoll(60), microseconds(0));
 }
 
 TEST(LingerPolicyTest, AModerateRateStopsWaitingAfterOneShortWait) {
