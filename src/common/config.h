@@ -81,7 +81,10 @@ struct Config {
   std::vector<RuleConfig> rules;  // none: the default rule, SELECT * FROM '#' into readings
 
   struct Log {
-    int shards = 4;
+    // One shard by default, like Kafka's num.partitions: on one machine more shards add no
+    // parallelism (each consumer is one thread) but an fdatasync per shard to every group commit
+    // (P3 at the QoS 0 burst: 2.13 -> 1.93 µs a message). A stream keeps the count it was created with.
+    int shards = 1;
     std::string fsync = "batch";  // batch | interval:<ms> | none
     FsyncPolicy fsync_policy;
     //! Per-stream overrides of fsync, e.g. { errors = "interval:1000" }.

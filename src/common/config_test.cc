@@ -16,7 +16,7 @@ TEST(Config, DefaultsWhenEmpty) {
   EXPECT_EQ(c.mqtt.topics, std::vector<std::string>{"sensor/#"});
   EXPECT_EQ(c.ingest.device_time_zone, "UTC");
   EXPECT_EQ(c.ingest.max_payload_bytes, 131072);
-  EXPECT_EQ(c.log.shards, 4);
+  EXPECT_EQ(c.log.shards, 1);
   EXPECT_EQ(c.log.fsync_policy.kind, FsyncPolicy::Kind::kBatch);
   EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
 }

@@ -14,7 +14,7 @@ namespace sp {
 
 struct FileLogOptions {
   std::string dir;  // data_dir/log
-  uint32_t shards = 4;  // for streams created from now on
+  uint32_t shards = 1;  // for streams created from now on
   FsyncPolicy fsync;  // for every stream but those named in stream_fsync
   std::map<std::string, FsyncPolicy> stream_fsync;
   uint64_t segment_bytes = 64 << 20;
