@@ -3,8 +3,26 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace sp {
+
+namespace {
+
+constexpr int64_t kMicrosPerDay = 86'400'000'000;
+
+// Days since 1970-01-01 and the microseconds into that day, rounding down for instants before 1970.
+std::pair<int64_t, int64_t> DayAndTime(int64_t unix_micros) {
+  int64_t day = unix_micros / kMicrosPerDay;
+  int64_t rem = unix_micros % kMicrosPerDay;
+  if (rem < 0) {
+    rem += kMicrosPerDay;
+    --day;
+  }
+  return {day, rem};
+}
+
+}  // namespace
 
 // Howard Hinnant's days_from_civil / civil_from_days algorithms (public-domain descriptions of
 // the proleptic Gregorian calendar in 400-year eras).
@@ -18,13 +36,7 @@ int64_t DaysFromCivil(int year, int month, int day) {
 }
 
 CivilTime ToCivil(int64_t unix_micros) {
-  constexpr int64_t kMicrosPerDay = 86'400'000'000;
-  int64_t days = unix_micros / kMicrosPerDay;
-  int64_t rem = unix_micros % kMicrosPerDay;
-  if (rem < 0) {
-    rem += kMicrosPerDay;
-    --days;
-  }
+  const auto [days, rem] = DayAndTime(unix_micros);
   int64_t z = days + 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t doe = z - era * 146097;
@@ -52,13 +64,7 @@ void AppendTimestamp(std::string& out, int64_t unix_micros) {
   // Digits by hand, and the last two dates printed on this thread kept: this runs twice per
   // reading (its event time, and the receive time, one for a whole batch), readings come mostly
   // in time order, and snprintf was a tenth of ingest's CPU, the civil date a third of the rest.
-  constexpr int64_t kMicrosPerDay = 86'400'000'000;
-  int64_t day = unix_micros / kMicrosPerDay;
-  int64_t rem = unix_micros % kMicrosPerDay;
-  if (rem < 0) {
-    rem += kMicrosPerDay;
-    --day;
-  }
+  const auto [day, rem] = DayAndTime(unix_micros);
   struct Date {
     int64_t day = INT64_MIN;
     char text[24];
