@@ -3,6 +3,7 @@
 // validation and base64.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,13 @@ void AppendJsonString(std::string& out, std::string_view s);
 //! Appends the shortest decimal form that reads back as the same double ("39.743", "1e-07").
 //! Non-finite values have no JSON form and are written as null.
 void AppendDouble(std::string& out, double v);
+//! The same written at p, which has room for kMaxDoubleChars; returns the end. With the Write
+//! forms a hot path makes room once and writes through a pointer (see ReadingMapper::Map).
+inline constexpr size_t kMaxDoubleChars = 32;
+char* WriteDouble(char* p, double v);
+//! AppendJsonString's text written at p, which has room for JsonStringRoom(s); returns the end.
+constexpr size_t JsonStringRoom(std::string_view s) { return 2 + 6 * s.size(); }
+char* WriteJsonString(char* p, std::string_view s);
 bool IsValidUtf8(std::string_view s);
 std::string Base64Encode(std::string_view data);
 //! text with & < > " escaped, for XML or HTML text and double-quoted attributes.

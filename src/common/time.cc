@@ -61,6 +61,11 @@ int64_t FromCivil(const CivilTime& c) {
 }
 
 void AppendTimestamp(std::string& out, int64_t unix_micros) {
+  char buf[kMaxTimestampChars];
+  out.append(buf, WriteTimestamp(buf, unix_micros));
+}
+
+char* WriteTimestamp(char* out, int64_t unix_micros) {
   // Digits by hand, and the last two dates printed on this thread kept: this runs twice per
   // reading (its event time, and the receive time, one for a whole batch), readings come mostly
   // in time order, and snprintf was a tenth of ingest's CPU, the civil date a third of the rest.
@@ -117,8 +122,9 @@ void AppendTimestamp(std::string& out, int64_t unix_micros) {
     *p++ = '.';
     digits(micros, 6);
   }
-  out.append(hit->text, hit->size);
-  out.append(buf, static_cast<size_t>(p - buf));
+  std::memcpy(out, hit->text, hit->size);
+  std::memcpy(out + hit->size, buf, static_cast<size_t>(p - buf));
+  return out + hit->size + (p - buf);
 }
 
 namespace {

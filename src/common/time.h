@@ -2,6 +2,7 @@
 // partition names, log and lake timestamps are all UTC. Zone conversions live in rules/timestamp.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,6 +27,9 @@ int64_t DaysFromCivil(int year, int month, int day);
 std::string FormatTimestamp(int64_t unix_micros);
 //! The same appended to out, for hot paths that reuse one string.
 void AppendTimestamp(std::string& out, int64_t unix_micros);
+//! The same written at p, which has room for kMaxTimestampChars; returns the end.
+inline constexpr size_t kMaxTimestampChars = 40;
+char* WriteTimestamp(char* p, int64_t unix_micros);
 //! Reads the form AppendTimestamp writes, "YYYY-MM-DD HH:MM:SS" or with ".ffffff", for the years
 //! 0001-9999; false for anything else (rules/timestamp.h reads the other forms).
 bool ParseTimestamp(std::string_view text, int64_t* unix_micros);

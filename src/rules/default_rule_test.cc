@@ -180,12 +180,16 @@ TEST(ReadingLine, ReadsBackWhatTheMapperWrote) {
     EXPECT_EQ(FormatTimestamp(fast.received_at_us), std::string_view(doc["received_at"].get_string().value()));
     int64_t seq;
     EXPECT_EQ(fast.seq.has_value(), doc["seq"].get(seq) == simdjson::SUCCESS) << o.record.value;
-    if (fast.seq) EXPECT_EQ(*fast.seq, seq);
+    if (fast.seq) {
+      EXPECT_EQ(*fast.seq, seq);
+    }
     for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
       double v;
       const bool present = doc[kReadingNumbers[i]].get(v) == simdjson::SUCCESS;
       ASSERT_EQ(fast.numbers[i].has_value(), present) << kReadingNumbers[i] << " in " << o.record.value;
-      if (present) EXPECT_EQ(*fast.numbers[i], v) << kReadingNumbers[i] << " in " << o.record.value;
+      if (present) {
+        EXPECT_EQ(*fast.numbers[i], v) << kReadingNumbers[i] << " in " << o.record.value;
+      }
     }
   }
   // Anything not in the writer's exact form is left to a JSON parser.

@@ -86,23 +86,29 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
                       std::to_string(options_.max_future_skew_s) + " s ahead of the receive time");
   }
 
-  // The reading line (docs/format/record.md), keys in a fixed order.
+  // The reading line (docs/format/record.md), keys in a fixed order, written through a pointer
+  // into room made once: appending it piece by piece cost a fifth more of ingest's CPU. The room
+  // is an upper bound; what is left over goes at the end.
   std::string& line = out->value;
-  line.clear();
-  // A fresh record (each HTTP request's batch is new) would otherwise grow four or five times.
-  line.reserve(msg.payload.size() + msg.topic.size() + 96);
-  line += "{\"device\":"sv;
-  AppendJsonString(line, device);
-  line += ",\"ts\":\""sv;
-  AppendTimestamp(line, ts);
-  line += "\",\"received_at\":\""sv;
-  AppendTimestamp(line, msg.received_at_us);
-  line += "\",\"topic\":"sv;
-  AppendJsonString(line, msg.topic);
+  constexpr size_t kFixed = 128 + 2 * kMaxTimestampChars + kReadingNumbers.size() * (16 + kMaxDoubleChars);
+  line.resize(kFixed + JsonStringRoom(device) + JsonStringRoom(msg.topic));
+  char* p = line.data();
+  auto put = [&p](std::string_view text) {
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+  };
+  put("{\"device\":"sv);
+  p = WriteJsonString(p, device);
+  put(",\"ts\":\""sv);
+  p = WriteTimestamp(p, ts);
+  put("\",\"received_at\":\""sv);
+  p = WriteTimestamp(p, msg.received_at_us);
+  put("\",\"topic\":"sv);
+  p = WriteJsonString(p, msg.topic);
   if (v = known[kCount]; v != nullptr && !v->is_missing()) {
     if (v->kind != Value::Kind::kInt) return Reject(rejection, Reason::kWrongType, "count is not an integer");
-    line += ",\"seq\":"sv;
-    AppendValueJson(line, *v);
+    put(",\"seq\":"sv);
+    p = std::to_chars(p, p + 24, v->i).ptr;
   }
   for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
     const std::string_view name = kReadingNumbers[i];
@@ -111,11 +117,12 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
     if (!v->is_number()) return Reject(rejection, Reason::kWrongType, std::string(name) + " is not a number");
     if (!std::isfinite(v->number()))
       return Reject(rejection, Reason::kNonFinite, std::string(name) + " is not a finite number");
-    line += ",\""sv;
-    line += name;
-    line += "\":"sv;
-    AppendDouble(line, v->number());
+    put(",\""sv);
+    put(name);
+    put("\":"sv);
+    p = WriteDouble(p, v->number());
   }
+  line.resize(static_cast<size_t>(p - line.data()));
   bool first_extra = true;
   for (const Field& f : extra ? fields : std::span<const Field>()) {
     if (KnownIndex(f.name) >= 0 || f.value.kind == Value::Kind::kUndefined) continue;
