@@ -17,22 +17,44 @@ TEST(LingerPolicyTest, OneLargePollIsCommittedAtOnce) {
   EXPECT_EQ(p.OnPoll(32), microseconds(500));  // two busy polls in a row
 }
 
+// Feeds waits at `per_second` until the wait is no longer `from`; returns how many it took.
+int WaitsAt(LingerPolicy& p, microseconds from, int per_second) {
+  int n = 0;
+  while (p.OnPoll(60) == from && n < 1000) {
+    p.OnLingered(static_cast<size_t>(per_second * from.count() / 1'000'000), from.count());
+    ++n;
+  }
+  return n;
+}
+
 TEST(LingerPolicyTest, SustainedLoadDoublesTheWaitUpToTheMaximum) {
   LingerPolicy p;
   p.OnPoll(60);
   ASSERT_EQ(p.OnPoll(60), microseconds(500));
-  p.OnLingered(50, 500);  // 100,000 a second
-  EXPECT_EQ(p.OnPoll(60), microseconds(1000));
-  p.OnLingered(100, 1000);
-  EXPECT_EQ(p.OnPoll(20), microseconds(2000));  // a small poll between waits does not stop it
-  p.OnLingered(200, 2000);
-  EXPECT_EQ(p.OnPoll(60), microseconds(4000));
-  p.OnLingered(400, 4000);
-  EXPECT_EQ(p.OnPoll(60), microseconds(5000));
-  p.OnLingered(320, 5000);  // exactly 64,000 a second still counts
+  // Each step waits until the rate has held for ten times the next wait (10 ms before 1 ms, ...).
+  EXPECT_EQ(WaitsAt(p, microseconds(500), 100'000), 20);
+  EXPECT_EQ(WaitsAt(p, microseconds(1000), 100'000), 10);
+  EXPECT_EQ(WaitsAt(p, microseconds(2000), 100'000), 10);
+  EXPECT_EQ(WaitsAt(p, microseconds(4000), 100'000), 3);
+  EXPECT_EQ(p.OnPoll(20), microseconds(5000));  // the maximum; a small poll between waits does not stop it
+  p.OnLingered(320, 5000);                      // exactly 64,000 a second still counts
   EXPECT_EQ(p.OnPoll(60), microseconds(5000));
   p.OnLingered(319, 5000);
   EXPECT_EQ(p.OnPoll(60), microseconds(0));
+  EXPECT_EQ(p.OnPoll(60), microseconds(500));  // and it starts again from the shortest wait
+  EXPECT_EQ(WaitsAt(p, microseconds(500), 100'000), 20);
+}
+
+TEST(LingerPolicyTest, ABacklogDrainedAfterAStallDoesNotReachTheLongWaits) {
+  LingerPolicy p;
+  p.OnPoll(500);
+  ASSERT_EQ(p.OnPoll(500), microseconds(500));
+  for (int i = 0; i < 16; ++i) {  // 8 ms of waits at the broker's full rate
+    p.OnLingered(75, 500);
+    ASSERT_EQ(p.OnPoll(100), microseconds(500)) << i;
+  }
+  p.OnLingered(25, 500);  // drained: 50,000 a second again
+  EXPECT_EQ(p.OnPoll(40), microseconds(0));
 }
 
 TEST(LingerPolicyTest, AModerateRateStopsWaitingAfterOneShortWait) {
@@ -68,10 +90,11 @@ TEST(LingerPolicyTest, OptionsAreUsed) {
   LingerPolicy p({.min_messages = 4, .first = microseconds(100), .max = microseconds(300)});
   p.OnPoll(4);
   ASSERT_EQ(p.OnPoll(4), microseconds(100));
-  p.OnLingered(4, 100);
-  EXPECT_EQ(p.OnPoll(4), microseconds(200));
-  p.OnLingered(8, 200);
+  EXPECT_EQ(WaitsAt(p, microseconds(100), 40'000), 20);
+  EXPECT_EQ(WaitsAt(p, microseconds(200), 40'000), 5);  // 3 ms of waits before the 300 µs cap
   EXPECT_EQ(p.OnPoll(4), microseconds(300));
+  p.OnLingered(11, 300);  // below 4 per 100 µs
+  EXPECT_EQ(p.OnPoll(4), microseconds(0));
 }
 
 }  // namespace
