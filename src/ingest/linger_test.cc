@@ -31,30 +31,44 @@ TEST(LingerPolicyTest, SustainedLoadDoublesTheWaitUpToTheMaximum) {
   LingerPolicy p;
   p.OnPoll(60);
   ASSERT_EQ(p.OnPoll(60), microseconds(500));
-  // Each step waits until the rate has held for ten times the next wait (10 ms before 1 ms, ...).
-  EXPECT_EQ(WaitsAt(p, microseconds(500), 100'000), 20);
-  EXPECT_EQ(WaitsAt(p, microseconds(1000), 100'000), 10);
-  EXPECT_EQ(WaitsAt(p, microseconds(2000), 100'000), 10);
+  // Each step waits until the rate has held for twice the longer wait (2 ms before 1 ms, ...).
+  EXPECT_EQ(WaitsAt(p, microseconds(500), 100'000), 4);
+  EXPECT_EQ(WaitsAt(p, microseconds(1000), 100'000), 4);
+  EXPECT_EQ(WaitsAt(p, microseconds(2000), 100'000), 4);
   EXPECT_EQ(WaitsAt(p, microseconds(4000), 100'000), 3);
   EXPECT_EQ(p.OnPoll(20), microseconds(5000));  // the maximum; a small poll between waits does not stop it
   p.OnLingered(320, 5000);                      // exactly 64,000 a second still counts
   EXPECT_EQ(p.OnPoll(60), microseconds(5000));
+  // A lull steps down one wait at a time, and the climb starts again from there.
   p.OnLingered(319, 5000);
-  EXPECT_EQ(p.OnPoll(60), microseconds(0));
-  EXPECT_EQ(p.OnPoll(60), microseconds(500));  // and it starts again from the shortest wait
-  EXPECT_EQ(WaitsAt(p, microseconds(500), 100'000), 20);
+  EXPECT_EQ(p.OnPoll(60), microseconds(2500));
+  EXPECT_EQ(WaitsAt(p, microseconds(2500), 100'000), 4);
+  EXPECT_EQ(p.OnPoll(60), microseconds(5000));
+  for (microseconds w : {microseconds(2500), microseconds(1250), microseconds(625), microseconds(0)}) {
+    p.OnLingered(0, p.OnPoll(60).count());
+    EXPECT_EQ(p.OnPoll(60), w);
+  }
+  EXPECT_EQ(p.OnPoll(60), microseconds(500));  // stopped: two busy polls start it again
 }
 
 TEST(LingerPolicyTest, ABacklogDrainedAfterAStallDoesNotReachTheLongWaits) {
   LingerPolicy p;
   p.OnPoll(500);
   ASSERT_EQ(p.OnPoll(500), microseconds(500));
-  for (int i = 0; i < 16; ++i) {  // 8 ms of waits at the broker's full rate
-    p.OnLingered(75, 500);
-    ASSERT_EQ(p.OnPoll(100), microseconds(500)) << i;
+  microseconds longest{};
+  for (int64_t waited = 0; waited < 8000;) {  // 8 ms of waits at the broker's full rate
+    const microseconds w = p.OnPoll(100);
+    longest = std::max(longest, w);
+    p.OnLingered(static_cast<size_t>(150 * w.count() / 1000), w.count());
+    waited += w.count();
   }
-  p.OnLingered(25, 500);  // drained: 50,000 a second again
-  EXPECT_EQ(p.OnPoll(40), microseconds(0));
+  EXPECT_LE(longest, microseconds(2000));
+  int waits = 0;  // drained: 50,000 a second again
+  while (p.OnPoll(40).count() > 0 && waits < 10) {
+    p.OnLingered(static_cast<size_t>(50 * p.OnPoll(40).count() / 1000), p.OnPoll(40).count());
+    ++waits;
+  }
+  EXPECT_LE(waits, 3);
 }
 
 TEST(LingerPolicyTest, AModerateRateStopsWaitingAfterOneShortWait) {
@@ -90,10 +104,12 @@ TEST(LingerPolicyTest, OptionsAreUsed) {
   LingerPolicy p({.min_messages = 4, .first = microseconds(100), .max = microseconds(300)});
   p.OnPoll(4);
   ASSERT_EQ(p.OnPoll(4), microseconds(100));
-  EXPECT_EQ(WaitsAt(p, microseconds(100), 40'000), 20);
-  EXPECT_EQ(WaitsAt(p, microseconds(200), 40'000), 5);  // 3 ms of waits before the 300 µs cap
+  EXPECT_EQ(WaitsAt(p, microseconds(100), 40'000), 4);
+  EXPECT_EQ(WaitsAt(p, microseconds(200), 40'000), 3);  // 600 µs of waits before the 300 µs cap
   EXPECT_EQ(p.OnPoll(4), microseconds(300));
   p.OnLingered(11, 300);  // below 4 per 100 µs
+  EXPECT_EQ(p.OnPoll(4), microseconds(150));
+  p.OnLingered(5, 150);
   EXPECT_EQ(p.OnPoll(4), microseconds(0));
 }
 
