@@ -12,9 +12,9 @@ TEST(LingerPolicyTest, OneLargePollIsCommittedAtOnce) {
   EXPECT_EQ(p.OnPoll(10), microseconds(0));
   EXPECT_EQ(p.OnPoll(500), microseconds(0));  // after one slow fdatasync, say
   EXPECT_EQ(p.OnPoll(10), microseconds(0));
-  EXPECT_EQ(p.OnPoll(31), microseconds(0));
-  EXPECT_EQ(p.OnPoll(32), microseconds(0));
-  EXPECT_EQ(p.OnPoll(32), microseconds(500));  // two busy polls in a row
+  EXPECT_EQ(p.OnPoll(47), microseconds(0));
+  EXPECT_EQ(p.OnPoll(48), microseconds(0));
+  EXPECT_EQ(p.OnPoll(48), microseconds(500));  // two busy polls in a row
 }
 
 // Feeds waits at `per_second` until the wait is no longer `from`; returns how many it took.
@@ -37,10 +37,10 @@ TEST(LingerPolicyTest, SustainedLoadDoublesTheWaitUpToTheMaximum) {
   EXPECT_EQ(WaitsAt(p, microseconds(2000), 100'000), 4);
   EXPECT_EQ(WaitsAt(p, microseconds(4000), 100'000), 3);
   EXPECT_EQ(p.OnPoll(20), microseconds(5000));  // the maximum; a small poll between waits does not stop it
-  p.OnLingered(320, 5000);                      // exactly 64,000 a second still counts
+  p.OnLingered(480, 5000);                      // exactly 96,000 a second still counts
   EXPECT_EQ(p.OnPoll(60), microseconds(5000));
   // A lull steps down one wait at a time, and the climb starts again from there.
-  p.OnLingered(319, 5000);
+  p.OnLingered(479, 5000);
   EXPECT_EQ(p.OnPoll(60), microseconds(2500));
   EXPECT_EQ(WaitsAt(p, microseconds(2500), 100'000), 4);
   EXPECT_EQ(p.OnPoll(60), microseconds(5000));
@@ -73,21 +73,21 @@ TEST(LingerPolicyTest, ABacklogDrainedAfterAStallDoesNotReachTheLongWaits) {
 
 TEST(LingerPolicyTest, AModerateRateStopsWaitingAfterOneShortWait) {
   LingerPolicy p;
-  p.OnPoll(40);
-  ASSERT_EQ(p.OnPoll(40), microseconds(500));
+  p.OnPoll(50);
+  ASSERT_EQ(p.OnPoll(50), microseconds(500));
   p.OnLingered(25, 500);  // 50,000 a second: the broker's lump is gone
-  EXPECT_EQ(p.OnPoll(40), microseconds(0));
-  EXPECT_EQ(p.OnPoll(40), microseconds(500));  // busy again twice: one short wait
+  EXPECT_EQ(p.OnPoll(50), microseconds(0));
+  EXPECT_EQ(p.OnPoll(50), microseconds(500));  // busy again twice: one short wait
   p.OnLingered(20, 500);
   EXPECT_EQ(p.OnPoll(12), microseconds(0));
 }
 
 TEST(LingerPolicyTest, JudgesTheRateByTheTimeActuallyWaited) {
   LingerPolicy p;
-  p.OnPoll(40);
-  ASSERT_EQ(p.OnPoll(40), microseconds(500));
+  p.OnPoll(50);
+  ASSERT_EQ(p.OnPoll(50), microseconds(500));
   p.OnLingered(100, 3000);  // overslept: 33,000 a second
-  EXPECT_EQ(p.OnPoll(40), microseconds(0));
+  EXPECT_EQ(p.OnPoll(50), microseconds(0));
 }
 
 TEST(LingerPolicyTest, AnEmptyPollEndsIt) {
