@@ -35,6 +35,12 @@ int64_t DaysFromCivil(int year, int month, int day) {
   return era * 146097 + doe - 719468;
 }
 
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
 CivilTime ToCivil(int64_t unix_micros) {
   const auto [days, rem] = DayAndTime(unix_micros);
   int64_t z = days + 719468;
@@ -128,12 +134,6 @@ char* WriteTimestamp(char* out, int64_t unix_micros) {
 }
 
 namespace {
-
-int DaysInMonth(int year, int month) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : kDays[month - 1];
-}
 
 // The number the n digits at s[at] spell, or -1 when one is not a digit.
 int FixedDigits(std::string_view s, size_t at, size_t n) {

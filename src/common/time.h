@@ -22,6 +22,8 @@ CivilTime ToCivil(int64_t unix_micros);
 int64_t FromCivil(const CivilTime& c);
 //! Days since 1970-01-01 for a proleptic Gregorian date.
 int64_t DaysFromCivil(int year, int month, int day);
+//! Days in a month (1-12) of the proleptic Gregorian calendar.
+int DaysInMonth(int year, int month);
 //! "YYYY-MM-DD HH:MM:SS" and ".ffffff" when the instant has a fraction: the lake's and the
 //! query output's timestamp form, which DuckDB, Spark and Trino all read as a TIMESTAMP.
 std::string FormatTimestamp(int64_t unix_micros);

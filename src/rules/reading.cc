@@ -14,6 +14,30 @@ using namespace std::string_view_literals;
 
 namespace {
 
+// The keys of a reading line with their punctuation, as Map writes them and ParseReadingLine
+// matches them: one comparison of a known length each (key by key, these comparisons were a
+// quarter of the parse).
+constexpr std::string_view kDeviceKey = "{\"device\":";
+constexpr std::string_view kTsKey = ",\"ts\":";
+constexpr std::string_view kReceivedAtKey = ",\"received_at\":";
+constexpr std::string_view kTopicKey = ",\"topic\":";
+constexpr std::string_view kSeqKey = ",\"seq\":";
+constexpr std::array<std::string_view, kReadingNumbers.size()> kNumberKeys = {
+    ",\"temperature\":", ",\"humidity\":", ",\"pressure\":", ",\"pitch\":", ",\"roll\":", ",\"yaw\":"};
+
+constexpr bool NumberKeysMatch() {
+  for (size_t i = 0; i < kNumberKeys.size(); ++i) {
+    const std::string_view k = kNumberKeys[i];
+    if (!k.starts_with(",\"") || !k.ends_with("\":") || k.substr(2, k.size() - 4) != kReadingNumbers[i]) return false;
+    if (k.size() < 4 || k.size() > 16) return false;  // see Key
+  }
+  for (std::string_view k : {kDeviceKey, kTsKey, kReceivedAtKey, kTopicKey, kSeqKey}) {
+    if (k.size() < 4 || k.size() > 16) return false;
+  }
+  return true;
+}
+static_assert(NumberKeysMatch(), "kNumberKeys are kReadingNumbers as the line writes them; keys are 4-16 bytes");
+
 // The keys a reading takes from a rule's output; every other one goes to `extra`.
 enum Known : int { kClientId, kTimestamp, kCount, kFirstNumber, kKnownCount = kFirstNumber + kReadingNumbers.size() };
 
@@ -97,17 +121,21 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
     std::memcpy(p, text.data(), text.size());
     p += text.size();
   };
-  put("{\"device\":"sv);
+  put(kDeviceKey);
   p = WriteJsonString(p, device);
-  put(",\"ts\":\""sv);
+  put(kTsKey);
+  *p++ = '"';
   p = WriteTimestamp(p, ts);
-  put("\",\"received_at\":\""sv);
+  *p++ = '"';
+  put(kReceivedAtKey);
+  *p++ = '"';
   p = WriteTimestamp(p, msg.received_at_us);
-  put("\",\"topic\":"sv);
+  *p++ = '"';
+  put(kTopicKey);
   p = WriteJsonString(p, msg.topic);
   if (v = known[kCount]; v != nullptr && !v->is_missing()) {
     if (v->kind != Value::Kind::kInt) return Reject(rejection, Reason::kWrongType, "count is not an integer");
-    put(",\"seq\":"sv);
+    put(kSeqKey);
     p = std::to_chars(p, p + 24, v->i).ptr;
   }
   for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
@@ -117,9 +145,7 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
     if (!v->is_number()) return Reject(rejection, Reason::kWrongType, std::string(name) + " is not a number");
     if (!std::isfinite(v->number()))
       return Reject(rejection, Reason::kNonFinite, std::string(name) + " is not a finite number");
-    put(",\""sv);
-    put(name);
-    put("\":"sv);
+    put(kNumberKeys[i]);
     p = WriteDouble(p, v->number());
   }
   line.resize(static_cast<size_t>(p - line.data()));
@@ -141,28 +167,6 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
 
 namespace {
 
-// The keys of a reading line with the writer's punctuation around them, so that matching one is
-// one comparison of a known length (key by key, these comparisons were a quarter of the parse).
-constexpr std::string_view kDeviceKey = "{\"device\":";
-constexpr std::string_view kTsKey = ",\"ts\":";
-constexpr std::string_view kReceivedAtKey = ",\"received_at\":";
-constexpr std::string_view kTopicKey = ",\"topic\":";
-constexpr std::string_view kSeqKey = ",\"seq\":";
-constexpr std::array<std::string_view, kReadingNumbers.size()> kNumberKeys = {
-    ",\"temperature\":", ",\"humidity\":", ",\"pressure\":", ",\"pitch\":", ",\"roll\":", ",\"yaw\":"};
-
-constexpr bool NumberKeysMatch() {
-  for (size_t i = 0; i < kNumberKeys.size(); ++i) {
-    const std::string_view k = kNumberKeys[i];
-    if (!k.starts_with(",\"") || !k.ends_with("\":") || k.substr(2, k.size() - 4) != kReadingNumbers[i]) return false;
-    if (k.size() < 4 || k.size() > 16) return false;  // see Key
-  }
-  for (std::string_view k : {kDeviceKey, kTsKey, kReceivedAtKey, kTopicKey, kSeqKey}) {
-    if (k.size() < 4 || k.size() > 16) return false;
-  }
-  return true;
-}
-static_assert(NumberKeysMatch(), "kNumberKeys are kReadingNumbers as the line writes them; keys are 4-16 bytes");
 
 template <typename T>
 T Load(const char* p) {

@@ -22,12 +22,6 @@ bool Digits(std::string_view s, size_t at, size_t n, int* out) {
   return true;
 }
 
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDays[m - 1];
-}
-
 constexpr int64_t kMinMicros = -62135596800LL * 1000000;  // 0001-01-01
 constexpr int64_t kMaxMicros = 253402300799LL * 1000000;  // 9999-12-31 23:59:59
 
