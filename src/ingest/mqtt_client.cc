@@ -191,11 +191,19 @@ Status MqttSubscriber::CheckTimers(int64_t* next_timer_us) {
   const int64_t now = clock_->MonotonicMicros();
   *next_timer_us = INT64_MAX;
   if (phase_ == Phase::kAwaitConnack || phase_ == Phase::kAwaitSuback) {
-    if (now >= phase_deadline_us_) {
+    // A broker resuming our session sends the messages it queued before it reads the SUBSCRIBE,
+    // so a large backlog can hold the SUBACK back for longer than the timeout. While packets keep
+    // coming the broker is working, so the SUBACK's wait counts from the last bytes received:
+    // giving up would cost a reconnect and the redelivery of everything not yet acknowledged.
+    const int64_t deadline = phase_ == Phase::kAwaitConnack
+                                 ? phase_deadline_us_
+                                 : std::max(phase_deadline_us_,
+                                            last_received_us_ + options_.connect_timeout.count() * 1000);
+    if (now >= deadline) {
       return Status::Unavailable(phase_ == Phase::kAwaitConnack ? "no CONNACK from the broker in time"
                                                                 : "no SUBACK from the broker in time");
     }
-    *next_timer_us = phase_deadline_us_;
+    *next_timer_us = deadline;
   }
   if (keepalive_s_ <= 0) return Status::OK();
   // Ping when nothing was sent for half the keepalive (the broker counts what it receives);

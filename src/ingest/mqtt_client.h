@@ -71,7 +71,7 @@ struct MqttClientOptions {
   bool clean_session = false;
   std::vector<std::string> topics;  // subscribed with QoS 1
   size_t max_payload_bytes = 131072;
-  std::chrono::milliseconds connect_timeout{5000};  // TCP connect, and again for CONNACK
+  std::chrono::milliseconds connect_timeout{5000};  // TCP connect, CONNACK, SUBACK (after the last packet)
   std::chrono::milliseconds reconnect_min{100}, reconnect_max{10000};
   bool tls = false;  // mqtts://
   TlsOptions tls_options;

@@ -601,6 +601,41 @@ TEST_F(MqttClientFaultTest, ASlowConnackIsWaitedFor) {
   EXPECT_EQ(metrics_.CounterValue("sensorpipe_mqtt_reconnects_total"), 0u);
 }
 
+// A broker resuming a session sends its queued messages before it answers the SUBSCRIBE. While
+// they keep coming, the SUBACK is waited for past the timeout (no reconnect, so nothing is sent
+// twice); once the broker falls silent the timeout applies again.
+TEST_F(MqttClientFaultTest, TheSubackIsWaitedForWhileTheBacklogArrives) {
+  MqttClientOptions o = Options();
+  o.connect_timeout = milliseconds(400);
+  MqttSubscriber sub(o, Clock::Default(), &metrics_);
+  std::chrono::steady_clock::duration silent_for{};
+  std::vector<MqttMessage> got = RunWith(sub, [&] {
+    ASSERT_TRUE(broker_.Accept());
+    broker_.SendConnack();
+    ASSERT_TRUE(broker_.Read());  // the SUBSCRIBE, not answered while the backlog goes out
+    for (int i = 1; i <= 12; ++i) {  // 1.2 s: three timeouts
+      const std::string payload = std::to_string(i);
+      std::string publish = "\x32";
+      mqtt::PutVarint(&publish, 2 + 8 + 2 + payload.size());
+      publish += std::string("\x00\x08sensor/a\x00", 11) + static_cast<char>(i) + payload;
+      broker_.Send(publish);
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    while (broker_.Read()) {}  // PUBACKs, then the close once the broker has been silent too long
+    silent_for = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(broker_.Accept());
+    broker_.SendConnack();
+    ASSERT_TRUE(broker_.Subscribe());
+    testing::WaitUntil([&] { return sub.connected(); }, kDeadline);
+  });
+  ASSERT_EQ(got.size(), 12u);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].payload, std::to_string(i + 1));
+  EXPECT_EQ(metrics_.CounterValue("sensorpipe_mqtt_reconnects_total"), 1u);
+  EXPECT_GE(silent_for, milliseconds(200));  // 400 after the last PUBLISH, which was 100 before
+  EXPECT_LT(silent_for, milliseconds(400 * 5));
+}
+
 TEST_F(MqttClientFaultTest, ASilentBrokerIsDroppedAfterOneAndAHalfKeepalives) {
   MqttClientOptions o = Options();
   o.keepalive_s = 1;
