@@ -65,6 +65,7 @@ class Ingest {
   Options options_;
 
   LingerPolicy linger_;
+  int64_t last_poll_us_ = 0;  // when the last Poll returned (monotonic): the policy's arrival rate
   Counter* received_;
   Counter* redelivered_;
   Counter* lingered_;
