@@ -73,7 +73,8 @@ void Ingest::Loop() {
 Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   SP_ASSIGN_OR_RETURN(std::vector<MqttMessage> messages, subscriber_->Poll(wait, options_.max_batch));
   const int64_t polled_at = clock_->MonotonicMicros();
-  const std::chrono::microseconds linger = linger_.OnPoll(messages.size(), polled_at - std::exchange(last_poll_us_, polled_at));
+  const std::chrono::microseconds linger =
+      linger_.OnPoll(messages.size(), polled_at - std::exchange(last_poll_us_, polled_at));
   if (messages.empty()) return Status::OK();
   if (linger.count() > 0 && messages.size() < options_.max_batch) {
     // The broker keeps sending fast: let more arrive so they share this group commit.
