@@ -28,8 +28,8 @@ TEST(Time, CivilRoundTripsAcrossLeapYearsAndEras) {
   EXPECT_EQ(DaysFromCivil(1900, 3, 1) - DaysFromCivil(1900, 2, 28), 1);  // 1900 is not
 }
 
-// AppendTimestamp keeps the last date it printed: instants back and forth across days, the same
-// day again, and both sides of midnight must each print their own date.
+// AppendTimestamp keeps the last two seconds it printed: instants back and forth across days, the
+// same second again with other microseconds, and both sides of midnight must each print their own.
 TEST(TimeTest, AppendTimestampMatchesTheCivilTimeInAnyOrder) {
   auto expected = [](int64_t us) {
     const CivilTime c = ToCivil(us);
@@ -40,6 +40,7 @@ TEST(TimeTest, AppendTimestampMatchesTheCivilTimeInAnyOrder) {
     return std::string(buf, n);
   };
   uint64_t x = 88172645463325252ull;  // xorshift: the same instants every run
+  int64_t previous = 0;
   for (int i = 0; i < 200000; ++i) {
     x ^= x << 13;
     x ^= x >> 7;
@@ -47,6 +48,8 @@ TEST(TimeTest, AppendTimestampMatchesTheCivilTimeInAnyOrder) {
     int64_t us = static_cast<int64_t>(x % 8'000'000'000'000'000ull);  // 1970 to about 2223
     if (i % 4 == 1) us = 1657756800'000000 - 1 + static_cast<int64_t>(x % 3);  // around a midnight
     if (i % 4 == 2) us = -us / 16;                                          // before 1970
+    if (i % 8 == 3) us = previous - previous % 1'000'000 + static_cast<int64_t>(x % 3) * 499'999;  // its second again
+    previous = us;
     std::string out = "x";
     AppendTimestamp(out, us);
     ASSERT_EQ(out, "x" + expected(us)) << us;
