@@ -137,7 +137,7 @@ std::pair<double, double> TailLatency(const std::string& dir) {
       auto got = consumer->Poll(100, std::chrono::seconds(5));
       const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
       if (!got.ok() || got->empty()) break;
-      for (const auto& r : *got) latency.push_back((now - std::stoll(r.value)) / 1000.0);
+      for (const auto& r : *got) latency.push_back((now - std::stoll(std::string(r.value))) / 1000.0);
     }
   });
   for (int i = 0; i < kRecords; ++i) {

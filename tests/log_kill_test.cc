@@ -54,10 +54,10 @@ TEST(LogKill, EveryReturnedAppendSurvivesKill9) {
     ASSERT_OK_AND_ASSIGN(auto got, c->Poll(10000, std::chrono::milliseconds(0)));
     if (got.empty()) break;
     for (const auto& r : got) {
-      ASSERT_TRUE(present.insert(r.value).second) << "duplicate " << r.value;
+      ASSERT_TRUE(present.emplace(r.value).second) << "duplicate " << r.value;
       const size_t dash = r.value.rfind('-');
-      const std::string writer = r.value.substr(0, dash);
-      ASSERT_EQ(std::stoi(r.value.substr(dash + 1)), next_seq[writer]++) << r.value;
+      const std::string writer(r.value.substr(0, dash));
+      ASSERT_EQ(std::stoi(std::string(r.value.substr(dash + 1))), next_seq[writer]++) << r.value;
     }
   }
   for (const auto& v : acked) ASSERT_TRUE(present.count(v)) << "acknowledged " << v << " is missing";

@@ -206,10 +206,10 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
   }
   SP_ASSIGN_OR_RETURN(std::span<StoredRecord> records, polled_records);
   *polled = records.size();
-  for (StoredRecord& r : records) {
+  for (const StoredRecord& r : records) {
     auto redo = redo_until_.find(r.shard);
     if (redo != redo_until_.end() && r.offset >= redo->second) {
-      held_.push_back(std::move(r));  // after the redone flush; the next Poll reuses r
+      held_.push_back(OwnedRecord::From(r));  // after the redone flush; the next Poll reuses r's bytes
       continue;
     }
     Add(r);
@@ -222,7 +222,7 @@ Status Delivery::RunOnce(std::chrono::milliseconds wait, size_t* polled) {
   }
   SP_RETURN_IF_ERROR(Flush());
   redo_until_.clear();
-  for (const StoredRecord& r : held_) Add(r);
+  for (const OwnedRecord& r : held_) Add(r.view());
   held_.clear();
   return FlushDue() ? Flush() : Status::OK();
 }

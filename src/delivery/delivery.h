@@ -107,7 +107,7 @@ class Delivery {
   // While redoing a flush that never committed (Recover): per shard, the offset after the last
   // record its objects held, and the records polled past it, buffered once the redo is flushed.
   std::map<uint32_t, uint64_t> redo_until_;
-  std::vector<StoredRecord> held_;
+  std::vector<OwnedRecord> held_;
   size_t buffered_bytes_ = 0;
   int64_t oldest_us_ = 0;  // monotonic time the oldest buffered record was polled; 0 when empty
   void* zstd_ = nullptr;   // ZSTD_CCtx, reused

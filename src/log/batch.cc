@@ -85,7 +85,7 @@ bool CrcMatches(std::string_view whole_batch) {
   return DecodeFixed32(whole_batch.data()) == crc32c::Extend(0, whole_batch.data() + 4, whole_batch.size() - 4);
 }
 
-Status Decode(std::string_view whole_batch, uint32_t shard, uint64_t min_offset, RecordSlots* out) {
+Status Decode(std::string_view whole_batch, uint32_t shard, uint64_t min_offset, RecordBuffer* out) {
   SP_ASSIGN_OR_RETURN(Header h, DecodeHeader(whole_batch));
   if (whole_batch.size() != h.total_size() || !CrcMatches(whole_batch)) {
     return Status::Corruption("batch at offset " + std::to_string(h.first_offset) + " fails its CRC");
@@ -105,10 +105,31 @@ Status Decode(std::string_view whole_batch, uint32_t shard, uint64_t min_offset,
     r.shard = shard;
     r.offset = h.first_offset + i;
     r.timestamp_us = h.first_timestamp_us + UnZigZag(delta);
-    r.key.assign(key);
-    r.value.assign(value);
+    r.key = key;
+    r.value = value;
   }
   return Status::OK();
+}
+
+char* RecordBuffer::BatchRoom(size_t size) {
+  if (size > kChunkBytes) return large_.emplace_back(new char[size]).get();
+  if (chunk_used_ + size > kChunkBytes || chunks_.empty()) {
+    if (!chunks_.empty()) ++chunk_;
+    if (chunk_ == chunks_.size()) chunks_.emplace_back(new char[kChunkBytes]);
+    chunk_used_ = 0;
+  }
+  char* room = chunks_[chunk_].get() + chunk_used_;
+  chunk_used_ += size;
+  return room;
+}
+
+void RecordBuffer::Clear() {
+  size_ = 0;
+  chunk_ = 0;
+  chunk_used_ = 0;
+  large_.clear();
+  // A read of many large records took more chunks than usual reads need: do not keep them all.
+  if (chunks_.size() > kKeptChunks) chunks_.resize(kKeptChunks);
 }
 
 }  // namespace sp::batch

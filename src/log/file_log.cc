@@ -126,7 +126,7 @@ class FileStream final : public Stream {
 
   //! Reads records of shard from offset `from` on, at most max, adding them to out, with buf for
   //! the batches' bytes; returns the offset to read next.
-  Result<uint64_t> Read(uint32_t shard, uint64_t from, size_t max, batch::RecordSlots* out, std::string* buf);
+  Result<uint64_t> Read(uint32_t shard, uint64_t from, size_t max, batch::RecordBuffer* out);
   //! Waits until an append is published after `seen` (returns true), or until deadline or
   //! *wakeup (false).
   bool WaitForAppend(uint64_t seen, std::chrono::steady_clock::time_point deadline, const std::atomic<bool>* wakeup);
@@ -233,7 +233,7 @@ class FileConsumer final : public Consumer {
 
   Result<std::span<StoredRecord>> Poll(size_t max_records, std::chrono::milliseconds wait) override {
     const auto deadline = std::chrono::steady_clock::now() + wait;
-    records_.Truncate(0);
+    records_.Clear();
     const uint32_t n = stream_->shard_count();
     while (true) {
       // Take the sequence number before reading, so an append published during the read still
@@ -241,8 +241,7 @@ class FileConsumer final : public Consumer {
       uint64_t seen = stream_->append_seq();
       for (uint32_t i = 0; i < n && records_.size() < max_records; ++i) {
         uint32_t s = (next_shard_ + i) % n;
-        SP_ASSIGN_OR_RETURN(uint64_t next,
-                            stream_->Read(s, positions_[s], max_records - records_.size(), &records_, &batch_));
+        SP_ASSIGN_OR_RETURN(uint64_t next, stream_->Read(s, positions_[s], max_records - records_.size(), &records_));
         positions_[s] = next;
       }
       next_shard_ = (next_shard_ + 1) % n;  // fairness: start with another shard next time
@@ -331,8 +330,7 @@ class FileConsumer final : public Consumer {
   std::vector<std::atomic<uint64_t>> positions_;  // read by the lag gauge from other threads
   uint32_t next_shard_ = 0;
   std::atomic<bool> wakeup_{false};
-  batch::RecordSlots records_;  // what Poll returned last
-  std::string batch_;           // a batch's bytes while Poll decodes it
+  batch::RecordBuffer records_;  // what Poll returned last, and the bytes it points into
 };
 
 Status FileStream::Open(uint32_t configured_shards) {
@@ -690,8 +688,7 @@ Status FileStream::EnforceRetention() {
   return Status::OK();
 }
 
-Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, batch::RecordSlots* out,
-                                  std::string* buf) {
+Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, batch::RecordBuffer* out) {
   // Find where to start under the lock; read the file without it.
   std::shared_ptr<RandomAccessFile> file;
   uint64_t pos, seg_end, end, next_base;
@@ -741,12 +738,12 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, bat
       pos += h->total_size();
       continue;
     }
-    // buf only grows: shrinking and growing it again would clear its bytes each time.
-    if (buf->size() < h->total_size()) buf->resize(h->total_size());
-    SP_ASSIGN_OR_RETURN(n, file->Read(pos, h->total_size(), buf->data()));
+    // Read into room that stays put until the consumer's next Poll: the records point into it.
+    char* room = out->BatchRoom(h->total_size());
+    SP_ASSIGN_OR_RETURN(n, file->Read(pos, h->total_size(), room));
     pos += h->total_size();
     const size_t before = out->size();
-    Status st = batch::Decode(std::string_view(buf->data(), n), shard, next, out);
+    Status st = batch::Decode(std::string_view(room, n), shard, next, out);
     if (!st.ok()) {
       // Damage inside a sealed batch: report it and go on at the next batch.
       metrics_.corrupt_batches->Inc();
@@ -830,7 +827,7 @@ Result<uint64_t> FileStream::OffsetForTime(uint32_t shard, int64_t timestamp_us)
       buf.resize(h.total_size());
       SP_ASSIGN_OR_RETURN(n, file->Read(pos, buf.size(), buf.data()));
       buf.resize(n);
-      batch::RecordSlots records;
+      batch::RecordBuffer records;
       SP_RETURN_IF_ERROR(batch::Decode(buf, shard, h.first_offset, &records));
       for (const auto& r : records.records()) {
         if (r.timestamp_us >= timestamp_us) return r.offset;

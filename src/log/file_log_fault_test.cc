@@ -22,15 +22,15 @@ using std::chrono::milliseconds;
 
 bool Soak() { return std::getenv("SOAK") && std::string(std::getenv("SOAK")) == "1"; }
 
-std::vector<StoredRecord> ReadAll(Stream* stream) {
+std::vector<OwnedRecord> ReadAll(Stream* stream) {
   auto c = stream->OpenConsumer("check", StartFrom::kOldest);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
-  std::vector<StoredRecord> all;
+  std::vector<OwnedRecord> all;
   while (c.ok()) {
     auto got = (*c)->Poll(1000, milliseconds(0));
     EXPECT_TRUE(got.ok()) << got.status().ToString();
     if (!got.ok() || got->empty()) break;
-    all.insert(all.end(), got->begin(), got->end());
+    for (const StoredRecord& r : *got) all.push_back(OwnedRecord::From(r));
   }
   return all;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -40,15 +41,15 @@ struct Harness {
     return Status::OK();
   }
   // Everything a fresh consumer reads from the oldest record.
-  std::vector<StoredRecord> ReadAll(const std::string& name = "reader") {
+  std::vector<OwnedRecord> ReadAll(const std::string& name = "reader") {
     auto c = stream->OpenConsumer(name, StartFrom::kOldest);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
-    std::vector<StoredRecord> all;
+    std::vector<OwnedRecord> all;
     while (true) {
       auto got = (*c)->Poll(1000, milliseconds(0));
       EXPECT_TRUE(got.ok()) << got.status().ToString();
       if (!got.ok() || got->empty()) break;
-      all.insert(all.end(), got->begin(), got->end());
+      for (const StoredRecord& r : *got) all.push_back(OwnedRecord::From(r));
     }
     return all;
   }
@@ -129,7 +130,7 @@ TEST(FileLog, PollReturnsAtMostMaxAcrossShardsAndResumesExactly) {
     ASSERT_OK_AND_ASSIGN(auto got, c->Poll(7, milliseconds(0)));
     ASSERT_LE(got.size(), 7u);
     if (got.empty()) break;
-    for (const auto& r : got) EXPECT_TRUE(seen.insert(r.value).second) << "read twice: " << r.value;
+    for (const auto& r : got) EXPECT_TRUE(seen.emplace(r.value).second) << "read twice: " << r.value;
   }
   EXPECT_EQ(seen.size(), 400u);
   // Seek moves the read position back: the shard is read again from there.
@@ -186,7 +187,7 @@ TEST(Batch, DecodeSkipsEarlierRecordsAndAddsNothingOnDamage) {
   for (const Record& r : recs) ptrs.push_back(&r);
   std::string bytes;
   batch::Encode(100, ptrs, &bytes);
-  batch::RecordSlots out;
+  batch::RecordBuffer out;
   ASSERT_OK(batch::Decode(bytes, 2, 101, &out));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out.records()[0].offset, 101u);
@@ -199,6 +200,34 @@ TEST(Batch, DecodeSkipsEarlierRecordsAndAddsNothingOnDamage) {
   EncodeFixed32(bytes.data(), crc32c::Extend(0, bytes.data() + 4, bytes.size() - 4));
   EXPECT_FALSE(batch::Decode(bytes, 2, 0, &out).ok());
   EXPECT_EQ(out.size(), 2u);
+}
+
+// Records point into the batches they were decoded from: every record read into a RecordBuffer
+// must still read as written after many more batches (small ones filling chunks, and ones larger
+// than a chunk), and again after Clear reuses the room.
+TEST(Batch, RecordsStayValidWhileMoreBatchesAreRead) {
+  batch::RecordBuffer out;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::string> values;
+    for (int b = 0; b < 200; ++b) {
+      const size_t size = b % 50 == 7 ? (3 << 20) / 2 : 100 + static_cast<size_t>(b * 37 % 9000);
+      const Record r = Rec("k" + std::to_string(b), b, std::string(size, static_cast<char>('a' + (b + round) % 26)));
+      const Record* ptr = &r;
+      std::string bytes;
+      batch::Encode(static_cast<uint64_t>(b), std::span<const Record* const>(&ptr, 1), &bytes);
+      char* room = out.BatchRoom(bytes.size());
+      std::memcpy(room, bytes.data(), bytes.size());
+      ASSERT_OK(batch::Decode(std::string_view(room, bytes.size()), 0, 0, &out));
+      values.push_back(r.value);
+    }
+    ASSERT_EQ(out.size(), values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      ASSERT_EQ(out.records()[i].key, "k" + std::to_string(i));
+      ASSERT_EQ(out.records()[i].value, values[i]) << "record " << i << " of round " << round;
+    }
+    out.Clear();
+    EXPECT_EQ(out.size(), 0u);
+  }
 }
 
 TEST(FileLog, StartFromLatestSeesOnlyNewRecords) {
@@ -471,7 +500,7 @@ TEST(FileLog, AReaderConcurrentWithAppendsNeverReadsTheZeroTail) {
     for (const auto& r : *got) {
       ASSERT_EQ(r.offset, next[r.shard]++);
       if (r.value.rfind("value-", 0) == 0) {
-        const int i = std::stoi(r.value.substr(6));
+        const int i = std::stoi(std::string(r.value.substr(6)));
         auto [it, fresh] = last_index.emplace(r.key, i);
         if (!fresh) {
           ASSERT_LT(it->second, i) << r.key;
