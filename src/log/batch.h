@@ -17,6 +17,9 @@ namespace sp::batch {
 inline constexpr size_t kHeaderSize = 40;
 inline constexpr size_t kLengthPrefix = 8;       // crc + length
 inline constexpr uint32_t kMaxLength = 64 << 20;  // a batch never exceeds this
+// Keys and values a writer puts in one batch, unless one record alone is larger: readers take
+// whole batches (docs/format/log.md).
+inline constexpr size_t kMaxRecordBytes = 64 << 10;
 
 struct Header {
   uint32_t length = 0;  // bytes after the length field

@@ -549,8 +549,28 @@ Status FileStream::WriteGroup(const std::vector<Writer*>& group, std::vector<Wri
   for (uint32_t i = 0; i < shards_.size(); ++i) {
     if (by_shard[i].empty()) continue;
     Shard& s = shards_[i];
+    // Batches of at most batch::kMaxRecordBytes of keys and values, which readers take whole
+    // (docs/format/log.md): one write for all of them.
+    struct Piece {
+      size_t end;  // in encode_buf_
+      size_t count;
+      int64_t max_ts;
+    };
+    std::vector<Piece> pieces;
     encode_buf_.clear();
-    batch::Encode(s.next_offset, by_shard[i], &encode_buf_);
+    for (std::span<const Record* const> rest = by_shard[i]; !rest.empty();) {
+      size_t n = 0, bytes = 0;
+      int64_t max_ts = INT64_MIN;
+      for (; n < rest.size(); ++n) {
+        const size_t size = rest[n]->key.size() + rest[n]->value.size();
+        if (n > 0 && bytes + size > batch::kMaxRecordBytes) break;
+        bytes += size;
+        max_ts = std::max(max_ts, rest[n]->timestamp_us);
+      }
+      batch::Encode(s.next_offset + (by_shard[i].size() - rest.size()), rest.first(n), &encode_buf_);
+      pieces.push_back({encode_buf_.size(), n, max_ts});
+      rest = rest.subspan(n);
+    }
     const bool full = s.active->Size() + encode_buf_.size() > options_.segment_bytes;
     const bool old = options_.segment_ms > 0 && clock_->MonotonicMicros() - s.active_since_us >= options_.segment_ms * 1000;
     if (s.active->Size() > 0 && (full || old)) SP_RETURN_IF_ERROR(Roll(s));
@@ -561,11 +581,14 @@ Status FileStream::WriteGroup(const std::vector<Writer*>& group, std::vector<Wri
     }
     metrics_.appended_bytes->Inc(encode_buf_.size());
     s.dirty = true;
-    s.next_offset += by_shard[i].size();
-    int64_t max_ts = INT64_MIN;
-    for (const Record* r : by_shard[i]) max_ts = std::max(max_ts, r->timestamp_us);
-    written->push_back({i, s.active_base, JoinPath(s.dir, SegmentName(s.active_base)),
-                        s.next_offset - by_shard[i].size(), position, s.active->Size(), s.next_offset, max_ts});
+    const std::string path = JoinPath(s.dir, SegmentName(s.active_base));
+    size_t start = 0;
+    for (const Piece& p : pieces) {
+      written->push_back({i, s.active_base, path, s.next_offset, position + start, position + p.end,
+                          s.next_offset + p.count, p.max_ts});
+      s.next_offset += p.count;
+      start = p.end;
+    }
     touched.push_back(i);
   }
   if (options_.fsync.kind == FsyncPolicy::Kind::kBatch) {
@@ -738,6 +761,9 @@ Result<uint64_t> FileStream::Read(uint32_t shard, uint64_t from, size_t max, bat
       pos += h->total_size();
       continue;
     }
+    // Whole batches once the poll holds records: a batch cut at the limit would be read, checked
+    // and decoded again by the next poll.
+    if (out->size() > 0 && out->size() + (batch_next - std::max(next, h->first_offset)) > limit) break;
     // Read into room that stays put until the consumer's next Poll: the records point into it.
     char* room = out->BatchRoom(h->total_size());
     SP_ASSIGN_OR_RETURN(n, file->Read(pos, h->total_size(), room));

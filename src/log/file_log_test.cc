@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <thread>
@@ -228,6 +229,59 @@ TEST(Batch, RecordsStayValidWhileMoreBatchesAreRead) {
     out.Clear();
     EXPECT_EQ(out.size(), 0u);
   }
+}
+
+// The group commit writes batches of at most 64 KiB of keys and values (a record larger than that
+// alone in its own), and a poll that already holds records stops before a batch it would have to
+// cut: readers never read a batch twice for its records (docs/format/log.md).
+TEST(FileLog, LargeAppendsBecomeBatchesThatPollsTakeWhole) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1);
+  ASSERT_OK(h.Open());
+  std::vector<Record> big;  // an HTTP request's worth: 10,000 readings of ~150 bytes
+  for (int i = 0; i < 10000; ++i) big.push_back(Rec("dev", i, std::to_string(i) + std::string(140, 'r')));
+  big.push_back(Rec("dev", 10000, std::string(100000, 'L')));  // alone over the cap
+  big.push_back(Rec("dev", 10001, "after"));
+  ASSERT_OK(h.stream->Append(big));
+  for (int i = 0; i < 3; ++i) {  // small appends: one batch each
+    ASSERT_OK(h.stream->Append(std::vector<Record>(5, Rec("dev", 20000 + i, "small-" + std::to_string(i)))));
+  }
+  std::ifstream in(dir.path() + "/readings/0000/00000000000000000000.log", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint32_t> counts;
+  for (size_t pos = 0; pos + batch::kHeaderSize <= bytes.size();) {
+    auto hd = batch::DecodeHeader(std::string_view(bytes).substr(pos));
+    if (!hd.ok()) break;  // the zero tail
+    counts.push_back(hd->count);
+    if (hd->count > 1) EXPECT_LE(hd->total_size(), batch::kHeaderSize + batch::kMaxRecordBytes + 8 * hd->count);
+    pos += hd->total_size();
+  }
+  ASSERT_GE(counts.size(), 10000u * 143 / (64 << 10) + 2 + 3);
+  EXPECT_EQ(std::accumulate(counts.begin(), counts.end(), 0u), 10017u);
+  EXPECT_EQ(counts[counts.size() - 3], 5u);
+
+  ASSERT_OK_AND_ASSIGN(auto c, h.stream->OpenConsumer("whole", StartFrom::kOldest));
+  size_t read = 0;
+  std::vector<size_t> polls;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto got, c->Poll(4096, milliseconds(0)));
+    if (got.empty()) break;
+    ASSERT_LE(got.size(), 4096u);
+    for (const StoredRecord& r : got) ASSERT_EQ(r.offset, read++);
+    polls.push_back(got.size());
+  }
+  EXPECT_EQ(read, 10017u);
+  // The three small batches at the end: a poll of 7 takes one (5), not one and a cut of the next.
+  ASSERT_OK(c->Seek(0, 10002));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto got, c->Poll(7, milliseconds(0)));
+    ASSERT_EQ(got.size(), 5u) << "poll " << i;
+    EXPECT_EQ(got[0].value, "small-" + std::to_string(i));
+  }
+  // A batch larger than a whole poll is still read, cut at the limit.
+  ASSERT_OK(c->Seek(0, 0));
+  ASSERT_OK_AND_ASSIGN(auto got, c->Poll(3, milliseconds(0)));
+  EXPECT_EQ(got.size(), 3u);
 }
 
 TEST(FileLog, StartFromLatestSeesOnlyNewRecords) {
