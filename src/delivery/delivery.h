@@ -83,6 +83,8 @@ class Delivery {
   uint32_t DeviceId(std::string_view device);
   //! Compresses lines into compressed_.
   Status Compress(const std::string& lines);
+  //! Makes compressed_ at least bound bytes.
+  void Room(size_t bound);
   //! How long the oldest buffered record may wait before a flush.
   int64_t FlushAgeUs() const;
   bool FlushDue() const;
@@ -102,7 +104,8 @@ class Delivery {
   // Emptied buffers and the compression output, kept with their capacity: buffers of megabytes
   // grown afresh after every flush cost a page fault per 4 KiB (a few % of the daemon's CPU).
   std::vector<std::string> spare_lines_;
-  std::string compressed_;
+  std::string compressed_;                     // room for the compression output (see Room)
+  size_t compressed_size_ = 0;                 // the last output's bytes at its start
   std::map<uint32_t, uint64_t> next_offsets_;  // per shard: after the last polled record
   // While redoing a flush that never committed (Recover): per shard, the offset after the last
   // record its objects held, and the records polled past it, buffered once the redo is flushed.
