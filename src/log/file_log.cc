@@ -124,8 +124,8 @@ class FileStream final : public Stream {
   Result<std::vector<ConsumerInfo>> Consumers() const override;
   Result<uint64_t> OffsetForTime(uint32_t shard, int64_t timestamp_us) override;
 
-  //! Reads records of shard from offset `from` on, at most max, adding them to out, with buf for
-  //! the batches' bytes; returns the offset to read next.
+  //! Reads records of shard from offset `from` on, at most max, adding them, and the batches'
+  //! bytes they point into, to out; returns the offset to read next.
   Result<uint64_t> Read(uint32_t shard, uint64_t from, size_t max, batch::RecordBuffer* out);
   //! Waits until an append is published after `seen` (returns true), or until deadline or
   //! *wakeup (false).
