@@ -116,7 +116,7 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   const std::string cfg = daemon_->config_path();
   ASSERT_OK_AND_ASSIGN(CommandOutput stat, RunCommand({bin, "log", "stat", "--config", cfg}, kDeadline));
   EXPECT_EQ(stat.exit_code, 0) << stat.err;
-  EXPECT_NE(stat.out.find("stream readings: 1 shards, 5400 records"), std::string::npos) << stat.out;
+  EXPECT_NE(stat.out.find("stream readings: 1 shard, 5400 records"), std::string::npos) << stat.out;
   EXPECT_NE(stat.out.find("consumer lake-raw"), std::string::npos) << stat.out;
   ASSERT_OK_AND_ASSIGN(CommandOutput tail, RunCommand({bin, "log", "tail", "--config", cfg, "-n", "3"}, kDeadline));
   EXPECT_EQ(tail.exit_code, 0) << tail.err;

@@ -73,8 +73,9 @@ int LogStat(const Config& config) {
     const auto stats = (*stream)->Stats();
     uint64_t records = 0, bytes = 0;
     for (const auto& s : stats) records += s.end_offset - s.oldest_offset, bytes += s.bytes;
-    std::printf("stream %s: %zu shards, %llu records, %llu bytes\n", name.c_str(), stats.size(),
-                static_cast<unsigned long long>(records), static_cast<unsigned long long>(bytes));
+    std::printf("stream %s: %zu shard%s, %llu records, %llu bytes\n", name.c_str(), stats.size(),
+                stats.size() == 1 ? "" : "s", static_cast<unsigned long long>(records),
+                static_cast<unsigned long long>(bytes));
     std::printf("  %5s %14s %14s %9s %14s\n", "shard", "oldest", "end", "segments", "bytes");
     for (const auto& s : stats) {
       std::printf("  %5u %14llu %14llu %9llu %14llu\n", s.shard, static_cast<unsigned long long>(s.oldest_offset),
