@@ -49,7 +49,9 @@ CONF
 # DuckDB's own COPY does, some 3 us of CPU per row, and would run during these rounds. It is
 # deferred here (an hour is compacted only once quiet, after the run) unless COMPACT_OBJECTS says
 # otherwise, e.g. COMPACT_OBJECTS=20 for the default.
-COMPACTION_CONF=$'[compaction]\nobjects = '"${COMPACT_OBJECTS:-100000}"
+# SP_EXTRA_CONF is appended to it, for an A/B of daemon settings (tables allowed), e.g.
+# SP_EXTRA_CONF=$'[log]\nshards = 4' bench/ingest.sh 0.
+COMPACTION_CONF=$'[compaction]\nobjects = '"${COMPACT_OBJECTS:-100000}"$'\n'"${SP_EXTRA_CONF:-}"
 
 # start_daemon DIR [MORE]: `sensorpipe run` with its data under DIR, subscribed to bench/# on the
 # broker start_broker started (if any), its HTTP listener on a free port; MORE is appended to the
