@@ -421,6 +421,14 @@ try {
     report.live_post_ms = posted - t0;
     check(`live: the new reading is on the temperature chart within ${want.live_deadline_ms || 10000} ms`, seenMs != null,
       seenMs == null ? 'not seen' : `${seenMs} ms after the POST answered`);
+    // One refresh redraws the panels one after another: the hourly chart may take the reading a
+    // moment after the temperature chart did.
+    await page.waitForFunction(({ t, dev }) => {
+      const h = window.sensorpipe.panels.temperature_hourly;
+      const k = h && h.series ? h.series.findIndex((s) => s.device === dev) : -1;
+      const i = k >= 0 && h.data ? h.data[0].findIndex((x) => x <= t && t < x + 3600e3) : -1;
+      return i >= 0 && h.counts[k][i] === 1;
+    }, { t: ts, dev: r.client_id }, { timeout: want.live_deadline_ms || 10000, polling: 50 }).catch(() => {});
     const panels = await panelsOf(page);
     const hourly = panels.temperature_hourly;
     const k = hourly.series.findIndex((s) => s.device === r.client_id);
