@@ -421,8 +421,8 @@ try {
     report.live_post_ms = posted - t0;
     check(`live: the new reading is on the temperature chart within ${want.live_deadline_ms || 10000} ms`, seenMs != null,
       seenMs == null ? 'not seen' : `${seenMs} ms after the POST answered`);
-    // One refresh redraws the panels one after another: the hourly chart may take the reading a
-    // moment after the temperature chart did.
+    // A refresh redraws each panel when its own requests answer: the hourly chart may take the
+    // reading a moment after the temperature chart did.
     await page.waitForFunction(({ t, dev }) => {
       const h = window.sensorpipe.panels.temperature_hourly;
       const k = h && h.series ? h.series.findIndex((s) => s.device === dev) : -1;
