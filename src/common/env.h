@@ -32,6 +32,12 @@ class WritableFile {
     (void)size;
     return Status::OK();
   }
+  //! A hint that [offset, offset + length), synced, will not be read again soon: the OS may let
+  //! its cached pages go. Never an error; the default does nothing.
+  virtual void DropCache(uint64_t offset, uint64_t length) {
+    (void)offset;
+    (void)length;
+  }
 };
 
 //! A file read at arbitrary offsets; safe for concurrent reads.

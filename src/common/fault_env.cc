@@ -27,6 +27,7 @@ class FaultFile final : public WritableFile {
   }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
+  void DropCache(uint64_t offset, uint64_t length) override { base_->DropCache(offset, length); }
 
  private:
   FaultInjectionEnv* env_;

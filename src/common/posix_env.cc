@@ -41,6 +41,9 @@ class PosixWritableFile final : public WritableFile {
     }
     return Status::OK();
   }
+  void DropCache(uint64_t offset, uint64_t length) override {
+    (void)::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+  }
   Status Sync() override {
     if (::fdatasync(fd_) != 0) return Status::FromErrno("fdatasync " + path_, errno);
     return Status::OK();

@@ -1,6 +1,9 @@
 #include "log/file_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -282,6 +285,51 @@ TEST(FileLog, LargeAppendsBecomeBatchesThatPollsTakeWhole) {
   ASSERT_OK(c->Seek(0, 0));
   ASSERT_OK_AND_ASSIGN(auto got, c->Poll(3, milliseconds(0)));
   EXPECT_EQ(got.size(), 3u);
+}
+
+// The fraction of [from, to) of path, page-aligned, that is in the page cache (mincore).
+double Resident(const std::string& path, size_t from, size_t to) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  void* map = ::mmap(nullptr, to - from, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
+  ::close(fd);
+  if (map == MAP_FAILED) return -1;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in((to - from + page - 1) / page);
+  const bool ok = ::mincore(map, to - from, in.data()) == 0;
+  ::munmap(map, to - from);
+  if (!ok) return -1;
+  return static_cast<double>(std::count_if(in.begin(), in.end(), [](unsigned char c) { return c & 1; })) /
+         static_cast<double>(in.size());
+}
+
+// Synced pages every consumer has read leave the page cache; pages a consumer has yet to read stay.
+TEST(FileLog, PagesEveryConsumerReadLeaveThePageCache) {
+  testing::TempDir dir;
+  Harness h(dir.path(), 1);
+  ASSERT_OK(h.Open());
+  const std::string seg = dir.path() + "/readings/0000/00000000000000000000.log";
+  ASSERT_OK_AND_ASSIGN(auto fast, h.stream->OpenConsumer("fast", StartFrom::kOldest));
+  auto append_mib = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      std::vector<Record> batch;
+      for (int k = 0; k < 64; ++k)
+        batch.push_back(Rec("dev", i, std::string(16 << 10, static_cast<char>('a' + k % 26))));
+      ASSERT_OK(h.stream->Append(batch));
+      while (true) {  // the consumer keeps up
+        ASSERT_OK_AND_ASSIGN(auto got, fast->Poll(1000, milliseconds(0)));
+        if (got.empty()) break;
+      }
+    }
+  };
+  append_mib(8);
+  append_mib(1);  // the drop follows the consumer's position as of the last commit
+  EXPECT_LT(Resident(seg, 0, 6 << 20), 0.1);
+
+  // A consumer that has read nothing since it opened holds what came after in the cache.
+  ASSERT_OK_AND_ASSIGN(auto slow, h.stream->OpenConsumer("slow", StartFrom::kLatest));
+  append_mib(8);
+  EXPECT_GT(Resident(seg, 10 << 20, 16 << 20), 0.9);
 }
 
 TEST(FileLog, StartFromLatestSeesOnlyNewRecords) {
