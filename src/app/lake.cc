@@ -83,10 +83,10 @@ CompactorOptions CompactorOptionsFrom(const Config& config) {
 void ExportLakeMetrics(Catalog* catalog, Metrics* metrics) {
   auto by_format = [catalog](bool bytes) {
     std::vector<std::pair<Labels, double>> out;
-    auto files = catalog->CurrentFiles("");
-    if (!files.ok()) return out;
+    auto groups = catalog->CurrentFileGroups("");
+    if (!groups.ok()) return out;
     std::map<std::pair<std::string, std::string>, double> sums;
-    for (const DataFile& f : *files) sums[{f.view, f.format}] += bytes ? static_cast<double>(f.bytes) : 1;
+    for (const FileGroup& g : *groups) sums[{g.view, g.format}] += static_cast<double>(bytes ? g.bytes : g.files);
     for (const auto& [key, v] : sums) out.push_back({{{"view", key.first}, {"format", key.second}}, v});
     return out;
   };
@@ -118,19 +118,19 @@ void RemoveLakeMetrics(Metrics* metrics) {
 int LakeList(const Config& config) {
   auto lake = OpenLake(config, Clock::Default());
   if (!lake.ok()) return Fail(lake.status());
-  auto files = lake->catalog->CurrentFiles("");
-  if (!files.ok()) return Fail(files.status());
+  auto groups = lake->catalog->CurrentFileGroups("");
+  if (!groups.ok()) return Fail(groups.status());
   struct Row {
     uint64_t raw = 0, compacted = 0, rows = 0, bytes = 0;
-    std::vector<DataFile> files;
+    std::vector<FileGroup> groups;
   };
   std::map<std::pair<std::string, std::string>, Row> by_partition;
-  for (DataFile& f : *files) {
-    Row& r = by_partition[{f.view, f.partition}];
-    (f.format == "parquet" ? r.compacted : r.raw) += 1;
-    r.rows += f.records;
-    r.bytes += f.bytes;
-    r.files.push_back(std::move(f));
+  for (FileGroup& g : *groups) {
+    Row& r = by_partition[{g.view, g.partition}];
+    (g.format == "parquet" ? r.compacted : r.raw) += g.files;
+    r.rows += g.records;
+    r.bytes += g.bytes;
+    r.groups.push_back(std::move(g));
   }
   const CompactorOptions options = CompactorOptionsFrom(config);
   const int64_t now = Clock::Default()->NowMicros();
@@ -138,10 +138,10 @@ int LakeList(const Config& config) {
   Row total;
   for (const auto& [key, r] : by_partition) {
     // Rows of raw files may hold duplicates that compaction drops; compacted rows are exact.
-    const char* state = key.first != "readings"                                                 ? "raw (not compacted)"
-                        : CompactionDue(r.files, now, options, false) != CompactionScope::kNone ? "due"
-                        : r.raw == 0                                                            ? "compacted"
-                        : r.compacted == 0                                                      ? "raw, waiting"
+    const char* state = key.first != "readings"                                                  ? "raw (not compacted)"
+                        : CompactionDue(r.groups, now, options, false) != CompactionScope::kNone ? "due"
+                        : r.raw == 0                                                             ? "compacted"
+                        : r.compacted == 0                                                       ? "raw, waiting"
                                            : "compacted + late raw, waiting";
     std::printf("%-10s %-24s %5" PRIu64 " %9" PRIu64 " %12" PRIu64 " %11s  %s\n", key.first.c_str(), key.second.c_str(),
                 r.raw, r.compacted, r.rows, Bytes(r.bytes).c_str(), state);

@@ -35,6 +35,15 @@ struct DataFile {
   std::vector<OffsetRange> offsets;
 };
 
+//! The current files of one view, partition and format, counted: what compaction decides by and the
+//! lake's gauges show, without listing every file (a busy lake holds thousands).
+struct FileGroup {
+  std::string view, partition, format;
+  uint64_t files = 0, records = 0, bytes = 0;
+  int64_t min_ts = 0;           // the earliest event time in them, µs UTC
+  int64_t newest_added_us = 0;  // when the latest of them became current
+};
+
 struct Compaction {
   int64_t id = 0;
   std::string view, partition, output_path;
@@ -74,6 +83,11 @@ class Catalog {
   // Reading.
   //! The current files of a view (every view when empty), ordered by partition and path.
   virtual Result<std::vector<DataFile>> CurrentFiles(const std::string& view) = 0;
+  //! The current files of one partition of a view, ordered by path.
+  virtual Result<std::vector<DataFile>> PartitionFiles(const std::string& view, const std::string& partition) = 0;
+  //! The current files of a view (every view when empty) counted per view, partition and format,
+  //! in that order.
+  virtual Result<std::vector<FileGroup>> CurrentFileGroups(const std::string& view) = 0;
   //! The latest compactions, newest first.
   virtual Result<std::vector<CompactionRecord>> RecentCompactions(size_t limit) = 0;
 

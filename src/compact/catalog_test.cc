@@ -84,6 +84,57 @@ TEST(SqliteCatalog, ACompactionSwapsItsInputsForItsOutputAtOnce) {
   EXPECT_EQ(f.catalog->KnownPaths("raw/").value().size(), 2u);
 }
 
+TEST(SqliteCatalog, CountsAndListsCurrentFilesPerPartition) {
+  Fixture f;
+  const std::string p6 = "dt=2022-07-14/hour=06", p7 = "dt=2022-07-14/hour=07";
+  DataFile early = Raw(p6, 0, 0, 9);
+  early.min_ts = -5;  // before 1970: min_ts is signed
+  ASSERT_OK(f.catalog->CommitDelivery("lake-raw", {early, Raw(p7, 0, 10, 19)}, {{0, 20}}));
+  f.clock.now += 1000;
+  DataFile error = Raw(p6, 0, 0, 2);
+  error.view = "errors";
+  error.path = "errors/" + p6 + "/0.ndjson.zst";
+  ASSERT_OK(f.catalog->CommitDelivery("lake-raw", {Raw(p6, 0, 20, 24), error}, {{0, 25}}));
+  // p6 compacted into Parquet, then one more raw file arrives: two formats in one partition.
+  ASSERT_OK_AND_ASSIGN(auto inputs, f.catalog->PartitionFiles("readings", p6));
+  ASSERT_EQ(inputs.size(), 2u);
+  EXPECT_EQ(inputs[0].offsets.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(Compaction c, f.catalog->BeginCompaction("readings", p6, inputs, "compacted/" + p6));
+  ASSERT_OK(f.catalog->CommitCompaction(c, {0, "readings", p6, c.output_path, "parquet", 15, 700, -5, 2, 0, {}}));
+  f.clock.now += 1000;
+  ASSERT_OK(f.catalog->CommitDelivery("lake-raw", {Raw(p6, 0, 25, 29)}, {{0, 30}}));
+
+  ASSERT_OK_AND_ASSIGN(auto groups, f.catalog->CurrentFileGroups("readings"));
+  ASSERT_EQ(groups.size(), 3u);
+  auto expect = [](const FileGroup& g, const std::string& partition, const std::string& format, uint64_t files,
+                   uint64_t records, uint64_t bytes, int64_t min_ts, int64_t added) {
+    EXPECT_EQ(g.view, "readings");
+    EXPECT_EQ(g.partition, partition);
+    EXPECT_EQ(g.format, format);
+    EXPECT_EQ(g.files, files);
+    EXPECT_EQ(g.records, records);
+    EXPECT_EQ(g.bytes, bytes);
+    EXPECT_EQ(g.min_ts, min_ts);
+    EXPECT_EQ(g.newest_added_us, added);
+  };
+  const int64_t t0 = f.clock.now - 2000;
+  expect(groups[0], p6, "ndjson.zst", 1, 5, 100, 1, t0 + 2000);
+  expect(groups[1], p6, "parquet", 1, 15, 700, -5, t0 + 1000);
+  expect(groups[2], p7, "ndjson.zst", 1, 10, 100, 1, t0);
+  ASSERT_OK_AND_ASSIGN(auto all, f.catalog->CurrentFileGroups(""));
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].view, "errors");
+  EXPECT_EQ(all[0].records, 3u);
+  EXPECT_TRUE(f.catalog->CurrentFileGroups("nothing").value().empty());
+
+  ASSERT_OK_AND_ASSIGN(auto p6_files, f.catalog->PartitionFiles("readings", p6));
+  ASSERT_EQ(p6_files.size(), 2u);  // the Parquet file and the late raw one, not the ended inputs
+  EXPECT_EQ(p6_files[0].path, c.output_path);
+  EXPECT_EQ(p6_files[1].offsets.at(0).first, 25u);
+  EXPECT_EQ(f.catalog->PartitionFiles("errors", p6).value().size(), 1u);
+  EXPECT_TRUE(f.catalog->PartitionFiles("readings", "dt=2022-07-14").value().empty());  // not a prefix match
+}
+
 TEST(SqliteCatalog, ACompactionWhoseInputChangedIsAbortedAndChangesNothing) {
   Fixture f;
   const std::string p = "dt=2022-07-14/hour=06";

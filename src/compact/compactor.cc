@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "common/crash_point.h"
 #include "common/file_lock.h"
@@ -30,16 +32,21 @@ bool IsParquet(const DataFile& f) {
 
 }  // namespace
 
-CompactionScope CompactionDue(const std::vector<DataFile>& files, int64_t now_us, const CompactorOptions& options,
+CompactionScope CompactionDue(std::span<const FileGroup> partition, int64_t now_us, const CompactorOptions& options,
                               bool now) {
-  const size_t raw = std::count_if(files.begin(), files.end(), [](const DataFile& f) { return !IsParquet(f); });
-  if (raw == 0 && files.size() < 2) return CompactionScope::kNone;  // its one Parquet file, or nothing
+  uint64_t raw = 0, files = 0;
+  int64_t min_ts = INT64_MAX, newest = 0;
+  for (const FileGroup& g : partition) {
+    if (g.format != "parquet") raw += g.files;
+    files += g.files;
+    min_ts = std::min(min_ts, g.min_ts);
+    newest = std::max(newest, g.newest_added_us);
+  }
+  if (raw == 0 && files < 2) return CompactionScope::kNone;  // its one Parquet file, or nothing
   if (now) return CompactionScope::kAllFiles;
   // Quiet: the hour is over and nothing arrived for a while, so what is there will likely stay.
   const int64_t grace = int64_t{options.grace_s} * 1'000'000;
-  const int64_t hour_end = (FloorDiv(files[0].min_ts, kHourUs) + 1) * kHourUs;
-  int64_t newest = 0;
-  for (const DataFile& f : files) newest = std::max(newest, f.added_us);
+  const int64_t hour_end = (FloorDiv(min_ts, kHourUs) + 1) * kHourUs;
   if (hour_end + grace <= now_us && newest + grace <= now_us) return CompactionScope::kAllFiles;
   return raw >= options.objects ? CompactionScope::kRawFiles : CompactionScope::kNone;
 }
@@ -122,19 +129,18 @@ Result<size_t> Compactor::RunOnce(const CompactSelection& selection, bool wait,
   SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(Recover());
 
-  SP_ASSIGN_OR_RETURN(std::vector<DataFile> files, catalog_->CurrentFiles("readings"));
-  std::map<std::string, std::vector<DataFile>> by_partition;
-  for (DataFile& f : files) {
-    if (f.partition.compare(0, selection.partition.size(), selection.partition) != 0) continue;
-    by_partition[f.partition].push_back(std::move(f));
-  }
+  // Which partitions are due is decided from counts; only their files are listed, since a busy
+  // lake holds thousands and this runs every second.
+  SP_ASSIGN_OR_RETURN(std::vector<FileGroup> groups, catalog_->CurrentFileGroups("readings"));
   const int64_t now = clock_->NowMicros();
-  std::vector<std::pair<std::string, std::vector<DataFile>>> due;
-  for (auto& [partition, inputs] : by_partition) {
-    const CompactionScope scope = CompactionDue(inputs, now, options_, selection.now);
-    if (scope == CompactionScope::kNone) continue;
-    if (scope == CompactionScope::kRawFiles) std::erase_if(inputs, IsParquet);
-    due.emplace_back(partition, std::move(inputs));
+  std::vector<std::pair<std::string, CompactionScope>> due;
+  for (auto begin = groups.begin(); begin != groups.end();) {
+    auto end = std::find_if(begin, groups.end(), [&](const FileGroup& g) { return g.partition != begin->partition; });
+    if (begin->partition.starts_with(selection.partition)) {
+      const CompactionScope scope = CompactionDue({begin, end}, now, options_, selection.now);
+      if (scope != CompactionScope::kNone) due.emplace_back(begin->partition, scope);
+    }
+    begin = end;
   }
 
   // Workers take the due partitions in order; catalog transactions serialise among them.
@@ -144,17 +150,27 @@ Result<size_t> Compactor::RunOnce(const CompactSelection& selection, bool wait,
   auto work = [&](QueryEngine* engine) {
     while (!stopping_) {
       CompactProgress p;
+      CompactionScope scope;
       {
         std::lock_guard lock(mu);
         if (next == due.size()) return;
         p.index = ++next;
         p.total = due.size();
-        p.partition = due[p.index - 1].first;
-        p.input_files = due[p.index - 1].second.size();
-        for (const DataFile& f : due[p.index - 1].second) p.input_records += f.records;
-        if (progress) progress(p);
+        std::tie(p.partition, scope) = due[p.index - 1];
       }
-      Status s = Compact(engine, p.partition, due[p.index - 1].second, &p);
+      auto inputs = catalog_->PartitionFiles("readings", p.partition);
+      if (inputs.ok() && scope == CompactionScope::kRawFiles) std::erase_if(*inputs, IsParquet);
+      if (inputs.ok() && inputs->empty()) continue;  // rewound since counted
+      Status s = inputs.status();
+      if (s.ok()) {
+        p.input_files = inputs->size();
+        for (const DataFile& f : *inputs) p.input_records += f.records;
+        {
+          std::lock_guard lock(mu);
+          if (progress) progress(p);
+        }
+        s = Compact(engine, p.partition, *inputs, &p);
+      }
       std::lock_guard lock(mu);
       if (!s.ok()) {
         failures_->Inc();

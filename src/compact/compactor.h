@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -59,8 +60,9 @@ enum class CompactionScope {
   kAllFiles,
 };
 //! kRawFiles when `objects` raw files wait; kAllFiles when a quiet partition or, with now, any
-//! partition holds more than its one Parquet file (docs/format/catalog.md).
-CompactionScope CompactionDue(const std::vector<DataFile>& files, int64_t now_us, const CompactorOptions& options,
+//! partition holds more than its one Parquet file (docs/format/catalog.md). `partition` is one
+//! partition's current files, counted per format.
+CompactionScope CompactionDue(std::span<const FileGroup> partition, int64_t now_us, const CompactorOptions& options,
                               bool now);
 
 class Compactor {

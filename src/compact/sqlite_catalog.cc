@@ -134,7 +134,29 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::vector<DataFile>> CurrentFiles(const std::string& view) override {
     std::lock_guard lock(mu_);
-    return Files("d.end_snapshot IS NULL AND (?1 = '' OR d.view = ?1)", view);
+    return Files("d.end_snapshot IS NULL AND (?1 = '' OR d.view = ?1)", {view});
+  }
+
+  Result<std::vector<DataFile>> PartitionFiles(const std::string& view, const std::string& partition) override {
+    std::lock_guard lock(mu_);
+    return Files("d.end_snapshot IS NULL AND d.view = ?1 AND d.partition = ?2", {view, partition});
+  }
+
+  Result<std::vector<FileGroup>> CurrentFileGroups(const std::string& view) override {
+    std::lock_guard lock(mu_);
+    std::vector<FileGroup> out;
+    Stmt q(db_,
+           "SELECT d.view, d.partition, d.format, count(*), sum(d.record_count), sum(d.file_size_bytes), "
+           "min(d.min_ts), max(s.snapshot_time) FROM data_file d JOIN snapshot s ON s.snapshot_id = d.begin_snapshot "
+           "WHERE d.end_snapshot IS NULL AND (?1 = '' OR d.view = ?1) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    q.Bind(1, view);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      out.push_back({q.Text(0), q.Text(1), q.Text(2), static_cast<uint64_t>(q.Int(3)), static_cast<uint64_t>(q.Int(4)),
+                     static_cast<uint64_t>(q.Int(5)), q.Int(6), q.Int(7)});
+    }
+    SP_RETURN_IF_ERROR(Check(rc, "counting files"));
+    return out;
   }
 
   Result<std::vector<CompactionRecord>> RecentCompactions(size_t limit) override {
@@ -226,7 +248,7 @@ class SqliteCatalog final : public Catalog {
     for (Compaction& c : out) {
       SP_ASSIGN_OR_RETURN(
           c.inputs, Files("d.data_file_id IN (SELECT data_file_id FROM compaction_input WHERE compaction_id = ?1)",
-                          std::to_string(c.id)));
+                          {std::to_string(c.id)}));
     }
     return out;
   }
@@ -326,15 +348,15 @@ class SqliteCatalog final : public Catalog {
     return id;
   }
 
-  // Files matching a condition on data_file d, with ?1 bound to arg, and their offsets.
-  Result<std::vector<DataFile>> Files(const std::string& where, const std::string& arg) {
+  // Files matching a condition on data_file d, with ?1, ?2, ... bound to args, and their offsets.
+  Result<std::vector<DataFile>> Files(const std::string& where, const std::vector<std::string>& args) {
     std::vector<DataFile> out;
     Stmt q(db_, ("SELECT d.data_file_id, d.view, d.partition, d.path, d.format, d.record_count, d.file_size_bytes, "
                  "d.min_ts, d.max_ts, s.snapshot_time FROM data_file d JOIN snapshot s ON "
                  "s.snapshot_id = d.begin_snapshot WHERE " +
                  where + " ORDER BY d.view, d.partition, d.path")
                     .c_str());
-    q.Bind(1, arg);
+    for (size_t i = 0; i < args.size(); ++i) q.Bind(static_cast<int>(i + 1), args[i]);
     int rc;
     std::map<int64_t, size_t> at;
     while ((rc = q.Step()) == SQLITE_ROW) {
@@ -358,7 +380,7 @@ class SqliteCatalog final : public Catalog {
                  "ON d.data_file_id = o.data_file_id WHERE " +
                  where + " ORDER BY o.data_file_id, o.shard")
                     .c_str());
-    o.Bind(1, arg);
+    for (size_t i = 0; i < args.size(); ++i) o.Bind(static_cast<int>(i + 1), args[i]);
     while ((rc = o.Step()) == SQLITE_ROW) {
       out[at[o.Int(0)]].offsets.push_back(
           {static_cast<uint32_t>(o.Int(1)), static_cast<uint64_t>(o.Int(2)), static_cast<uint64_t>(o.Int(3))});
