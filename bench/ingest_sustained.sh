@@ -34,17 +34,19 @@ done
 : > "$WORK/rates"; : > "$WORK/rss"
 t_end=$(echo "$(now) + $DURATION" | bc)
 prev_n=$(metric "$HTTP_PORT" sensorpipe_records_appended_total); prev_t=$(now); prev_cpu=$(cpu_seconds "$SP_PID")
+prev_steal=$(steal_seconds)
 while (( $(echo "$(now) < $t_end" | bc) )); do
   sleep 10
   kill -0 "$SP_PID" || { cat "$WORK/sp/log" >&2; exit 1; }
-  n=$(metric "$HTTP_PORT" sensorpipe_records_appended_total); t=$(now); cpu=$(cpu_seconds "$SP_PID")
+  n=$(metric "$HTTP_PORT" sensorpipe_records_appended_total); t=$(now); cpu=$(cpu_seconds "$SP_PID"); steal=$(steal_seconds)
   rate=$(calc "($n - $prev_n) / ($t - $prev_t)")
   us=$(calc "($cpu - $prev_cpu) * 1000000 / ($n - $prev_n + 1)")
   rss=$(rss_mib "$SP_PID")
   echo "$rate" >> "$WORK/rates"; echo "$rss" >> "$WORK/rss"
-  printf '%4.0fs: %7.0f msg/s, %.2f µs CPU/msg, RSS %s MiB, %s appended\n' \
-    "$(echo "$DURATION - ($t_end - $t)" | bc)" "$rate" "$us" "$rss" "$n" >&2
-  prev_n=$n; prev_t=$t; prev_cpu=$cpu
+  printf '%4.0fs: %7.0f msg/s, %.2f µs CPU/msg, RSS %s MiB, %s appended, host steal %.0f %%\n' \
+    "$(echo "$DURATION - ($t_end - $t)" | bc)" "$rate" "$us" "$rss" "$n" \
+    "$(calc "($steal - $prev_steal) * 100 / (($t - $prev_t) * $(nproc))")" >&2
+  prev_n=$n; prev_t=$t; prev_cpu=$cpu; prev_steal=$steal
 done
 
 MEDIAN=$(median < "$WORK/rates"); read -r MIN MAX < <(minmax < "$WORK/rates")

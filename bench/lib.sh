@@ -94,6 +94,9 @@ calc() { printf '%.10g\n' "$(echo "$1" | bc -l)"; }
 
 # cpu_seconds PID: user + system CPU time the process has used so far
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+# steal_seconds: CPU time the hypervisor has taken from this VM so far, all cores together (a
+# slow window with much of it was the host's, not ours)
+steal_seconds() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print $9 / hz}' /proc/stat; }
 # rss_mib PID [FIELD=VmRSS]: resident memory (VmHWM: its peak so far) in MiB
 rss_mib() { awk -v f="${2:-VmRSS}:" '$1 == f {printf "%.1f\n", $2 / 1024}' "/proc/$1/status"; }
 
