@@ -22,6 +22,7 @@
   // interval implies (3600 / interval_s); the margin keeps ordinary jitter from flagging full hours.
   const FULL_HOUR_SHARE = 0.9;
   const METRICS_POLL_MS = 5000;
+  const RESIZE_SETTLE_MS = 150;
   const DASHES = [[], [6, 4], [2, 3], [10, 3, 2, 3], [1, 2]];
   const INK = '#17212b';
   const GRID = '#e9edf2';
@@ -137,8 +138,13 @@
     while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
     return `${i === 0 ? b : b.toFixed(b < 10 ? 2 : 1)} ${u[i]}`;
   }
-  const numText = (v, d = 0) => (v == null || !Number.isFinite(v) ? '—' :
-    v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+  // One formatter per number of digits: a fleet's table formats thousands of numbers per draw.
+  const numFormats = [];
+  const numText = (v, d = 0) => {
+    if (v == null || !Number.isFinite(v)) return '—';
+    numFormats[d] ||= new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+    return numFormats[d].format(v);
+  };
 
   // ---------------------------------------------------------------------------------------------
   // The view's state, kept in the URL query.
@@ -333,8 +339,15 @@
       panels[def.id] = p;
       exposed[def.id] = { state: 'loading', data: null, series: [] };
     }
+    // Charts follow the grid's width once it has settled: a window dragged wider, or a full-page
+    // capture that briefly lays the page out at another size, would otherwise redraw every chart
+    // at each step (seconds with a fleet's 1,000 series).
+    let settle = null;
     const ro = new ResizeObserver(() => {
-      for (const p of Object.values(panels)) if (p.u) resizeChart(p);
+      clearTimeout(settle);
+      settle = setTimeout(() => {
+        for (const p of Object.values(panels)) if (p.u) resizeChart(p);
+      }, RESIZE_SETTLE_MS);
     });
     ro.observe(grid);
   }
@@ -445,10 +458,11 @@
     ctx.source = answers[0].answer.source;
     const unitList = [...new Set(def.metrics.map((m) => METRICS[m].unit))].join(', ');
     p.sub.textContent = `avg per ${BUCKET_NAMES[bucketS] || `${bucketS} s`} · ${unitList}`;
-    const series = cols.map((c, i) => {
+    const deviceIndex = deviceIndexer(cols.map((x) => x.device));
+    const series = cols.map((c) => {
       const m = METRICS[c.metric];
-      const k = deviceIndex(c.device, cols.map((x) => x.device));
-      return { metric: c.metric, device: c.device, label: def.metrics.length > 1 ? `${c.device} · ${m.label}` : c.device, color: shade(m.color, k), dash: DASHES[k % DASHES.length], unit: m.unit, digits: m.digits };
+      const k = deviceIndex(c.device);
+      return { metric: c.metric, device: c.device, label: def.metrics.length > 1 ? `${c.device} · ${m.label}` : c.device, color: shade(m.color, k), dash: cols.length > 20 ? [] : DASHES[k % DASHES.length], unit: m.unit, digits: m.digits };
     });
     exposed[def.id] = { state: 'ok', kind: 'line', data, series: series.map(({ metric, device, label }) => ({ metric, device, label })), bucket_s: bucketS,
       query: answers.map((a) => a.url), ticks: [] };
@@ -535,10 +549,13 @@
   // ---------------------------------------------------------------------------------------------
   // Hourly bars, with half-empty hours hatched.
 
-  let hatchPattern = null;
+  // The tile behind the pattern, one per colour: a draw with 1,000 devices would make 1,000.
+  const hatchTiles = new Map();
   function hatch(ctx, color) {
-    const c = document.createElement('canvas');
     const dpr = devicePixelRatio || 1;
+    const key = `${color} ${dpr}`;
+    if (hatchTiles.has(key)) return ctx.createPattern(hatchTiles.get(key), 'repeat');
+    const c = document.createElement('canvas');
     c.width = c.height = Math.round(8 * dpr);
     const g = c.getContext('2d');
     g.fillStyle = alpha(color, 0.18);
@@ -551,6 +568,7 @@
       g.lineTo(o + c.width, 0);
     }
     g.stroke();
+    hatchTiles.set(key, c);
     return ctx.createPattern(c, 'repeat');
   }
   // The rectangle of bar i of series k (0-based among nSeries) in canvas pixels.
@@ -573,20 +591,22 @@
     const countUrl = seriesUrl({ metric, agg: 'count', bucket: '1h', from, to: ctx.range.to });
     const [avg, count, devices] = await Promise.all([ctx.get(avgUrl), ctx.get(countUrl), ctx.devices]);
     const { data, cols } = align([{ metric, answer: avg }]);
+    const countsOf = new Map(count.series.map((x) => [x.device, x.points]));
     const counts = cols.map((c) => {
-      const s = count.series.find((x) => x.device === c.device);
-      const mp = new Map(s ? s.points : []);
+      const mp = new Map(countsOf.get(c.device) || []);
       return data[0].map((x) => (mp.has(x) ? mp.get(x) : 0));
     });
+    const deviceOf = new Map(devices.devices.map((x) => [x.device, x]));
     const intervals = cols.map((c) => {
-      const d = devices.devices.find((x) => x.device === c.device);
+      const d = deviceOf.get(c.device);
       return d && d.interval_s > 0 ? d.interval_s : null;
     });
     const expected = intervals.map((iv) => (iv ? 3600 / iv : null));
     const flags = cols.map((c, k) => data[0].map((x, i) => data[k + 1][i] != null && expected[k] != null &&
       counts[k][i] < FULL_HOUR_SHARE * expected[k]));
+    const deviceIndex = deviceIndexer(cols.map((x) => x.device));
     const series = cols.map((c) => {
-      const kk = deviceIndex(c.device, cols.map((x) => x.device));
+      const kk = deviceIndex(c.device);
       return { metric, device: c.device, label: c.device, color: shade(m.color, kk), unit: m.unit, digits: m.digits };
     });
     const tz = state.tz;
@@ -714,10 +734,10 @@
     const [t, h] = await Promise.all([ctx.get(tUrl), ctx.get(hUrl)]);
     const pairs = [];
     const byDevice = [];
+    const humidityOf = new Map(h.series.map((x) => [x.device, x.points]));
     for (const ts of t.series) {
-      const hs = h.series.find((x) => x.device === ts.device);
-      if (!hs) continue;
-      const hm = new Map(hs.points);
+      if (!humidityOf.has(ts.device)) continue;
+      const hm = new Map(humidityOf.get(ts.device));
       const xs = [], ys = [];
       for (const [time, temperature] of ts.points) {
         if (!hm.has(time)) continue;
@@ -753,7 +773,8 @@
       Object.assign(exposed[p.def.id], { state: 'empty', query: [tUrl, hUrl] });
       return;
     }
-    const series = byDevice.map((d) => ({ device: d.device, label: d.device, color: shade('#495057', deviceIndex(d.device, byDevice.map((x) => x.device))) }));
+    const deviceIndex = deviceIndexer(byDevice.map((x) => x.device));
+    const series = byDevice.map((d) => ({ device: d.device, label: d.device, color: shade('#495057', deviceIndex(d.device)) }));
     if (f) series.push({ label: 'least squares', color: '#e03131', line: true });
     const signature = JSON.stringify(['scatter', series.map((s) => s.label)]);
     showChart(p, signature, () => ({
@@ -1097,9 +1118,11 @@
   let knownDevices = [];
   // A device's shade and dash: its place among the devices chosen, or when all are, among those
   // the panel shows (one device alone is always drawn plain).
-  function deviceIndex(d, shown) {
+  // Built once per panel: a fleet of 1,000 devices would otherwise sort the list once per series.
+  function deviceIndexer(shown) {
     const among = state.devices.length ? [...state.devices].sort() : [...new Set(shown)].sort();
-    return Math.max(0, among.indexOf(d));
+    const index = new Map(among.map((d, k) => [d, k]));
+    return (d) => index.get(d) || 0;
   }
 
   function fillZones() {
