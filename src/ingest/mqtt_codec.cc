@@ -231,6 +231,9 @@ Status DecodePublishBody(uint8_t flags, std::string_view body, Version v, Packet
   for (const char c : p.topic) {  // not find_first_of, which calls memchr once per byte of the topic
     if (c == '+' || c == '#' || c == '\0') return Status::Corruption("PUBLISH topic with a wildcard or NUL");
   }
+  // A topic name is a UTF-8 Encoded String (MQTT 5 section 3.3.2.1); it goes into JSON records,
+  // which must stay valid. A broker that checks (mosquitto does) never sends one that is not.
+  if (!IsValidUtf8(p.topic)) return Status::Corruption("PUBLISH topic is not valid UTF-8");
   if (p.qos > 0) {
     if (at + 2 > body.size()) return Status::Corruption("PUBLISH too short for its packet id");
     p.packet_id = GetU16(body, at);

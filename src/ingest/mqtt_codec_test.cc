@@ -245,6 +245,9 @@ TEST(MqttCodec, RejectsMalformedPackets) {
   EXPECT_TRUE(corrupt(Bytes({0x30, 0x02, 0x00, 0x00})));                   // empty topic (3.1.1)
   EXPECT_TRUE(corrupt(Bytes({0x30, 0x04, 0x00, 0x02, 'a', '#'})));         // wildcard in a PUBLISH
   EXPECT_TRUE(corrupt(Bytes({0x30, 0x04, 0x00, 0x02, 'a', 0x00})));        // NUL in the topic
+  EXPECT_TRUE(corrupt(Bytes({0x30, 0x04, 0x00, 0x02, 'a', 0xc3})));        // a cut UTF-8 character
+  EXPECT_TRUE(corrupt(Bytes({0x30, 0x05, 0x00, 0x03, 0xed, 0xa0, 0x80})));  // a surrogate (U+D800)
+  EXPECT_FALSE(corrupt(Bytes({0x30, 0x04, 0x00, 0x02, 0xc3, 0xa9})));       // é
   EXPECT_TRUE(corrupt(Bytes({0x20, 0x01, 0x00})));                         // CONNACK too short
   EXPECT_TRUE(corrupt(Bytes({0x20, 0x03, 0x00, 0x00, 0x00})));             // CONNACK too long
   EXPECT_TRUE(corrupt(Bytes({0x20, 0x02, 0x02, 0x00})));                   // CONNACK reserved flag
@@ -779,10 +782,11 @@ std::string RandomServerPacket(std::mt19937& rng, Version v) {
   } else {
     // Each kind of flaw on its own now and then, so that streams run a while before one.
     const bool flaw = pick(16) == 0;
-    static constexpr std::string_view kTopicChars = "ab/01-_\xc3\xa9";
+    static constexpr std::string_view kTopicChars[] = {"a", "b", "/", "0", "1", "-", "_", "\xc3\xa9"};
     std::string topic;
-    for (size_t n = flaw && pick(8) == 0 ? 0 : 1 + pick(40); n > 0; --n) topic.push_back(kTopicChars[pick(9)]);
-    if (flaw && pick(8) == 0) topic.insert(pick(topic.size() + 1), 1, "+#\0"[pick(3)]);
+    for (size_t n = flaw && pick(8) == 0 ? 0 : 1 + pick(40); n > 0; --n)
+      topic += kTopicChars[pick(std::size(kTopicChars))];
+    if (flaw && pick(8) == 0) topic.insert(pick(topic.size() + 1), 1, "+#\0\xc3"[pick(4)]);
     PropertyWriter w;
     if (v == Version::kV5) {
       for (size_t n = pick(3) == 0 ? 1 + pick(3) : 0; n > 0; --n) {
