@@ -121,7 +121,7 @@ Status MqttSubscriber::StartConnect() {
   }
   mqtt::EncodeConnect(co, &out);
   phase_ = Phase::kAwaitConnack;
-  phase_deadline_us_ = clock_->MonotonicMicros() + options_.connect_timeout.count() * 1000;
+  phase_deadline_us_ = clock_->MonotonicMicros() + ConnectTimeoutUs();
   return Send(out);
 }
 
@@ -197,8 +197,7 @@ Status MqttSubscriber::CheckTimers(int64_t* next_timer_us) {
     // giving up would cost a reconnect and the redelivery of everything not yet acknowledged.
     const int64_t deadline = phase_ == Phase::kAwaitConnack
                                  ? phase_deadline_us_
-                                 : std::max(phase_deadline_us_,
-                                            last_received_us_ + options_.connect_timeout.count() * 1000);
+                                 : std::max(phase_deadline_us_, last_received_us_ + ConnectTimeoutUs());
     if (now >= deadline) {
       return Status::Unavailable(phase_ == Phase::kAwaitConnack ? "no CONNACK from the broker in time"
                                                                 : "no SUBACK from the broker in time");
@@ -343,7 +342,7 @@ Status MqttSubscriber::HandlePacket(const mqtt::Packet& p, std::vector<MqttMessa
       if (next_packet_id_ == 0) next_packet_id_ = 1;
       mqtt::EncodeSubscribe(attempt_version_, subscribe_id_, options_.topics, 1, &sub);
       phase_ = Phase::kAwaitSuback;
-      phase_deadline_us_ = clock_->MonotonicMicros() + options_.connect_timeout.count() * 1000;
+      phase_deadline_us_ = clock_->MonotonicMicros() + ConnectTimeoutUs();
       return Send(sub);
     }
     case PacketType::kPublish: {

@@ -155,6 +155,10 @@ class MqttSubscriber {
   void ApplyConnackProperties(const mqtt::Properties& props);
   //! Forgets the connection (transport and decoder state); the caller updates phase and backoff.
   void DropTransport();
+  //! connect_timeout in the clock's microseconds.
+  int64_t ConnectTimeoutUs() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(options_.connect_timeout).count();
+  }
   //! Handles a failed connection attempt (never got to kUp): log once per outage, back off.
   void ConnectFailed(const Status& why);
   //! Closes the connection. why is logged when it was established.
