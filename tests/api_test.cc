@@ -288,7 +288,7 @@ TEST_F(Api, LiveEventsDevicesAndDuplicates) {
   if (!seen) client.stop();
   listener.join();
   ASSERT_OK(broker_->Publish({"-m", message}, ""));  // the same reading again, as a redelivery would
-  ASSERT_TRUE(WaitUntil([] { return daemon_->Metric("sensorpipe_rollup_duplicates") == 1; }, kDeadline));
+  ASSERT_TRUE(WaitUntil([] { return daemon_->Metric("sensorpipe_rollup_duplicates_total") == 1; }, kDeadline));
   Series live = GetSeries("metric=temperature&agg=count&bucket=1d&device=live-1&" + kSeedDay);
   ASSERT_EQ(live.points["live-1"].size(), 1u);
   EXPECT_EQ(live.points["live-1"][0].second, 1);

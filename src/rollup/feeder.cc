@@ -14,7 +14,6 @@ namespace sp {
 namespace {
 
 constexpr const char* kBucketsMetric = "sensorpipe_rollup_buckets";
-constexpr const char* kDuplicatesMetric = "sensorpipe_rollup_duplicates";
 constexpr size_t kLingerBelow = 1024;  // records per poll under which the feeder lingers
 
 constexpr bool SameMetrics() {
@@ -87,21 +86,19 @@ RollupFeeder::RollupFeeder(Rollup* rollup, Rollup::Options options, LakeAggregat
       taken_(metrics->GetCounter("sensorpipe_rollup_records_total", "Readings the rollup took in from the log.")),
       lost_(metrics->GetCounter("sensorpipe_rollup_lost_records_total",
                                 "Log records retention deleted before the rollup read them.")),
+      duplicates_(
+          metrics->GetCounter("sensorpipe_rollup_duplicates_total", "Redelivered readings the rollup counted once.")),
       loaded_(metrics->GetGauge("sensorpipe_rollup_loaded", "1 once the rollup is rebuilt from the lake.")) {
   metrics->SetGaugeCallback(kBucketsMetric, "Per-device buckets the rollup holds, by tier.", [rollup] {
     return std::vector<std::pair<Labels, double>>{
         {{{"tier", "minute"}}, static_cast<double>(rollup->BucketCount(Rollup::Tier::kMinute))},
         {{{"tier", "hour"}}, static_cast<double>(rollup->BucketCount(Rollup::Tier::kHour))}};
   });
-  metrics->SetGaugeCallback(kDuplicatesMetric, "Redelivered readings the rollup counted once.", [rollup] {
-    return std::vector<std::pair<Labels, double>>{{{}, static_cast<double>(rollup->duplicates())}};
-  });
 }
 
 RollupFeeder::~RollupFeeder() {
   Stop();
   metrics_->RemoveCallback(kBucketsMetric);
-  metrics_->RemoveCallback(kDuplicatesMetric);
 }
 
 Status RollupFeeder::Start() {
@@ -186,7 +183,7 @@ Status RollupFeeder::Follow() {
       if (ParseReading(parser, utc, record, &padded, &batch[n])) ++n;
     }
     batch.resize(n);
-    if (n > 0) rollup_->Add(batch);
+    if (n > 0) duplicates_->Inc(rollup_->Add(batch));
     taken_->Inc(n);
     // A trickle is let gather for a moment: at ingest's pace every group commit would wake the
     // rollup for a few records, and the work per wake-up (the lock, the change for live panels)

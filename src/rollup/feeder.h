@@ -41,6 +41,7 @@ class RollupFeeder {
   Metrics* metrics_;
   Counter* taken_;
   Counter* lost_;
+  Counter* duplicates_;
   Gauge* loaded_;
   std::unique_ptr<Consumer> consumer_;
   std::atomic<bool> stop_{false};

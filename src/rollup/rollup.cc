@@ -103,15 +103,16 @@ void Rollup::Evict() {
   }
 }
 
-void Rollup::Add(const std::vector<RollupReading>& readings) {
+uint64_t Rollup::Add(const std::vector<RollupReading>& readings) {
   RollupChange change;
+  uint64_t duplicates = 0;
   {
     std::unique_lock lock(mu_);
     const uint64_t add = ++adds_;
     for (const RollupReading& r : readings) {
       const Name device(r.device);
       if (!Remember(r, device)) {
-        ++duplicates_;
+        ++duplicates;
         continue;
       }
       DeviceState& d = Device(device);
@@ -142,7 +143,7 @@ void Rollup::Add(const std::vector<RollupReading>& readings) {
       ++change.count;
     }
   }
-  if (change.count == 0) return;
+  if (change.count == 0) return duplicates;
   {
     std::lock_guard lock(change_mu_);
     change.generation = ++generation_;
@@ -150,6 +151,7 @@ void Rollup::Add(const std::vector<RollupReading>& readings) {
     if (changes_.size() > kKeptChanges) changes_.pop_front();
   }
   change_cv_.notify_all();
+  return duplicates;
 }
 
 void Rollup::Load(Snapshot s) {
@@ -210,11 +212,6 @@ size_t Rollup::BucketCount(Tier tier) const {
   size_t n = 0;
   for (const auto& [name, d] : devices_) n += tier == Tier::kMinute ? d.minutes.size() : d.hours.size();
   return n;
-}
-
-uint64_t Rollup::duplicates() const {
-  std::shared_lock lock(mu_);
-  return duplicates_;
 }
 
 uint64_t Rollup::generation() const {

@@ -90,8 +90,9 @@ class Rollup {
 
   explicit Rollup(Options options);
 
-  //! Takes in readings (one poll's batch) and wakes WaitForChange. Thread-safe.
-  void Add(const std::vector<RollupReading>& readings);
+  //! Takes in readings (one poll's batch) and wakes WaitForChange; returns how many of them it
+  //! had seen already (redeliveries, counted once). Thread-safe.
+  uint64_t Add(const std::vector<RollupReading>& readings);
 
   //! Rebuild from the lake: replaces the state with the given tiers and devices, whose rows the
   //! lake already deduplicated; recent_keys (oldest first) seed the dedup window.
@@ -115,7 +116,6 @@ class Rollup {
   //! the window moved.
   int64_t CoveredFrom(Tier tier) const;
   size_t BucketCount(Tier tier) const;
-  uint64_t duplicates() const;
 
   //! Waits until a batch newer than `after` arrived, or timeout; returns what arrived after
   //! `after` merged (generation unchanged when nothing did).
@@ -157,7 +157,6 @@ class Rollup {
   // A tier answers for event times from here on; nothing until Load (INT64_MAX).
   int64_t minute_from_s_ = INT64_MAX, hour_from_s_ = INT64_MAX;
   RecentKeys recent_{kDedupWindow};  // the dedup window
-  uint64_t duplicates_ = 0;
 
   mutable std::mutex change_mu_;
   mutable std::condition_variable change_cv_;

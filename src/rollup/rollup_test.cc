@@ -61,8 +61,7 @@ TEST(Rollup, AggregatesPerMinuteAndHourAndCountsARedeliveryOnce) {
   Rollup rollup({});
   rollup.Load({});
   rollup.Add({R("pi", kT0, 0, 10), R("pi", kT0 + 30, 1, 20, 50), R("pi", kT0 + 61, 2, 30)});
-  rollup.Add({R("pi", kT0 + 30, 1, 20, 50)});  // redelivered
-  EXPECT_EQ(rollup.duplicates(), 1u);
+  EXPECT_EQ(rollup.Add({R("pi", kT0 + 30, 1, 20, 50)}), 1u);  // redelivered
   std::vector<Bucket> minutes;
   ASSERT_TRUE(rollup.Visit(Rollup::Tier::kMinute, {}, kT0, kT0 + 3600, [&](const std::string& d, auto b) {
     EXPECT_EQ(d, "pi");
