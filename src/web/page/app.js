@@ -462,7 +462,7 @@
     const series = cols.map((c) => {
       const m = METRICS[c.metric];
       const k = deviceIndex(c.device);
-      return { metric: c.metric, device: c.device, label: def.metrics.length > 1 ? `${c.device} · ${m.label}` : c.device, color: shade(m.color, k), dash: cols.length > 20 ? [] : DASHES[k % DASHES.length], unit: m.unit, digits: m.digits };
+      return { metric: c.metric, device: c.device, label: def.metrics.length > 1 ? `${c.device} · ${m.label}` : c.device, color: shade(m.color, k), dash: DASHES[k % DASHES.length], unit: m.unit, digits: m.digits };
     });
     exposed[def.id] = { state: 'ok', kind: 'line', data, series: series.map(({ metric, device, label }) => ({ metric, device, label })), bucket_s: bucketS,
       query: answers.map((a) => a.url), ticks: [] };
