@@ -11,8 +11,9 @@
 // (the rate comes with the second scrape and is checked then); every panel plots
 // exactly what the API answers for the same parameters; the browser's zone is the default; UTC ->
 // Asia/Seoul shifts the hour labels by +9 h; live mode shows a reading POSTed to /v1/ingest within
-// the deadline; the PNG and CSV downloads work; 1,000 devices (a stubbed API) still draw every
-// panel; a phone-sized screen has no sideways scrolling.
+// the deadline; the PNG and CSV downloads work; a narrower window refits every chart; 1,000 devices
+// (a stubbed API) still draw every panel on a page a few screens tall; a phone-sized screen has no
+// sideways scrolling.
 // Screenshots go to OUT_DIR. Prints one JSON report; exits 0 only when every check passed.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -446,6 +447,20 @@ try {
     report.screenshots.push('desktop-live.png');
   }
 
+  // A narrower window (one column of panels): once its size has settled every chart takes its
+  // panel's new width.
+  {
+    const widths = () => page.evaluate(() => [...document.querySelectorAll('.panel-body')].flatMap((body) =>
+      [...body.querySelectorAll('.uplot')].map((u) => [Math.max(240, Math.floor(body.clientWidth)), u.querySelector('canvas').clientWidth])));
+    const before = await widths();
+    await page.setViewportSize({ width: 1000, height: 900 });
+    const fitted = await page.waitForFunction(() => [...document.querySelectorAll('.panel-body')].every((body) =>
+      [...body.querySelectorAll('.uplot canvas')].every((c) => c.clientWidth === Math.max(240, Math.floor(body.clientWidth)))),
+    null, { timeout: 10000 }).then(() => true, () => false);
+    const after = await widths();
+    check('a narrower window: every chart fits its panel again', fitted && after.length === before.length &&
+      after.every(([want], i) => want !== before[i][0]), { before, after });
+  }
   check('desktop: no console errors', seen.errors.length === 0, seen.errors.slice(0, 5).join('\n'));
   check('desktop: no request left 127.0.0.1', seen.outside.length === 0 && seen.requests > 10, seen.outside.slice(0, 5).join(' '));
   check('desktop: no failed request', seen.failed.length === 0, seen.failed.slice(0, 5).join(' '));
