@@ -515,6 +515,19 @@ try {
     const scatter = await fp.evaluate(() => window.sensorpipe.panels.scatter.n);
     check('fleet: the scatter holds every same-bucket pair', scatter === 1000 * 288, `${scatter} pairs`);
     check('fleet: no console errors', seenF.errors.length === 0, seenF.errors.slice(0, 5).join('\n'));
+    // The PNG's legend wraps to the chart's width and stops after three rows with '+N more' (it was
+    // one row running off the image): its height is the chart's, the title's and three rows'.
+    {
+      const [download] = await Promise.all([fp.waitForEvent('download', { timeout: 30000 }),
+        fp.locator('[data-panel="temperature"] button.png').click()]);
+      const file = path.join(outDir, 'fleet-temperature.png');
+      await download.saveAs(file);
+      const pngHeight = fs.readFileSync(file).readUInt32BE(20);  // IHDR
+      const chartHeight = await fp.evaluate(() => window.sensorpipe.charts.temperature.ctx.canvas.height);
+      check('fleet: the PNG\'s legend wraps, three rows at most', pngHeight === chartHeight + 2 * 16 + 44 + 3 * 18 + 4,
+        `${pngHeight} px high for a ${chartHeight} px chart`);
+      report.downloads.push('fleet-temperature.png');
+    }
     // The legends and the device table scroll within their panels: without that the page was 55,000 px
     // tall, a 1,000-row legend under every chart and the table below them.
     const height = await fp.evaluate(() => document.documentElement.scrollHeight);

@@ -23,6 +23,7 @@
   const FULL_HOUR_SHARE = 0.9;
   const METRICS_POLL_MS = 5000;
   const RESIZE_SETTLE_MS = 150;
+  const PNG_LEGEND_ROWS = 3;
   const DASHES = [[], [6, 4], [2, 3], [10, 3, 2, 3], [1, 2]];
   const INK = '#17212b';
   const GRID = '#e9edf2';
@@ -999,6 +1000,26 @@
     return `${dayLabel(r.from, tz)} ${hourLabel(r.from, tz)} – ${dayLabel(r.to, tz)} ${hourLabel(r.to, tz)} (${tz})`;
   }
 
+  // The PNG's legend: items in rows as wide as the chart, at most PNG_LEGEND_ROWS, then '+N more'.
+  // g carries the legend's font. Returns the rows of {s, x} and where the last row ends.
+  function legendRows(g, series, width, dpr) {
+    const rows = series.length ? [[]] : [];
+    const moreW = g.measureText(`+${series.length} more`).width;
+    let x = 0;
+    for (let i = 0; i < series.length; i++) {
+      const w = 15 * dpr + g.measureText(series[i].label).width + 17 * dpr;
+      const lastRow = rows.length === PNG_LEGEND_ROWS;
+      const room = lastRow && i < series.length - 1 ? moreW : 0;
+      if (x > 0 && x + w + room > width) {
+        if (lastRow) return { rows, more: series.length - i, end: x };
+        rows.push([]);
+        x = 0;
+      }
+      rows[rows.length - 1].push({ s: series[i], x });
+      x += w;
+    }
+    return { rows, more: 0, end: x };
+  }
   function downloadPng(p) {
     if (!p.u) return;
     const canvases = p.charts.map((u) => u.ctx.canvas);
@@ -1008,11 +1029,13 @@
     const src = { width: canvases[0].width, height: canvases.reduce((a, c) => a + c.height + titleH, 0) };
     const padding = 16 * dpr;
     const series = p.def.kind === 'pipeline' ? [{ label: 'messages/s', color: '#1f5fa8' }] : p.series || [];
-    const legendH = series.length ? 22 * dpr : 0;
     const c = document.createElement('canvas');
-    c.width = src.width + 2 * padding;
-    c.height = src.height + 2 * padding + 44 * dpr + legendH + (p.note.textContent ? 20 * dpr : 0);
     const g = c.getContext('2d');
+    g.font = `${12 * dpr}px Inter, system-ui, sans-serif`;
+    const legend = legendRows(g, series, src.width, dpr);
+    const legendH = legend.rows.length * 18 * dpr + (series.length ? 4 * dpr : 0);
+    c.width = src.width + 2 * padding;  // resets the context, font and all
+    c.height = src.height + 2 * padding + 44 * dpr + legendH + (p.note.textContent ? 20 * dpr : 0);
     g.fillStyle = '#fff';
     g.fillRect(0, 0, c.width, c.height);
     g.fillStyle = INK;
@@ -1023,17 +1046,20 @@
     g.font = `${12 * dpr}px Inter, system-ui, sans-serif`;
     g.fillText(`${p.sub.textContent} · ${rangeText()}`, padding, padding + 22 * dpr);
     let y = padding + 44 * dpr;
-    if (series.length) {
-      let x = padding;
-      for (const s of series) {
+    legend.rows.forEach((row, r) => {
+      const ry = y + r * 18 * dpr;
+      for (const { s, x } of row) {
         g.fillStyle = s.color;
-        g.fillRect(x, y + 3 * dpr, 10 * dpr, 10 * dpr);
+        g.fillRect(padding + x, ry + 3 * dpr, 10 * dpr, 10 * dpr);
         g.fillStyle = INK;
-        g.fillText(s.label, x + 15 * dpr, y + 1 * dpr);
-        x += g.measureText(s.label).width + 32 * dpr;
+        g.fillText(s.label, padding + x + 15 * dpr, ry + 1 * dpr);
       }
-      y += legendH;
-    }
+      if (r === legend.rows.length - 1 && legend.more) {
+        g.fillStyle = AXIS;
+        g.fillText(`+${legend.more} more`, padding + legend.end, ry + 1 * dpr);
+      }
+    });
+    y += legendH;
     let cy = y;
     canvases.forEach((cv, i) => {
       if (titleH) {
