@@ -452,13 +452,12 @@ try {
   {
     const widths = () => page.evaluate(() => [...document.querySelectorAll('.panel-body')].flatMap((body) =>
       [...body.querySelectorAll('.uplot')].map((u) => [Math.max(240, Math.floor(body.clientWidth)), u.querySelector('canvas').clientWidth])));
+    const fits = (pairs) => pairs.every(([want, got]) => want === got);
     const before = await widths();
     await page.setViewportSize({ width: 1000, height: 900 });
-    const fitted = await page.waitForFunction(() => [...document.querySelectorAll('.panel-body')].every((body) =>
-      [...body.querySelectorAll('.uplot canvas')].every((c) => c.clientWidth === Math.max(240, Math.floor(body.clientWidth)))),
-    null, { timeout: 10000 }).then(() => true, () => false);
-    const after = await widths();
-    check('a narrower window: every chart fits its panel again', fitted && after.length === before.length &&
+    let after = await widths();
+    for (const deadline = Date.now() + 10000; !fits(after) && Date.now() < deadline; after = await widths()) await sleep(100);
+    check('a narrower window: every chart fits its panel again', fits(after) && after.length === before.length &&
       after.every(([want], i) => want !== before[i][0]), { before, after });
   }
   check('desktop: no console errors', seen.errors.length === 0, seen.errors.slice(0, 5).join('\n'));

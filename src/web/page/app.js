@@ -555,7 +555,10 @@
   function hatch(ctx, color) {
     const dpr = devicePixelRatio || 1;
     const key = `${color} ${dpr}`;
-    if (hatchTiles.has(key)) return ctx.createPattern(hatchTiles.get(key), 'repeat');
+    if (!hatchTiles.has(key)) hatchTiles.set(key, hatchTile(color, dpr));
+    return ctx.createPattern(hatchTiles.get(key), 'repeat');
+  }
+  function hatchTile(color, dpr) {
     const c = document.createElement('canvas');
     c.width = c.height = Math.round(8 * dpr);
     const g = c.getContext('2d');
@@ -569,8 +572,7 @@
       g.lineTo(o + c.width, 0);
     }
     g.stroke();
-    hatchTiles.set(key, c);
-    return ctx.createPattern(c, 'repeat');
+    return c;
   }
   // The rectangle of bar i of series k (0-based among nSeries) in canvas pixels.
   function barRect(u, xs, ys, i, k, nSeries, widthMs) {
@@ -737,8 +739,9 @@
     const byDevice = [];
     const humidityOf = new Map(h.series.map((x) => [x.device, x.points]));
     for (const ts of t.series) {
-      if (!humidityOf.has(ts.device)) continue;
-      const hm = new Map(humidityOf.get(ts.device));
+      const hPoints = humidityOf.get(ts.device);
+      if (!hPoints) continue;
+      const hm = new Map(hPoints);
       const xs = [], ys = [];
       for (const [time, temperature] of ts.points) {
         if (!hm.has(time)) continue;
