@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/json_writer.h"
+#include "rules/reading.h"
 #include "rules/sql.h"
 
 namespace sp::sql {
@@ -583,6 +584,15 @@ class Compiler {
     return Status::OK();
   }
 
+  // A message's sensor fields and its count are numbers by contract (docs/rules.md, "Types"; a
+  // reading holding another type is rejected as wrong_type), so `temperature > 'hot'` is a mistake
+  // to point at now, not a WHERE that quietly drops every message (a number never equals a string).
+  static bool IsMessageNumber(const std::vector<PathStep>& path) {
+    if (path.size() != 1 || path[0].key.empty()) return false;
+    const std::string_view key = path[0].key;
+    return key == "count" || std::find(kReadingNumbers.begin(), kReadingNumbers.end(), key) != kReadingNumbers.end();
+  }
+
   Status Want(int32_t node, Type t, Type want, const std::string& context) const {
     if (t == Type::kAny || t == want) return Status::OK();
     return ErrorAt(p_->nodes[node].pos, context + " needs " + TypeName(want) + ", but this is " + TypeName(t));
@@ -608,7 +618,7 @@ class Compiler {
             return Type::kNumber;
         }
       case Op::kPath:
-        return Type::kAny;
+        return IsMessageNumber(n.path) ? Type::kNumber : Type::kAny;
       case Op::kNeg:
         SP_RETURN_IF_ERROR(Want(n.args[0], t[0], Type::kNumber, "'-'"));
         return Type::kNumber;

@@ -51,6 +51,9 @@ TEST(SqlCompile, AcceptsTheSubsetUsersWrite) {
            "lower(label) AS g, upper(label) AS h, concat(label, '-', count) AS i, clientid() AS j, timestamp() AS "
            "k FROM '#'",
            "SELECT -temperature * (2 + 3) / 4 % 5 - 1 AS x FROM '#' WHERE a = 1 OR b != 2 OR c <= 3 OR d >= 4",
+           // Only the message's own sensor fields are known to be numbers; other keys may hold anything.
+           "SELECT * FROM '#' WHERE meta.temperature = 'hot' OR Temperature = 'hot' OR label > 'k' OR "
+           "concat(temperature, 'C') = '20C'",
        }) {
     auto p = sql::Compile(sql);
     EXPECT_TRUE(p.ok()) << sql << "\n" << p.status().ToString();
@@ -79,6 +82,11 @@ TEST(SqlCompile, ErrorsPointAtTheMistake) {
       {"SELECT lower(5) FROM '#'", "line 1, column 14", "lower() needs a string"},
       {"SELECT abs('x') FROM '#'", "line 1, column 12", "abs() needs a number"},
       {"SELECT a FROM '#' WHERE 'x' = 5", "line 1, column 29", "compares a string with a number"},
+      // The sensor fields and count are numbers by contract: this WHERE would drop every message.
+      {"SELECT a FROM '#' WHERE temperature > 'hot'", "line 1, column 37", "compares a number with a string"},
+      {"SELECT a FROM '#' WHERE \"count\" = '3'", "line 1, column 33", "compares a number with a string"},
+      {"SELECT CASE yaw WHEN 'north' THEN 1 END AS n FROM '#'", "line 1, column 22", "WHEN compares a number"},
+      {"SELECT lower(humidity) AS h FROM '#'", "line 1, column 14", "lower() needs a string, but this is a number"},
       {"SELECT a FROM '#' WHERE a = NULL", "line 1, column 27", "use IS NULL"},
       {"SELECT a FROM '#' WHERE a + 1", "line 1, column 25", "WHERE needs a condition, but this is a number"},
       {"SELECT a FROM '#' WHERE NOT 5", "line 1, column 29", "NOT needs a boolean"},
