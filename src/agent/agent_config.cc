@@ -19,11 +19,13 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
   SP_RETURN_IF_ERROR(r->String("spool_dir", &c.spool_dir));
   c.spool_dir = ResolveConfigPath(path, c.spool_dir);
   SP_RETURN_IF_ERROR(r->Int("spool_bytes", &c.spool_bytes, 64 << 10, int64_t{1} << 40));
-  std::string sync = "always";
-  SP_RETURN_IF_ERROR(r->String("spool_sync", &sync));
-  auto policy = SpoolSync::Parse(sync);
-  if (!policy.ok()) return r->ErrorAt("spool_sync", std::string(policy.status().message()));
-  c.spool_sync = *policy;
+  if (r->LineOf("spool_sync") > 0) {  // absent: SpoolSync's default
+    std::string sync;
+    SP_RETURN_IF_ERROR(r->String("spool_sync", &sync));
+    auto policy = SpoolSync::Parse(sync);
+    if (!policy.ok()) return r->ErrorAt("spool_sync", std::string(policy.status().message()));
+    c.spool_sync = *policy;
+  }
   SP_RETURN_IF_ERROR(r->Double("backlog_per_s", &c.backlog_per_s, 0.1, 100000));
   SP_RETURN_IF_ERROR(r->String("metrics_listen", &c.metrics_listen));
   if (auto hp = ParseHostPort(c.metrics_listen); !c.metrics_listen.empty() && !hp.ok()) {

@@ -19,15 +19,15 @@ struct AgentConfig {
   std::string topic = "sensor/{device}/data";  // "{device}" is replaced by the device id
   std::string spool_dir = "spool";             // relative to the config file's folder
   int64_t spool_bytes = 64 << 20;
-  SpoolSync spool_sync;
-  double backlog_per_s = 50;  // readings of a backlog sent per second, beside live ones
+  SpoolSync spool_sync;        // default interval:10000 (spool.h)
+  double backlog_per_s = 50;   // readings of a backlog sent per second, beside live ones
   std::string metrics_listen;  // host:port for /metrics, /healthz, /readyz; empty: off
 
   struct Sensors {
     std::string i2c_device = "/dev/i2c-1";
-    bool climate = true;      // HTS221: humidity and temperature
-    bool pressure = true;     // LPS25H
-    bool orientation = true;  // LSM9DS1: pitch, roll, yaw
+    bool climate = true;                         // HTS221: humidity and temperature
+    bool pressure = true;                        // LPS25H
+    bool orientation = true;                     // LSM9DS1: pitch, roll, yaw
     std::vector<double> mag_offset = {0, 0, 0};  // hard-iron offset, µT (from --calibrate)
     std::vector<double> mag_scale = {1, 1, 1};   // soft-iron scale per axis (from --calibrate)
   } sensors;

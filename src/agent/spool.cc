@@ -32,17 +32,9 @@ uint32_t RecordCrc(uint64_t seq, std::string_view payload) {
 }  // namespace
 
 Result<SpoolSync> SpoolSync::Parse(std::string_view text) {
-  SpoolSync s;
-  if (text == "always") return s;
-  if (text == "none") {
-    s.mode = Mode::kNone;
-    return s;
-  }
-  if (auto ms = ParseIntervalMs(text)) {
-    s.mode = Mode::kInterval;
-    s.interval_ms = *ms;
-    return s;
-  }
+  if (text == "always") return SpoolSync{Mode::kAlways, 0};
+  if (text == "none") return SpoolSync{Mode::kNone, 0};
+  if (auto ms = ParseIntervalMs(text)) return SpoolSync{Mode::kInterval, *ms};
   return Status::InvalidArgument("expected \"always\", \"interval:<ms>\" or \"none\", got \"" + std::string(text) +
                                  "\"");
 }
