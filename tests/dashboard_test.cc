@@ -5,8 +5,11 @@
 // the API answers, that switching UTC -> Asia/Seoul moves the hour labels by 9 h, that live mode
 // shows a new reading (deadline 10 s: the 2 s with the 5x margin), that the PNG and CSV
 // downloads work, that the page is ready before the pipeline panel's rate is (it needs a second
-// scrape) and that 1,000 devices (a stubbed API) still draw. Screenshots (desktop 1400 px, phone
-// 390 px) land in <build>/tests/dashboard_test.out/ to be looked at.
+// scrape), that 1,000 devices (a stubbed API) still draw, that every y-axis label lies inside its
+// chart (the seed's day and a cold room of -38 °C, desktop and phone), that an angle crossing
+// 0°/360° is drawn without a plunge, that Pearson r waits for 10 buckets, and that with no range in
+// the URL a device that started minutes ago fills the time axis. Screenshots (desktop 1400 px,
+// phone 390 px) land in <build>/tests/dashboard_test.out/ to be looked at.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <unistd.h>
@@ -44,7 +47,8 @@ std::string OutDir() {
 
 // How many temperature readings /api/series counts in the seed's day (-1 when it cannot answer).
 int64_t CountedReadings(int port) {
-  auto res = HttpGet(port, "/api/series?metric=temperature&agg=count&bucket=1d&tz=Asia/Seoul&from=1657724400&to=1657810800");
+  auto res =
+      HttpGet(port, "/api/series?metric=temperature&agg=count&bucket=1d&tz=Asia/Seoul&from=1657724400&to=1657810800");
   if (!res.ok() || res->status != 200) return -1;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -100,11 +104,13 @@ TEST_F(Dashboard, InHeadlessChromium) {
   ASSERT_TRUE(WaitUntil([&] { return CountedReadings(daemon_->http_port()) == 5400; }, kDeadline))
       << "counted: " << CountedReadings(daemon_->http_port()) << "\n"
       << daemon_->process().Log();
-  ASSERT_TRUE(WaitUntil(
-      [&] { return daemon_->Metric("sensorpipe_messages_rejected_total{reason=\"malformed_json\"}") == 1; }, kDeadline));
+  ASSERT_TRUE(
+      WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_rejected_total{reason=\"malformed_json\"}") == 1; },
+                kDeadline));
   // The lake too, so the pipeline panel has objects to count.
-  ASSERT_TRUE(WaitUntil(
-      [&] { return daemon_->Metric("sensorpipe_lake_files{view=\"readings\",format=\"ndjson.zst\"}") > 0; }, kDeadline));
+  ASSERT_TRUE(
+      WaitUntil([&] { return daemon_->Metric("sensorpipe_lake_files{view=\"readings\",format=\"ndjson.zst\"}") > 0; },
+                kDeadline));
 
   // The live reading: five seconds after the seed's last one, so it opens a new hour of one
   // reading, which the hourly charts must flag as half-empty.
@@ -119,12 +125,12 @@ TEST_F(Dashboard, InHeadlessChromium) {
   const std::string base = "http://127.0.0.1:" + std::to_string(daemon_->http_port());
   ASSERT_OK_AND_ASSIGN(CommandOutput node,
                        RunCommand({"node", SourceDir() + "/tests/browser/dashboard.mjs", base, out, expectations},
-                                  std::chrono::seconds(400)));
+                                  std::chrono::seconds(600)));
   std::ofstream(out + "/report.json") << node.out;
   EXPECT_EQ(node.exit_code, 0) << node.out << "\n" << node.err << "\n" << daemon_->process().Log();
   EXPECT_NE(node.out.find("\"ok\": true"), std::string::npos) << node.out;
-  for (const char* shot :
-       {"desktop-ready.png", "desktop.png", "desktop-utc.png", "desktop-live.png", "fleet.png", "phone.png"}) {
+  for (const char* shot : {"desktop-ready.png", "desktop.png", "desktop-utc.png", "desktop-live.png",
+                           "desktop-cold.png", "desktop-fresh.png", "fleet.png", "phone.png", "phone-cold.png"}) {
     EXPECT_TRUE(std::filesystem::exists(out + "/" + shot)) << shot;
   }
   std::cout << "dashboard_test: screenshots and report in " << out << "\n";

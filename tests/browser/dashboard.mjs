@@ -13,7 +13,12 @@
 // Asia/Seoul shifts the hour labels by +9 h; live mode shows a reading POSTed to /v1/ingest within
 // the deadline; the PNG and CSV downloads work; a narrower window refits every chart; 1,000 devices
 // (a stubbed API) still draw every panel on a page a few screens tall; a phone-sized screen has no
-// sideways scrolling.
+// sideways scrolling. Every chart's y-axis labels lie inside its canvas and panel (the text the page
+// draws is measured where it is drawn), at desktop and phone widths, for the seed's day and for a
+// cold room (-38 °C, 1013.2 hPa in tiny steps, pitch wandering 359 -> 1 -> 359), whose pitch is drawn
+// without a plunge across the chart while the legend and CSV show the API's values; the scatter
+// gives Pearson r only from 10 buckets up; with no range in the URL, a device that started minutes
+// ago fills the time axis and live data is followed, while a range in the URL is honoured.
 // Screenshots go to OUT_DIR. Prints one JSON report; exits 0 only when every check passed.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -40,6 +45,7 @@ function check(name, ok, detail = '') {
   return !!ok;
 }
 const epochS = (iso) => String(Math.floor(Date.parse(iso) / 1000));
+const isoZ = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function api(p) {
@@ -72,10 +78,85 @@ function paramsOf(url) {
   return Object.fromEntries([...new URL(url, base).searchParams].filter(([k]) => k !== 'device'));
 }
 
+// Readings of one device (each with a temperature) through POST /v1/ingest; resolves once
+// /api/series counts them all (its buckets are whole days, which may hold earlier readings).
+async function ingest(readings) {
+  const ts = readings.map((r) => Date.parse(r.timestamp));
+  const q = new URLSearchParams({ metric: 'temperature', agg: 'count', bucket: '1d', tz: 'UTC', device: readings[0].client_id,
+    from: String(Math.floor(Math.min(...ts) / 1000) - 86400), to: String(Math.floor(Math.max(...ts) / 1000) + 86400) });
+  const counted = async () => (await api(`/api/series?${q}`)).series.reduce((n, x) => n + x.points.reduce((m, pt) => m + pt[1], 0), 0);
+  const before = await counted();
+  const res = await fetch(`${base}/v1/ingest`, {
+    method: 'POST', headers: { Authorization: `Bearer ${want.token}`, 'Content-Type': 'application/x-ndjson' },
+    body: readings.map((r) => JSON.stringify(r)).join('\n') + '\n',
+  });
+  const body = await res.text();
+  if (!res.ok || JSON.parse(body).accepted !== readings.length) throw new Error(`POST /v1/ingest: ${res.status} ${body}`);
+  for (const deadline = Date.now() + 60e3; Date.now() < deadline; await sleep(200)) {
+    if (await counted() === before + readings.length) return;
+  }
+  throw new Error(`${readings.length} readings of ${readings[0].client_id} posted, not all counted after 60 s`);
+}
+
+// Records the text each chart draws on its canvas, with its box in canvas pixels, so a test can
+// tell whether a label lies inside the canvas (uPlot's labels are canvas text, not elements). A
+// clear of the whole canvas starts a new drawing.
+function recordChartText() {
+  const proto = CanvasRenderingContext2D.prototype;
+  const fillText = proto.fillText;
+  const clearRect = proto.clearRect;
+  proto.clearRect = function (x, y, w, h) {
+    if (x <= 0 && y <= 0 && w >= this.canvas.width && h >= this.canvas.height) this.canvas.spTexts = [];
+    return clearRect.call(this, x, y, w, h);
+  };
+  proto.fillText = function (text, x, y, maxWidth) {
+    const m = this.measureText(text);
+    const t = this.getTransform();
+    const corners = [[x - m.actualBoundingBoxLeft, y - m.actualBoundingBoxAscent], [x + m.actualBoundingBoxRight, y - m.actualBoundingBoxAscent],
+      [x - m.actualBoundingBoxLeft, y + m.actualBoundingBoxDescent], [x + m.actualBoundingBoxRight, y + m.actualBoundingBoxDescent]]
+      .map(([cx, cy]) => [t.a * cx + t.c * cy + t.e, t.b * cx + t.d * cy + t.f]);
+    const xs = corners.map((c) => c[0]), ys = corners.map((c) => c[1]);
+    (this.canvas.spTexts ||= []).push({ text: String(text), box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)],
+      // uPlot draws y tick labels with a middle baseline and the y axis's title rotated.
+      y: this.textBaseline === 'middle' || t.b !== 0 });
+    return fillText.call(this, text, x, y, maxWidth);
+  };
+}
+
+// Every y-axis label (tick values and titles) of every chart on the page, and those whose box
+// leaves their canvas or their panel (half a device pixel of slack for anti-aliasing).
+async function yLabels(page) {
+  return page.evaluate(() => {
+    const charts = [];
+    for (const canvas of document.querySelectorAll('.panel .uplot canvas')) {
+      const panel = canvas.closest('.panel');
+      const c = canvas.getBoundingClientRect();
+      const pr = panel.getBoundingClientRect();
+      const k = c.width / canvas.width;
+      const labels = (canvas.spTexts || []).filter((x) => x.y);
+      const out = labels.filter(({ box: [l, t, r, b] }) => l < -0.5 || t < -0.5 || r > canvas.width + 0.5 || b > canvas.height + 0.5 ||
+        c.left + l * k < pr.left - 0.5 || c.left + r * k > pr.right + 0.5 || c.top + t * k < pr.top - 0.5 || c.top + b * k > pr.bottom + 0.5);
+      charts.push({ panel: panel.dataset.panel, title: (canvas.closest('.uplot').querySelector('.u-title') || {}).textContent || '',
+        canvas: [canvas.width, canvas.height], labels: labels.map((x) => x.text),
+        out: out.map((x) => ({ text: x.text, box: x.box.map((v) => Math.round(v * 10) / 10) })) });
+    }
+    return charts;
+  });
+}
+async function checkYLabels(page, label) {
+  const charts = await yLabels(page);
+  const bad = charts.filter((ch) => ch.out.length > 0 || ch.labels.length === 0);
+  report.y_labels = report.y_labels || {};
+  report.y_labels[label] = charts.map((ch) => `${ch.panel}${ch.title ? `/${ch.title}` : ''}: ${ch.labels.join(' ')}`);
+  check(`${label}: every chart's y-axis labels lie inside its canvas and panel`, charts.length >= 9 && bad.length === 0,
+    { charts: charts.length, bad: bad.slice(0, 6) });
+  return charts;
+}
+
 const hardStop = setTimeout(() => {
-  check('finished within 300 s', false);
+  check('finished within 480 s', false);
   finish();
-}, 300e3);
+}, 480e3);
 
 let browser;
 function finish() {
@@ -271,8 +352,26 @@ try {
     check('the page and its assets are served from the daemon', problems.length === 0 && refs.length >= 6, problems.join('; ') || refs.join(' '));
   }
 
+  // A cold room an hour long, a reading a minute: negative temperatures, humidity near 100 %,
+  // pressure moving in thousandths (labels of many digits), pitch wandering 359 -> 1 -> 359. It ends
+  // before the seed's day starts and within the rollup's day of minutes behind the seed's last
+  // reading, so the seed's day is still answered from the rollup as before.
+  const coldFrom = Date.parse('2022-07-13T12:00:00Z');
+  const r3 = (v) => Math.round(v * 1000) / 1000;
+  const mod360 = (v) => ((v % 360) + 360) % 360;
+  const cold = Array.from({ length: 60 }, (_, i) => ({
+    client_id: 'coldroom', timestamp: isoZ(coldFrom + 30e3 + i * 60e3), temperature: r3(-38.2 - 0.35 * Math.sin(i / 9)),
+    humidity: r3(99.93 + 0.04 * Math.cos(i / 7)), pressure: r3(1013.22 + 0.015 * Math.sin(i / 11)),
+    pitch: r3(mod360(-1 + 2 * (1 - Math.abs(i - 30) / 30))), roll: r3(mod360(0.4 * Math.sin(i / 6))),
+    yaw: r3(181.5 + 0.3 * Math.sin(i / 8)), count: i,
+  }));
+  await ingest(cold);
+  const coldQuery = (minutes) => `?range=custom&from=${encodeURIComponent(isoZ(coldFrom))}&to=${encodeURIComponent(isoZ(coldFrom + minutes * 60e3))}` +
+    '&tz=UTC&device=coldroom';
+
   // Desktop, UTC first: the seed's hours as UTC.
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'America/New_York', acceptDownloads: true });
+  await context.addInitScript(recordChartText);
   const query = `?range=custom&from=${encodeURIComponent(want.from)}&to=${encodeURIComponent(want.to)}&tz=UTC`;
   // The second /metrics scrape (the first with a rate) is held back until the page has been
   // checked at ready, so "ready does not wait for the rate" does not depend on timing.
@@ -320,6 +419,7 @@ try {
       h.messages_per_second != null && h.lag && h.lag.length > 0 && h.raw_files + h.compacted_files > 0 && h.lake_bytes > 0,
       h);
   }
+  await checkYLabels(page, 'desktop, seed day');
   await page.screenshot({ path: path.join(outDir, 'desktop-utc.png'), fullPage: true });
   report.screenshots.push('desktop-utc.png');
 
@@ -460,6 +560,68 @@ try {
     check('a narrower window: every chart fits its panel again', fits(after) && after.length === before.length &&
       after.every(([want], i) => want !== before[i][0]), { before, after });
   }
+  // The cold room: labels of large, negative and many-digit values inside their charts; pitch
+  // across 0°/360° drawn without a plunge, the legend and the CSV giving the API's values.
+  {
+    const { page: cp, seen: cs } = await openDashboard(context, coldQuery(60), 'cold room');
+    await waitRate(cp);
+    const charts = await checkYLabels(cp, 'desktop, cold room');
+    const angleLabels = charts.filter((ch) => ch.panel === 'orientation').flatMap((ch) => ch.labels);
+    check('cold room: the orientation axes are labelled in [0°, 360°)', angleLabels.length > 0 &&
+      angleLabels.every((l) => /^\d+(\.\d+)?°$/.test(l) && parseFloat(l) < 360), angleLabels);
+    const pitch = (await api(`/api/series?metric=pitch&agg=avg&bucket=1m&tz=UTC&device=coldroom&from=${coldFrom / 1000}&to=${coldFrom / 1000 + 3600}`))
+      .series[0].points;
+    const drawn = await cp.evaluate(() => {
+      const u = window.sensorpipe.charts.orientation;  // the first of the three: pitch
+      return { xs: u.data[0], ys: u.data[1] };
+    });
+    const pts = pairsOf([drawn.xs, drawn.ys], 1);
+    let jump = 0;
+    for (let i = 1; i < pts.length; i++) jump = Math.max(jump, Math.abs(pts[i][1] - pts[i - 1][1]));
+    const sameAngle = pts.length === pitch.length && pts.every(([t, v], i) => t === pitch[i][0] && Math.abs(mod360(v - pitch[i][1] + 180) - 180) < 1e-9);
+    check('cold room: pitch 359° -> 1° -> 359° is drawn without a line across the chart', sameAngle && jump < 10,
+      { largest_step: jump, points: pts.length, api: pitch.length, first: pts.slice(0, 2), middle: pts.slice(29, 32) });
+    // The legend under the cursor, at the bucket where pitch is 1°.
+    const i = pitch.findIndex(([, v]) => v === 1);
+    await cp.locator('[data-panel="orientation"]').scrollIntoViewIfNeeded();
+    const legend = await cp.evaluate(async (t) => {
+      const u = window.sensorpipe.charts.orientation;
+      const over = u.over.getBoundingClientRect();
+      return { x: over.left + u.valToPos(t, 'x'), y: over.top + over.height / 2 };
+    }, pitch[i][0]).then(async ({ x, y }) => {
+      await cp.mouse.move(x, y);
+      return cp.evaluate(() => window.sensorpipe.charts.orientation.root.querySelectorAll('.u-legend .u-series')[1]
+        .querySelector('.u-value').textContent);
+    });
+    check('cold room: the legend shows the API\'s pitch under the cursor', legend === `${pitch[i][1].toFixed(1)} °`, `${legend} at ${pitch[i][1]}`);
+    {
+      const [download] = await Promise.all([cp.waitForEvent('download', { timeout: 15000 }),
+        cp.locator('[data-panel="orientation"] button.csv').click()]);
+      const file = path.join(outDir, 'coldroom-orientation.csv');
+      await download.saveAs(file);
+      const rows = fs.readFileSync(file, 'utf8').split('\r\n').filter(Boolean).map((l) => l.split(','));
+      const col = rows[0].findIndex((h) => /pitch/.test(h));
+      const csvPitch = rows.slice(1).map((r) => Number(r[col]));
+      check('cold room: the CSV holds the API\'s pitch', col > 0 && JSON.stringify(csvPitch) === JSON.stringify(pitch.map((pt) => pt[1])),
+        { header: rows[0], first: csvPitch.slice(0, 3), middle: csvPitch.slice(29, 32) });
+      report.downloads.push('coldroom-orientation.csv');
+    }
+    const scatterNote = () => cp.evaluate(() => ({ r: window.sensorpipe.panels.scatter.r, n: window.sensorpipe.panels.scatter.n,
+      note: document.querySelector('[data-panel="scatter"] .note').textContent }));
+    const hour = await scatterNote();
+    check('cold room: Pearson r from 60 buckets', hour.n === 60 && typeof hour.r === 'number' && /r = -?\d/.test(hour.note), hour);
+    await cp.screenshot({ path: path.join(outDir, 'desktop-cold.png'), fullPage: true });
+    report.screenshots.push('desktop-cold.png');
+    // Five minutes: five 1-minute buckets are too few for r.
+    await cp.goto(`${base}/${coldQuery(5)}`);
+    await waitReady(cp);
+    const five = await scatterNote();
+    check('cold room, 5 buckets: no Pearson r, the panel says how many it needs', five.n === 5 && five.r === null &&
+      /r needs at least 10 buckets; 5 so far/.test(five.note) && !/r = /.test(five.note), five);
+    check('cold room: no console errors', cs.errors.length === 0, cs.errors.slice(0, 5).join('\n'));
+    await cp.close();
+  }
+
   check('desktop: no console errors', seen.errors.length === 0, seen.errors.slice(0, 5).join('\n'));
   check('desktop: no request left 127.0.0.1', seen.outside.length === 0 && seen.requests > 10, seen.outside.slice(0, 5).join(' '));
   check('desktop: no failed request', seen.failed.length === 0, seen.failed.slice(0, 5).join(' '));
@@ -471,8 +633,10 @@ try {
     await p2.goto(`${base}/?range=24h`);
     await p2.waitForFunction(() => window.sensorpipe && window.sensorpipe.ready);
     await p2.evaluate(() => window.sensorpipe.ready);
-    const tz = await p2.evaluate(() => window.sensorpipe.state().tz);
+    const st = await p2.evaluate(() => window.sensorpipe.state());
+    const tz = st.tz;
     check('the default zone is the browser\'s', tz === 'America/New_York' && new URL(p2.url()).searchParams.get('tz') === tz, tz);
+    check('range=24h in the URL: the last 24 hours', st.range === '24h' && st.to - st.from === 86400e3, st);
     check('default view: no console errors', seen2.errors.length === 0, seen2.errors.slice(0, 5).join('\n'));
     await p2.close();
   }
@@ -541,6 +705,7 @@ try {
   {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
       timezoneId: 'Asia/Seoul' });
+    await phone.addInitScript(recordChartText);
     const { page: pp, seen: ps } = await openDashboard(phone, `?range=custom&from=${encodeURIComponent(want.from)}&to=${encodeURIComponent(want.to)}&tz=Asia/Seoul`, 'phone');
     const widths = await pp.evaluate(() => ({
       doc: document.documentElement.scrollWidth,
@@ -551,9 +716,60 @@ try {
     const states = await pp.evaluate(() => Object.fromEntries(Object.entries(window.sensorpipe.panels).map(([k, v]) => [k, v.state])));
     check('phone: every panel drawn', Object.values(states).every((s) => s === 'ok'), states);
     check('phone: no console errors', ps.errors.length === 0, ps.errors.slice(0, 5).join('\n'));
+    await checkYLabels(pp, 'phone, seed day');
     await pp.screenshot({ path: path.join(outDir, 'phone.png'), fullPage: true });
     report.screenshots.push('phone.png');
+    await pp.goto(`${base}/${coldQuery(60)}`);
+    await waitReady(pp);
+    await checkYLabels(pp, 'phone, cold room');
+    await pp.screenshot({ path: path.join(outDir, 'phone-cold.png'), fullPage: true });
+    report.screenshots.push('phone-cold.png');
     await phone.close();
+  }
+
+  // No range in the URL: a device that started publishing 8 minutes ago fills the time axis instead
+  // of being a sliver at the right edge of 24 hours, and live mode follows it. Last: its readings
+  // of today move the rollup's window of minutes away from the seed's day.
+  {
+    const now = Date.now();
+    const fresh = [];
+    for (let t = now - 8 * 60e3, i = 0; t <= now - 70e3; t += 20e3, i++) {
+      fresh.push({ client_id: 'fresh', timestamp: isoZ(t), temperature: 21 + (i % 5) / 10, humidity: 45, pressure: 1008, pitch: 2, roll: 3, yaw: 90 });
+    }
+    await ingest(fresh);
+    const first = Date.parse(fresh[0].timestamp);
+    const { page: dp, seen: ds } = await openDashboard(context, '?tz=UTC', 'default range');
+    const view = () => dp.evaluate(() => {
+      const u = window.sensorpipe.charts.temperature;
+      const p = window.sensorpipe.panels.temperature;
+      const k = p.series.findIndex((s) => s.device === 'fresh');
+      return { state: window.sensorpipe.state(), x: [u.scales.x.min, u.scales.x.max],
+        fresh: k < 0 ? [] : p.data[0].filter((t, i) => p.data[k + 1][i] != null) };
+    });
+    const v = await view();
+    const firstMinute = Math.floor(first / 60e3) * 60e3;
+    check('no range in the URL: the range starts at the first reading of the last 24 h', v.state.range === 'auto' &&
+      new URL(dp.url()).searchParams.get('range') === 'auto' && v.state.from === firstMinute && v.state.to >= now,
+      { state: v.state, first_minute: firstMinute });
+    const covered = v.fresh.length ? (v.fresh[v.fresh.length - 1] - v.fresh[0]) / (v.x[1] - v.x[0]) : 0;
+    check('no range in the URL: the readings fill most of the time axis', covered > 0.6, { covered, x: v.x, buckets: v.fresh.length });
+    await dp.screenshot({ path: path.join(outDir, 'desktop-fresh.png'), fullPage: true });
+    report.screenshots.push('desktop-fresh.png');
+    await dp.locator('#live').check();
+    await dp.waitForFunction(() => document.querySelector('#live-status').textContent === 'live', null, { timeout: 15000 });
+    const ts = Date.now();
+    await ingest([{ client_id: 'fresh', timestamp: isoZ(ts), temperature: 22.5, humidity: 45, pressure: 1008, pitch: 2, roll: 3, yaw: 90 }]);
+    const minute = Math.floor(Date.parse(isoZ(ts)) / 60e3) * 60e3;
+    const followed = await dp.waitForFunction((m) => {
+      const p = window.sensorpipe.panels.temperature;
+      const k = p.series ? p.series.findIndex((s) => s.device === 'fresh') : -1;
+      return k >= 0 && p.data[0].some((t, i) => t === m && p.data[k + 1][i] != null);
+    }, minute, { timeout: want.live_deadline_ms || 10000, polling: 50 }).then(() => true, () => false);
+    const after = await view();
+    check('no range in the URL, live: a new reading is followed, the start kept', followed && after.state.from === firstMinute &&
+      after.state.to > ts && after.x[1] > ts, { state: after.state, x: after.x, reading: ts });
+    check('default range: no console errors', ds.errors.length === 0, ds.errors.slice(0, 5).join('\n'));
+    await dp.close();
   }
 } catch (e) {
   check('ran to the end', false, e.stack || String(e));

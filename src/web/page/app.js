@@ -1,6 +1,7 @@
 // The sensorpipe dashboard: every panel is drawn from the daemon's JSON API (docs/api.md) with
 // uPlot. The view (range, zone, devices, bucket, live) lives in the URL query, so a link shares
-// it. Tests read window.sensorpipe.panels[id].data: exactly what each chart plots.
+// it. Tests read window.sensorpipe.panels[id].data: exactly what the API answered for each chart
+// (drawn: what it plots, where angles are unwrapped).
 'use strict';
 
 (() => {
@@ -11,11 +12,22 @@
     temperature: { label: 'Temperature', unit: '°C', color: '#e8590c', digits: 2 },
     humidity: { label: 'Humidity', unit: '%', color: '#1c7ed6', digits: 2 },
     pressure: { label: 'Pressure', unit: 'hPa', color: '#7048e8', digits: 1 },
-    pitch: { label: 'Pitch', unit: '°', color: '#0c8599', digits: 1 },
-    roll: { label: 'Roll', unit: '°', color: '#e67700', digits: 1 },
-    yaw: { label: 'Yaw', unit: '°', color: '#c2255c', digits: 1 },
+    pitch: { label: 'Pitch', unit: '°', color: '#0c8599', digits: 1, angle: true },
+    roll: { label: 'Roll', unit: '°', color: '#e67700', digits: 1, angle: true },
+    yaw: { label: 'Yaw', unit: '°', color: '#c2255c', digits: 1, angle: true },
   };
   const RANGES = { '1h': 3600, '6h': 6 * 3600, '24h': 24 * 3600, '7d': 7 * 86400 };
+  // The range when the URL names none ('auto'): the last 24 hours, but starting at the first reading
+  // in them when that is later, so a device that started publishing minutes ago fills the chart
+  // instead of being a sliver at the right edge of a day. At least 5 minutes (five 1-minute buckets,
+  // a line rather than a dot); it ends now, so it follows live data, and once the device has a day
+  // of readings it is the last 24 hours.
+  const AUTO_WINDOW_S = 24 * 3600;
+  const AUTO_MIN_SPAN_S = 5 * 60;
+  // Pearson r from fewer buckets says little: with 10 pairs, two unrelated series still reach
+  // |r| >= 0.63 one time in 20 (the 5 % critical value; with 4 pairs it is 0.95). Below this the
+  // scatter says how many buckets it has instead of giving r and the line.
+  const MIN_R_BUCKETS = 10;
   const BUCKETS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600, '1d': 86400 };
   const BUCKET_NAMES = { 60: '1 min', 300: '5 min', 900: '15 min', 3600: '1 hour', 86400: '1 day' };
   // An hour is half-empty when it holds fewer than this share of the readings the device's usual
@@ -152,17 +164,17 @@
 
   function readState() {
     const q = new URLSearchParams(location.search);
-    const s = { range: '24h', from: null, to: null, tz: browserTz, devices: [], bucket: 'auto', live: false };
+    const s = { range: 'auto', from: null, to: null, tz: browserTz, devices: [], bucket: 'auto', live: false };
     if (q.get('tz') && validTz(q.get('tz'))) s.tz = q.get('tz');
     const from = parseTime(q.get('from'));
     const to = parseTime(q.get('to'));
-    const range = q.get('range') || (from != null || to != null ? 'custom' : '24h');
+    const range = q.get('range') || (from != null || to != null ? 'custom' : 'auto');
     if (range === 'custom') {
       s.range = 'custom';
       s.to = to != null ? to : Date.now();
       s.from = from != null ? from : s.to - 86400e3;
       if (s.from >= s.to) s.from = s.to - 3600e3;
-    } else if (RANGES[range]) {
+    } else if (RANGES[range] || range === 'auto') {
       s.range = range;
     }
     s.devices = [...new Set(q.getAll('device').filter(Boolean))];
@@ -196,7 +208,22 @@
   function currentRange() {
     if (state.range === 'custom') return { from: state.from, to: state.to };
     const to = (Math.floor(Date.now() / 1000) + 1) * 1000;
-    return { from: to - RANGES[state.range] * 1000, to };
+    if (state.range !== 'auto') return { from: to - RANGES[state.range] * 1000, to };
+    const from = to - AUTO_WINDOW_S * 1000;
+    if (autoFirst == null || autoFirst <= from) return { from, to };
+    return { from: Math.min(Math.floor(autoFirst / 60e3) * 60e3, to - AUTO_MIN_SPAN_S * 1000), to };
+  }
+  // The first reading of the devices shown that have readings in the auto range's window (from
+  // /api/devices: a device's first and last reading), or null when none has.
+  function firstReading(devices) {
+    const windowFrom = Date.now() - AUTO_WINDOW_S * 1000;
+    let first = null;
+    for (const d of devices) {
+      if (state.devices.length && !state.devices.includes(d.device)) continue;
+      if (d.first == null || d.last == null || d.last < windowFrom) continue;
+      if (first == null || d.first < first) first = d.first;
+    }
+    return first;
   }
   // The start of the local hour in tz that holds ms, so hourly bars show whole hours.
   function floorLocalHour(ms, tz) {
@@ -417,8 +444,16 @@
       },
     };
   }
-  // fixedSize: charts stacked over one time axis keep their plots aligned.
-  function valueAxis(unit, label, fixedSize) {
+  // A value axis as wide as its widest label needs. shared ({ size }) is one width for charts
+  // stacked over one time axis, so their plots stay aligned; angle labels values modulo 360 (an
+  // unwrapped angle is drawn past 360° or below 0°).
+  function valueAxis(unit, { label, angle, shared } = {}) {
+    const suffix = unit === '%' || unit === '°' || unit === '°C' ? unit : '';
+    const text = (v) => {
+      if (!angle) return `${+v.toFixed(6)}${suffix}`;
+      const a = +(((v % 360) + 360) % 360).toFixed(6);
+      return `${a === 360 ? 0 : a}${suffix}`;
+    };
     return {
       stroke: AXIS,
       grid: { stroke: GRID, width: 1 },
@@ -427,22 +462,50 @@
       label,
       labelFont: '600 12px Inter, system-ui, sans-serif',
       labelSize: label ? 20 : 0,
-      // Wide enough for the longest label (1008.75 hPa needs more room than 40 %).
-      // Later layout cycles may bring longer labels (more ticks once the x axis took its height):
-      // grow then, never shrink within one layout, so the cycles end.
+      // uPlot ends a label ticks.size + gap left of the plot, and the title takes labelSize beyond
+      // it: the axis is that plus the widest label, plus a pixel for glyphs that overhang their
+      // advance. Later layout cycles may bring longer labels (more ticks once the x axis took its
+      // height): grow then, never shrink within one layout, so the cycles end.
       size: (u, values, axisIdx, cycleNum) => {
         const axis = u.axes[axisIdx];
         if (axis.side % 2 === 0) return 30 + (label ? 20 : 0);  // a horizontal axis: one line of text
-        if (fixedSize) return fixedSize;
-        const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), '');
         u.ctx.font = axis.font[0];
-        const need = Math.ceil(14 + (label ? 20 : 0) + u.ctx.measureText(longest).width / (devicePixelRatio || 1));
-        return cycleNum > 1 && axis._size ? Math.max(axis._size, need) : need;
+        const widest = (values || []).reduce((w, v) => Math.max(w, u.ctx.measureText(String(v ?? '')).width), 0) /
+          (devicePixelRatio || 1);
+        const need = Math.ceil((axis.ticks.show ? axis.ticks.size : 0) + axis.gap + axis.labelSize + widest + 1);
+        let size = cycleNum > 1 && axis._size ? Math.max(axis._size, need) : need;
+        if (shared) size = shared.size = Math.max(shared.size, size);
+        return size;
       },
-      values: (u, vals) => vals.map((v) => (v == null ? '' : `${+v.toFixed(6)}${unit === '%' || unit === '°' || unit === '°C' ? unit : ''}`)),
+      values: (u, vals) => vals.map((v) => (v == null ? '' : text(v))),
     };
   }
-  const legendValue = (digits, unit) => (u, v) => (v == null ? '—' : `${v.toFixed(digits)} ${unit}`);
+  // The legend gives what the API answered at the cursor (column col of p.lineData), not the
+  // value drawn, which differs by whole turns for an unwrapped angle.
+  const legendValue = (p, col, digits, unit) => (u, v, sidx, idx) => {
+    const x = idx == null || !p.lineData ? v : p.lineData[col][idx];
+    return x == null ? '—' : `${x.toFixed(digits)} ${unit}`;
+  };
+
+  // Angles are drawn without jumps: each value moves by whole turns to within 180° of the one before,
+  // so 359° -> 1° -> 359° is a wiggle across 0° instead of two lines across the whole chart (the
+  // axis labels it modulo 360). A series' first value is taken near the first of the series before
+  // it of the same metric, so the devices line up.
+  function unwrapAngles(data, cols) {
+    const firstOf = new Map();
+    return [data[0], ...cols.map((c, k) => {
+      if (!METRICS[c.metric].angle) return data[k + 1];
+      let prev = firstOf.get(c.metric);
+      const col = data[k + 1].map((v) => {
+        if (v == null) return null;
+        prev = prev == null ? v : v - 360 * Math.round((v - prev) / 360);
+        return prev;
+      });
+      const first = col.find((v) => v != null);
+      if (!firstOf.has(c.metric) && first != null) firstOf.set(c.metric, first);
+      return col;
+    })];
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Line charts: one or more metrics, one series per (metric, device).
@@ -455,6 +518,7 @@
     }));
     const bucketS = answers[0].answer.bucket_s;
     const { data, cols } = align(answers, bucketS * 1000);
+    const drawn = unwrapAngles(data, cols);
     ctx.bucketS = bucketS;
     ctx.source = answers[0].answer.source;
     const unitList = [...new Set(def.metrics.map((m) => METRICS[m].unit))].join(', ');
@@ -465,8 +529,8 @@
       const k = deviceIndex(c.device);
       return { metric: c.metric, device: c.device, label: def.metrics.length > 1 ? `${c.device} · ${m.label}` : c.device, color: shade(m.color, k), dash: DASHES[k % DASHES.length], unit: m.unit, digits: m.digits };
     });
-    exposed[def.id] = { state: 'ok', kind: 'line', data, series: series.map(({ metric, device, label }) => ({ metric, device, label })), bucket_s: bucketS,
-      query: answers.map((a) => a.url), ticks: [] };
+    exposed[def.id] = { state: 'ok', kind: 'line', data, drawn, series: series.map(({ metric, device, label }) => ({ metric, device, label })),
+      bucket_s: bucketS, query: answers.map((a) => a.url), ticks: [] };
     if (data[0].length === 0) {
       setState(p, 'empty', 'No readings in this range.');
       exposed[def.id].state = 'empty';
@@ -479,8 +543,9 @@
     // first bucket may start before the range does). A drag still zooms; a double click goes back
     // to the readings' own extent.
     const xRange = { min: Math.min(ctx.range.from, data[0][0]), max: Math.max(ctx.range.to, data[0][data[0].length - 1]) };
+    p.lineData = data;
     if (def.metrics.length > 1) {
-      showMultiples(p, signature, data, series, tz);
+      showMultiples(p, signature, drawn, series, tz);
       for (const u of p.charts) u.setScale('x', xRange);
       p.series = series;
       p.note.textContent = 'One chart per angle, each on its own scale; the cursor moves on all three.';
@@ -494,18 +559,19 @@
       legend: { live: true },
       series: [
         { label: 'Time', value: (u, v) => (v == null ? '—' : `${dateTimeLabel(v, tz)}`) },
-        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.6, dash: s.dash, spanGaps: false,
-          points: { show: false }, value: legendValue(s.digits, s.unit) })),
+        ...series.map((s, k) => ({ label: s.label, stroke: s.color, width: 1.6, dash: s.dash, spanGaps: false,
+          points: { show: false }, value: legendValue(p, k + 1, s.digits, s.unit) })),
       ],
-      axes: [timeAxis(p, tz), valueAxis(series[0].unit)],
-    }), data);
+      axes: [timeAxis(p, tz), valueAxis(series[0].unit, { angle: METRICS[series[0].metric].angle })],
+    }), drawn);
     p.u.setScale('x', xRange);
     p.series = series;
     p.note.textContent = '';
   }
 
-  // Several metrics of very different ranges (pitch near 0°, roll near 360°): one small chart per
-  // metric over the same time axis, with a shared cursor.
+  // Several metrics of very different ranges (pitch near 0°, yaw near 180°): one small chart per
+  // metric over the same time axis, with a shared cursor. Their y axes share one width (the widest
+  // any of them needs), so the plots stay aligned.
   function showMultiples(p, signature, data, series, tz) {
     const metrics = [...new Set(series.map((s) => s.metric))];
     const parts = metrics.map((m) => {
@@ -518,6 +584,7 @@
       destroyChart(p);
       p.body.replaceChildren();
       const size = chartSize(p);
+      p.yWidth = { size: 0 };
       p.charts = parts.map((part) => {
         const m = METRICS[part.metric];
         const holder = el('div', { class: 'multiple' });
@@ -533,16 +600,18 @@
             ...part.idx.map((k) => {
               const s = series[k];
               return { label: s.device, stroke: s.color, width: 1.6, dash: s.dash, spanGaps: false, points: { show: false },
-                value: legendValue(s.digits, s.unit) };
+                value: legendValue(p, k + 1, s.digits, s.unit) };
             }),
           ],
-          axes: [timeAxis(p, tz), valueAxis(m.unit, undefined, 72)],
+          axes: [timeAxis(p, tz), valueAxis(m.unit, { angle: m.angle, shared: p.yWidth })],
         }, size), part.data, holder);
       });
       p.u = p.charts[0];
       p.signature = signature;
       window.sensorpipe.charts[p.def.id] = p.u;
     }
+    // A chart drawn before another needed a wider axis takes the shared width now.
+    for (const u of p.charts) if (u.axes[1]._size < p.yWidth.size) u.redraw(false, true);
     p.png.disabled = false;
     p.csv.disabled = false;
   }
@@ -752,7 +821,7 @@
       }
       if (xs.length) byDevice.push({ device: ts.device, xs, ys });
     }
-    const f = fit(pairs);
+    const f = pairs.length >= MIN_R_BUCKETS ? fit(pairs) : null;
     p.sub.textContent = `avg per ${BUCKET_NAMES[t.bucket_s] || `${t.bucket_s} s`}, one dot per bucket · °C against %`;
     const data = [null, ...byDevice.map((d) => [d.xs, d.ys])];
     let line = null;
@@ -770,7 +839,7 @@
       state: 'ok', kind: 'scatter', data, pairs,
       series: [...byDevice.map((d) => ({ device: d.device, label: d.device })), ...(f ? [{ label: 'least squares' }] : [])],
       r: f ? f.r : null, slope: f ? f.slope : null, intercept: f ? f.intercept : null, n: pairs.length,
-      bucket_s: t.bucket_s, query: [tUrl, hUrl],
+      min_buckets: MIN_R_BUCKETS, bucket_s: t.bucket_s, query: [tUrl, hUrl],
     };
     if (pairs.length === 0) {
       setState(p, 'empty', 'No readings in this range.');
@@ -794,16 +863,20 @@
             points: { show: true, size: 5, stroke: alpha(s.color, 0.9), fill: alpha(s.color, 0.35) } })),
       ],
       axes: [
-        Object.assign(valueAxis('°C', 'Temperature (°C)'), { grid: { stroke: GRID, width: 1 } }),
-        valueAxis('%', 'Humidity (%)'),
+        Object.assign(valueAxis('°C', { label: 'Temperature (°C)' }), { grid: { stroke: GRID, width: 1 } }),
+        valueAxis('%', { label: 'Humidity (%)' }),
       ],
     }), data);
     p.series = series;
-    if (f && f.r != null) {
-      p.note.replaceChildren('Pearson ', el('strong', { text: `r = ${f.r.toFixed(3)}` }),
-        ` (${strength(f.r)}, ${f.n} buckets) · least squares: humidity = ${f.slope.toFixed(3)} × temperature ${f.intercept < 0 ? '−' : '+'} ${Math.abs(f.intercept).toFixed(2)}`);
+    const fitText = f ? ` · least squares: humidity = ${f.slope.toFixed(3)} × temperature ${f.intercept < 0 ? '−' : '+'} ${Math.abs(f.intercept).toFixed(2)}` : '';
+    if (pairs.length < MIN_R_BUCKETS) {
+      p.note.textContent = `Pearson r needs at least ${MIN_R_BUCKETS} buckets; ${pairs.length} so far.`;
+    } else if (!f) {
+      p.note.textContent = `The temperature is the same in all ${pairs.length} buckets: no line to fit, no r.`;
+    } else if (f.r == null) {
+      p.note.textContent = `The humidity is the same in all ${pairs.length} buckets: no r${fitText}.`;
     } else {
-      p.note.textContent = `${pairs.length} bucket${pairs.length === 1 ? '' : 's'}: too few to fit a line.`;
+      p.note.replaceChildren('Pearson ', el('strong', { text: `r = ${f.r.toFixed(3)}` }), ` (${strength(f.r)}, ${f.n} buckets)${fitText}`);
     }
   }
 
@@ -1144,6 +1217,7 @@
   // Controls
 
   let state = readState();
+  let autoFirst = null;  // the first reading the auto range starts at (firstReading), null for none
   let knownDevices = [];
   // A device's shade and dash: its place among the devices chosen, or when all are, among those
   // the panel shows (one device alone is always drawn plain).
@@ -1385,8 +1459,12 @@
     const gen = ++generation;
     const started = performance.now();
     const get = makeFetcher();
+    const devices = get('/api/devices');
+    // The auto range starts where the readings do: it waits for the devices' first readings (a
+    // failed answer leaves the whole window; the device panel shows the error).
+    if (state.range === 'auto') autoFirst = await devices.then((d) => firstReading(d.devices), () => null);
     const range = currentRange();
-    const ctx = { range, get, devices: get('/api/devices') };
+    const ctx = { range, get, devices };
     ctx.devices.then((d) => {
       const names = d.devices.map((x) => x.device).sort();
       if (JSON.stringify(names) !== JSON.stringify(knownDevices)) {
