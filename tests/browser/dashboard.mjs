@@ -752,7 +752,10 @@ try {
       new URL(dp.url()).searchParams.get('range') === 'auto' && v.state.from === firstMinute && v.state.to >= now,
       { state: v.state, first_minute: firstMinute });
     const covered = v.fresh.length ? (v.fresh[v.fresh.length - 1] - v.fresh[0]) / (v.x[1] - v.x[0]) : 0;
-    check('no range in the URL: the readings fill most of the time axis', covered > 0.6, { covered, x: v.x, buckets: v.fresh.length });
+    // About 0.75 here (7 of 9 minutes: the page opens a little after the readings end); a quarter
+    // leaves room for a slow machine, and 24 hours gave 0.003.
+    check('no range in the URL: the readings fill the time axis, not a sliver of it', covered > 0.25,
+      { covered, x: v.x, buckets: v.fresh.length });
     await dp.screenshot({ path: path.join(outDir, 'desktop-fresh.png'), fullPage: true });
     report.screenshots.push('desktop-fresh.png');
     await dp.locator('#live').check();
