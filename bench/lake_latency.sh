@@ -93,7 +93,7 @@ kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true; unset BG_PID
 
 # Every probe is readable through the readings view.
 FOUND=$("$BIN/sensorpipe" query --config "$WORK/sp/sensorpipe.toml" --format csv \
-  "SELECT count(*) AS n FROM readings WHERE device = 'probe'" | tail -1)
+  "SELECT count(*) AS n FROM readings WHERE device = 'probe'" | tail -1 | tr -d '\r')  # CSV lines end with CRLF
 [[ $FOUND == $((2 * PROBES)) ]] || { echo "readings holds $FOUND probes, not $((2 * PROBES))" >&2; exit 1; }
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -48,7 +48,7 @@ struct LakeQuery {
   std::unique_ptr<sp::QueryEngine> engine;
 };
 
-sp::Result<LakeQuery> OpenLakeQuery(const sp::Config& config) {
+sp::Result<LakeQuery> OpenLakeQuery(const sp::Config& config, const sp::QueryOptions& options = {}) {
   // The CLI reads the catalog's current files, so it works whether or not the daemon runs: a
   // compaction swaps files in one catalog transaction. No row limit or timeout: the user asked.
   // A data folder without a catalog (nothing was ever delivered) is an empty lake.
@@ -57,19 +57,26 @@ sp::Result<LakeQuery> OpenLakeQuery(const sp::Config& config) {
     SP_ASSIGN_OR_RETURN(q.lake, sp::OpenLake(config, sp::Clock::Default()));
     SP_ASSIGN_OR_RETURN(q.engine,
                         sp::QueryEngine::Open(sp::MakeCatalogLakeFiles(q.lake.catalog.get(), q.lake.store.get()),
-                                              q.lake.local_dir, sp::QueryOptions{}));
+                                              q.lake.local_dir, options));
   } else {
-    SP_ASSIGN_OR_RETURN(q.engine, sp::QueryEngine::Open(config.LakeDir(), sp::QueryOptions{}));
+    SP_ASSIGN_OR_RETURN(q.engine, sp::QueryEngine::Open(config.LakeDir(), options));
   }
   return q;
 }
 
-int Query(const std::string& config_path, const std::string& format_name, const std::string& sql) {
+// `query` reads the lake and nothing else, as /api/query does, unless the user unlocks DuckDB:
+// a mistyped or pasted statement must not write or delete files, or read others.
+int Query(const std::string& config_path, const std::string& format_name, const std::string& sql, bool any_sql) {
   auto format = sp::ParseOutputFormat(format_name);
   if (!format.ok()) return Fail(format.status());
   auto config = Load(config_path);
   if (!config.ok()) return Fail(config.status());
-  auto q = OpenLakeQuery(*config);
+  sp::QueryOptions options;
+  options.read_only_sql = !any_sql;
+  options.refusal_hint =
+      "\n(sensorpipe query runs one SELECT over the lake; --allow-any-sql lets DuckDB run any SQL "
+      "with your own file access)";
+  auto q = OpenLakeQuery(*config, options);
   if (!q.ok()) return Fail(q.status());
   auto result = q->engine->Run(sql);
   if (!result.ok()) return Fail(result.status());
@@ -105,10 +112,15 @@ int main(int argc, char** argv) {
 
   std::string format = "table";
   std::string sql;
-  auto* query = with_config(app.add_subcommand("query", "Run SQL over the lake (views: readings, errors)"));
+  bool any_sql = false;
+  auto* query = with_config(app.add_subcommand("query", "Run a SELECT over the lake (views: readings, errors)"));
   query->add_option("-f,--format", format, "Output format: table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
-  query->add_option("sql", sql, "One SQL statement, e.g. \"SELECT count(*) FROM readings\"")->required();
+  query->add_flag("--allow-any-sql", any_sql,
+                  "Let DuckDB run any SQL with your own file access: several statements, COPY, EXPORT, ATTACH, "
+                  "CREATE, DROP, reading and writing files outside the lake (default: one SELECT that reads the "
+                  "lake only)");
+  query->add_option("sql", sql, "One SELECT statement, e.g. \"SELECT count(*) FROM readings\"")->required();
 
   sp::ReportArgs report_args;
   auto* report = with_config(app.add_subcommand("report",
@@ -203,5 +215,5 @@ int main(int argc, char** argv) {
     sp::BlockStopSignals();
     return Run(config_path);
   }
-  return Query(config_path, format, sql);
+  return Query(config_path, format, sql, any_sql);
 }

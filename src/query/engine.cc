@@ -57,6 +57,60 @@ std::string ViewSql(const char* name, const std::string& select) {
   return std::string("CREATE OR REPLACE TEMP VIEW ") + name + " AS " + select;
 }
 
+// How a column's values are kept: typed where an int64 or a double holds them exactly, as DuckDB
+// renders them otherwise.
+Cell::Type CellTypeOf(duckdb_result* res, idx_t column) {
+  switch (duckdb_column_type(res, column)) {
+    case DUCKDB_TYPE_BOOLEAN:
+      return Cell::Type::kBool;
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+      return Cell::Type::kInt;
+    case DUCKDB_TYPE_FLOAT:
+    case DUCKDB_TYPE_DOUBLE:
+      return Cell::Type::kDouble;
+    case DUCKDB_TYPE_DECIMAL: {
+      // A double holds every decimal of up to 15 digits (DBL_DIG) and prints it back the same.
+      duckdb_logical_type logical = duckdb_column_logical_type(res, column);
+      const uint8_t width = duckdb_decimal_width(logical);
+      duckdb_destroy_logical_type(&logical);
+      return width <= 15 ? Cell::Type::kDouble : Cell::Type::kNumber;
+    }
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+      return Cell::Type::kNumber;
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return Cell::Type::kTimestamp;  // the session zone is UTC
+    case DUCKDB_TYPE_DATE:
+      return Cell::Type::kDate;
+    default:
+      return Cell::Type::kString;
+  }
+}
+
+std::string ValueText(duckdb_result* res, idx_t column, idx_t row) {
+  char* text = duckdb_value_varchar(res, column, row);
+  std::string out = text ? text : "";
+  duckdb_free(text);
+  return out;
+}
+
+// A DECIMAL's text without the zeros its scale pads it with (12.50 -> 12.5, 8100.00 -> 8100), the
+// shortest exact form, as doubles are written.
+std::string ExactNumber(std::string text) {
+  if (text.find('.') == std::string::npos) return text;
+  text.erase(text.find_last_not_of('0') + 1);
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
 class DirectoryLakeFiles final : public LakeFiles {
  public:
   DirectoryLakeFiles(Env* env, std::string lake_dir) : env_(env), lake_dir_(std::move(lake_dir)) {}
@@ -183,29 +237,31 @@ Status QueryEngine::RefreshViews() {
   return r.status();
 }
 
-Result<QueryResult> QueryEngine::Run(const std::string& sql) {
-  // The views first: statements are checked by preparing them, which needs the views.
-  SP_RETURN_IF_ERROR(RefreshViews());
+Status QueryEngine::Check(const std::string& sql) {
+  // DuckDB's own parse, never a look at the text. A parse error comes from here, where its message
+  // shows the LINE and caret once; duckdb_query's repeats them (DuckDB 1.4, duckdb/duckdb#19070).
   duckdb_extracted_statements extracted = nullptr;
-  if (options_.read_only_sql) {
-    // Exactly one statement, and a SELECT: checked on DuckDB's own parse, not by looking at text.
-    idx_t n = duckdb_extract_statements(h_->conn, sql.c_str(), &extracted);
-    Status bad;
-    duckdb_prepared_statement prepared = nullptr;
-    if (n == 0) {
-      const char* e = duckdb_extract_statements_error(extracted);
-      bad = Status::InvalidArgument(e ? e : "no statement");
-    } else if (n > 1) {
-      bad = Status::InvalidArgument("only one statement is allowed");
-    } else if (duckdb_prepare_extracted_statement(h_->conn, extracted, 0, &prepared) != DuckDBSuccess) {
-      bad = Status::InvalidArgument(duckdb_prepare_error(prepared));
-    } else if (duckdb_prepared_statement_type(prepared) != DUCKDB_STATEMENT_TYPE_SELECT) {
-      bad = Status::InvalidArgument("only SELECT statements are allowed");
-    }
-    duckdb_destroy_prepare(&prepared);
-    duckdb_destroy_extracted(&extracted);
-    if (!bad.ok()) return bad;
+  const idx_t n = duckdb_extract_statements(h_->conn, sql.c_str(), &extracted);
+  const char* error = n == 0 ? duckdb_extract_statements_error(extracted) : nullptr;
+  Status status = n == 0 ? Status::InvalidArgument(error ? error : "no SQL statement") : Status::OK();
+  duckdb_destroy_extracted(&extracted);
+  if (!status.ok() || !options_.read_only_sql) return status;
+  if (n > 1) return Status::InvalidArgument("only one statement is allowed" + options_.refusal_hint);
+  // The kind of statement is taken from the parse too, not from a prepared statement: binding
+  // already acts for some (preparing EXPORT DATABASE creates its folder). json_serialize_sql
+  // parses without binding and serialises SELECT statements only, with error = true for any other.
+  SP_ASSIGN_OR_RETURN(QueryResult parsed, Execute("SELECT json_serialize_sql(" + SqlString(sql) + ")::JSON->>'error'"));
+  if (parsed.rows.size() != 1 || parsed.rows[0][0].s != "false") {
+    return Status::InvalidArgument(
+        "only a SELECT statement is allowed (no COPY, EXPORT, ATTACH, CREATE, DROP, SET, ...)" + options_.refusal_hint);
   }
+  return Status::OK();
+}
+
+Result<QueryResult> QueryEngine::Run(const std::string& sql) {
+  // The views first: they are what the statement reads.
+  SP_RETURN_IF_ERROR(RefreshViews());
+  SP_RETURN_IF_ERROR(Check(sql));
 
   // There is no statement timeout in DuckDB: a timer interrupts the connection instead.
   std::mutex mu;
@@ -294,6 +350,8 @@ Result<QueryResult> QueryEngine::Execute(const std::string& sql) {
   duckdb_result res;
   if (duckdb_query(h_->conn, sql.c_str(), &res) != DuckDBSuccess) {
     std::string msg = duckdb_result_error(&res) ? duckdb_result_error(&res) : "query failed";
+    // A file outside the lake (enable_external_access = false).
+    if (duckdb_result_error_type(&res) == DUCKDB_ERROR_PERMISSION) msg += options_.refusal_hint;
     duckdb_destroy_result(&res);
     return Status::InvalidArgument(msg);
   }
@@ -309,48 +367,34 @@ Result<QueryResult> QueryEngine::Execute(const std::string& sql) {
   // The materialised-result accessors handle every type (DECIMAL, HUGEINT, LIST, ...) through
   // DuckDB's own casts; typed cells keep numbers and times exact for the formatters.
   for (idx_t c = 0; c < cols; ++c) {
-    const duckdb_type type = duckdb_column_type(&res, c);
+    const Cell::Type type = CellTypeOf(&res, c);
     for (idx_t r = 0; r < rows; ++r) {
       Cell& cell = out.rows[r].emplace_back();
       if (duckdb_value_is_null(&res, c, r)) continue;
+      cell.type = type;
       switch (type) {
-        case DUCKDB_TYPE_BOOLEAN:
-          cell.type = Cell::Type::kBool;
+        case Cell::Type::kBool:
           cell.i = duckdb_value_boolean(&res, c, r);
           break;
-        case DUCKDB_TYPE_TINYINT:
-        case DUCKDB_TYPE_SMALLINT:
-        case DUCKDB_TYPE_INTEGER:
-        case DUCKDB_TYPE_BIGINT:
-        case DUCKDB_TYPE_UTINYINT:
-        case DUCKDB_TYPE_USMALLINT:
-        case DUCKDB_TYPE_UINTEGER:
-          cell.type = Cell::Type::kInt;
+        case Cell::Type::kInt:
           cell.i = duckdb_value_int64(&res, c, r);
           break;
-        case DUCKDB_TYPE_FLOAT:
-        case DUCKDB_TYPE_DOUBLE:
-        case DUCKDB_TYPE_DECIMAL:
-          cell.type = Cell::Type::kDouble;
+        case Cell::Type::kDouble:
           cell.d = duckdb_value_double(&res, c, r);
           break;
-        case DUCKDB_TYPE_TIMESTAMP:
-        case DUCKDB_TYPE_TIMESTAMP_TZ:  // the session zone is UTC
-          cell.type = Cell::Type::kTimestamp;
+        case Cell::Type::kTimestamp:
           cell.i = duckdb_value_timestamp(&res, c, r).micros;
           break;
-        case DUCKDB_TYPE_DATE:
-          cell.type = Cell::Type::kDate;
+        case Cell::Type::kDate:
           cell.i = duckdb_value_date(&res, c, r).days;
           break;
-        default: {
-          cell.type = Cell::Type::kString;
-          char* text = duckdb_value_varchar(&res, c, r);
-          if (text) {
-            cell.s = text;
-            duckdb_free(text);
-          }
-        }
+        case Cell::Type::kNumber:
+          cell.s = ExactNumber(ValueText(&res, c, r));
+          break;
+        case Cell::Type::kNull:
+        case Cell::Type::kString:
+          cell.s = ValueText(&res, c, r);
+          break;
       }
     }
   }

@@ -51,19 +51,24 @@ std::string SqlString(const std::string& s);
 struct QueryOptions {
   int64_t row_limit = 0;   // 0: no limit; otherwise rows past it are dropped and `truncated` set
   int64_t timeout_ms = 0;  // 0: none; otherwise the query is interrupted after it
-  //! For SQL from outside (HTTP): one SELECT only, and no file access beyond the lake.
+  //! For SQL from outside (HTTP, the CLI by default): one SELECT only, and no file access beyond
+  //! the lake. Otherwise any SQL DuckDB runs, several statements too.
   bool read_only_sql = false;
+  //! Appended to the message when read_only_sql refuses a statement or a file: where to go instead.
+  std::string refusal_hint;
   //! More settings, run at open: "SET memory_limit = '512MB'", ...
   std::vector<std::string> settings;
 };
 
 //! One value of a result.
 struct Cell {
-  enum class Type { kNull, kBool, kInt, kDouble, kString, kTimestamp, kDate };
+  //! kNumber: a number that fits neither int64 nor a double exactly (HUGEINT such as sum(seq),
+  //! UHUGEINT, UBIGINT, DECIMAL wider than 15 digits), kept as its exact decimal text in s.
+  enum class Type { kNull, kBool, kInt, kDouble, kString, kTimestamp, kDate, kNumber };
   Type type = Type::kNull;
   int64_t i = 0;  // kBool (0/1), kInt, kTimestamp (UTC micros), kDate (days since the epoch)
   double d = 0;   // kDouble
-  std::string s;  // kString, and every other DuckDB type rendered by DuckDB as text
+  std::string s;  // kString, kNumber, and every other DuckDB type rendered by DuckDB as text
 };
 
 struct QueryResult {
@@ -80,7 +85,8 @@ class QueryEngine {
                                                    QueryOptions options);
   ~QueryEngine();
 
-  //! Runs one statement. SQL errors are InvalidArgument with DuckDB's message; a timeout is Aborted.
+  //! Runs one statement (several, unless read_only_sql). SQL errors and refusals are InvalidArgument
+  //! with DuckDB's message; a timeout is Aborted.
   Result<QueryResult> Run(const std::string& sql);
   //! Runs one statement of our own and calls fn with each row, a chunk at a time, for results too
   //! large to hold as Cells (a Cell is ten times a DuckDB value). Columns must be BOOLEAN,
@@ -91,6 +97,8 @@ class QueryEngine {
   struct Handles;
   QueryEngine(std::unique_ptr<LakeFiles> files, QueryOptions options, std::unique_ptr<Handles> handles);
   Status RefreshViews();
+  //! Parses sql; with read_only_sql, refuses all but exactly one SELECT, before anything is bound.
+  Status Check(const std::string& sql);
   Result<QueryResult> Execute(const std::string& sql);
 
   std::unique_ptr<LakeFiles> files_;

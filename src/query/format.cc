@@ -24,13 +24,15 @@ size_t Width(const std::string& s) {
   return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
+// RFC 4180: every record, the header's too, ends with CRLF (a line break inside a quoted field
+// stays as it is).
 std::string Csv(const QueryResult& r) {
   std::string out;
   for (size_t c = 0; c < r.columns.size(); ++c) out += (c ? "," : "") + CsvField(r.columns[c]);
-  out += '\n';
+  out += "\r\n";
   for (const auto& row : r.rows) {
     for (size_t c = 0; c < row.size(); ++c) out += (c ? "," : "") + CsvField(CellText(row[c]));
-    out += '\n';
+    out += "\r\n";
   }
   return out;
 }
@@ -63,7 +65,8 @@ std::string Table(const QueryResult& r) {
       // Newlines would break the grid; show them escaped.
       for (size_t p; (p = t.back().find('\n')) != std::string::npos;) t.back().replace(p, 1, "\\n");
       width[c] = std::max(width[c], Width(t.back()));
-      numeric[c] = numeric[c] || row[c].type == Cell::Type::kInt || row[c].type == Cell::Type::kDouble;
+      numeric[c] = numeric[c] || row[c].type == Cell::Type::kInt || row[c].type == Cell::Type::kDouble ||
+                   row[c].type == Cell::Type::kNumber;
     }
   }
   auto pad = [&](const std::string& s, size_t c) {
@@ -93,6 +96,9 @@ void AppendJsonCell(std::string& out, const Cell& cell) {
     case Cell::Type::kBool: out += cell.i ? "true" : "false"; break;
     case Cell::Type::kInt: out += std::to_string(cell.i); break;
     case Cell::Type::kDouble: AppendDouble(out, cell.d); break;
+    case Cell::Type::kNumber:  // DuckDB's digits: a valid JSON number
+      out += cell.s;
+      break;
     default: AppendJsonString(out, CellText(cell));
   }
 }
@@ -116,7 +122,9 @@ std::string CellText(const Cell& cell) {
     }
     case Cell::Type::kTimestamp: return FormatTimestamp(cell.i);
     case Cell::Type::kDate: return FormatTimestamp(cell.i * 86'400'000'000).substr(0, 10);
-    case Cell::Type::kString: return cell.s;
+    case Cell::Type::kString:
+    case Cell::Type::kNumber:
+      return cell.s;
   }
   return "";
 }

@@ -19,10 +19,19 @@ void WriteObject(const std::string& path, const std::string& ndjson) {
   std::ofstream(path, std::ios::binary) << out.substr(0, n);
 }
 
+// The CSV of sql with its CRLF line ends as "\n" (Format.CsvJsonAndTable checks the CRLF).
 std::string Csv(QueryEngine& e, const std::string& sql) {
   auto r = e.Run(sql);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? Format(*r, OutputFormat::kCsv) : "";
+  std::string csv = r.ok() ? Format(*r, OutputFormat::kCsv) : "";
+  for (size_t p; (p = csv.find("\r\n")) != std::string::npos;) csv.erase(p, 1);
+  return csv;
+}
+
+size_t Count(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string_view::npos; p = text.find(what, p + 1)) ++n;
+  return n;
 }
 
 TEST(QueryEngine, EmptyLakeHasTypedViews) {
@@ -83,9 +92,10 @@ TEST(Format, CsvJsonAndTable) {
   ASSERT_OK_AND_ASSIGN(QueryResult r, e->Run("SELECT 1 AS i, 0.1::DOUBLE AS d, 1e-7::DOUBLE AS tiny, 'a,\"b\"' AS s, "
                                               "E'two\\nlines' AS nl, NULL AS n, TIMESTAMP '2022-07-13 15:00:00.25' AS t, "
                                               "DATE '2022-07-13' AS day, true AS b, 1.50::DECIMAL(4,2) AS dec"));
+  // RFC 4180: records end with CRLF; a line break inside a quoted field is the field's own.
   EXPECT_EQ(Format(r, OutputFormat::kCsv),
-            "i,d,tiny,s,nl,n,t,day,b,dec\n1,0.1,1e-07,\"a,\"\"b\"\"\",\"two\nlines\",,2022-07-13 15:00:00.250000,"
-            "2022-07-13,true,1.5\n");
+            "i,d,tiny,s,nl,n,t,day,b,dec\r\n1,0.1,1e-07,\"a,\"\"b\"\"\",\"two\nlines\",,2022-07-13 15:00:00.250000,"
+            "2022-07-13,true,1.5\r\n");
   EXPECT_EQ(Format(r, OutputFormat::kJson),
             "[{\"i\":1,\"d\":0.1,\"tiny\":1e-07,\"s\":\"a,\\\"b\\\"\",\"nl\":\"two\\nlines\",\"n\":null,"
             "\"t\":\"2022-07-13 15:00:00.250000\",\"day\":\"2022-07-13\",\"b\":true,\"dec\":1.5}]\n");
@@ -93,6 +103,27 @@ TEST(Format, CsvJsonAndTable) {
   EXPECT_NE(table.find("two\\nlines"), std::string::npos) << table;
   EXPECT_NE(table.find("(1 row)"), std::string::npos) << table;
   EXPECT_FALSE(ParseOutputFormat("xml").ok());
+}
+
+// sum() of a BIGINT is a HUGEINT: numbers too wide for int64 or a double are JSON numbers with
+// every digit, not strings.
+TEST(Format, WideNumbersAreExactNumbers) {
+  testing::TempDir lake;
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(
+      QueryResult r,
+      e->Run("SELECT sum(i) AS s, 170141183460469231731687303715884105727::HUGEINT AS h, "
+             "-170141183460469231731687303715884105727::HUGEINT AS neg, 18446744073709551615::UBIGINT AS u, "
+             "340282366920938463463374607431768211455::UHUGEINT AS uh, 12345678901234567.50::DECIMAL(38,2) AS d, "
+             "8100.00::DECIMAL(38,2) AS whole, NULL::HUGEINT AS none FROM range(4) t(i)"));
+  EXPECT_EQ(Format(r, OutputFormat::kJson),
+            "[{\"s\":6,\"h\":170141183460469231731687303715884105727,\"neg\":-170141183460469231731687303715884105727,"
+            "\"u\":18446744073709551615,\"uh\":340282366920938463463374607431768211455,"
+            "\"d\":12345678901234567.5,\"whole\":8100,\"none\":null}]\n");
+  EXPECT_EQ(Format(r, OutputFormat::kCsv),
+            "s,h,neg,u,uh,d,whole,none\r\n6,170141183460469231731687303715884105727,"
+            "-170141183460469231731687303715884105727,18446744073709551615,340282366920938463463374607431768211455,"
+            "12345678901234567.5,8100,\r\n");
 }
 
 TEST(QueryEngine, ReadOnlySqlAcceptsOneSelectOnly) {
@@ -111,6 +142,40 @@ TEST(QueryEngine, ReadOnlySqlAcceptsOneSelectOnly) {
     EXPECT_FALSE(r.ok()) << bad;
   }
   EXPECT_FALSE(std::filesystem::exists("/tmp/sp-x.csv"));
+}
+
+// Preparing EXPORT DATABASE creates its folder (DuckDB's binder does), and the lake is an allowed
+// folder: the statement must be refused on its parse, before anything is bound.
+TEST(QueryEngine, ReadOnlySqlRefusesExportBeforeTouchingTheDisk) {
+  testing::TempDir lake;
+  QueryOptions options;
+  options.read_only_sql = true;
+  options.refusal_hint = " (hint)";
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), options));
+  for (const std::string& sql : {"EXPORT DATABASE " + SqlString(lake.Sub("x")),
+                                 "EXPORT DATABASE " + SqlString(lake.Sub("y")) + " (FORMAT parquet)",
+                                 "COPY (SELECT 1) TO " + SqlString(lake.Sub("z.csv"))}) {
+    auto r = e->Run(sql);
+    ASSERT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.status().message(),
+              "only a SELECT statement is allowed (no COPY, EXPORT, ATTACH, CREATE, DROP, SET, ...) (hint)");
+  }
+  EXPECT_FALSE(std::filesystem::exists(lake.Sub("x")));
+  EXPECT_FALSE(std::filesystem::exists(lake.Sub("y")));
+  EXPECT_FALSE(std::filesystem::exists(lake.Sub("z.csv")));
+  auto two = e->Run("SELECT 1; SELECT 2");
+  EXPECT_EQ(two.status().message(), "only one statement is allowed (hint)");
+  // A file outside the lake is refused by DuckDB itself, with the same hint.
+  auto passwd = e->Run("SELECT * FROM read_csv('/etc/passwd')");
+  EXPECT_NE(passwd.status().message().find("Permission Error"), std::string_view::npos) << passwd.status().ToString();
+  EXPECT_TRUE(passwd.status().message().ends_with(" (hint)")) << passwd.status().ToString();
+}
+
+// Without read_only_sql (the CLI's --allow-any-sql) DuckDB runs anything, several statements too.
+TEST(QueryEngine, AnySqlRunsSeveralStatements) {
+  testing::TempDir lake;
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  EXPECT_EQ(Csv(*e, "CREATE TABLE t AS SELECT 7 AS a; SELECT a FROM t"), "a\n7\n");
 }
 
 TEST(QueryEngine, TimeoutInterruptsAndRowLimitTruncates) {
@@ -138,6 +203,16 @@ TEST(QueryEngine, SqlErrorsAreInvalidArgument) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
   EXPECT_NE(r.status().message().find("syntax error"), std::string_view::npos) << r.status().ToString();
+  // The line and caret once (duckdb_query's own message repeats them in DuckDB 1.4).
+  EXPECT_EQ(Count(r.status().message(), "LINE 1: SELEC 1"), 1u) << r.status().ToString();
+  QueryOptions read_only;
+  read_only.read_only_sql = true;
+  ASSERT_OK_AND_ASSIGN(auto locked, QueryEngine::Open(lake.path(), read_only));
+  r = locked->Run("SELEC 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(Count(r.status().message(), "LINE 1: SELEC 1"), 1u) << r.status().ToString();
+  // An empty statement says so.
+  EXPECT_EQ(e->Run(" -- nothing").status().message(), "no SQL statement");
 }
 
 }  // namespace

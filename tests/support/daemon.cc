@@ -52,6 +52,10 @@ Result<std::string> Daemon::Query(const std::string& sql, const std::string& for
                                                      "--format", format, sql},
                                                     std::chrono::seconds(120)));
   if (out.exit_code != 0) return Status::InvalidArgument("query failed (" + std::to_string(out.exit_code) + "): " + out.err);
+  // CSV lines end with CRLF (RFC 4180, checked in cli_test); tests compare and split on "\n".
+  if (format == "csv") {
+    for (size_t p; (p = out.out.find("\r\n")) != std::string::npos;) out.out.erase(p, 1);
+  }
   return out.out;
 }
 

@@ -21,7 +21,7 @@ class Daemon {
   int http_port() const { return http_port_; }
   Process& process() { return *process_; }
 
-  //! `sensorpipe query --config ... --format F sql`; an error if it exits non-zero.
+  //! `sensorpipe query --config ... --format F sql`, CSV with "\n" line ends; an error if it exits non-zero.
   Result<std::string> Query(const std::string& sql, const std::string& format = "csv") const;
   //! The value of one sample of /metrics (e.g. `sensorpipe_messages_rejected_total{reason="oversize"}`),
   //! or -1 when absent.
