@@ -8,15 +8,31 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "common/testing.h"
 #include "support/daemon.h"
+#include "support/http.h"
 #include "support/mosquitto.h"
 
 namespace sp::testing {
 namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
+
+std::string SourceDir() {
+  const char* s = std::getenv("SP_SOURCE_DIR");
+  return s ? s : ".";
+}
+
+// Beside the test binary, so a run from the build folder leaves <build>/tests/report_e2e_test.out.
+std::string OutDir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string dir = ec ? std::string(".") : exe.parent_path().string();
+  std::filesystem::create_directories(dir + "/report_e2e_test.out", ec);
+  return dir + "/report_e2e_test.out";
+}
 
 std::vector<std::string> Cells(const std::string& row) {
   std::vector<std::string> out;
@@ -144,17 +160,147 @@ TEST_F(ReportEndToEnd, FindsTheSeedsPhasesAndCorrelation) {
   size_t charts = 0;
   for (size_t at = page.find("<svg viewBox="); at != std::string::npos; at = page.find("<svg viewBox=", at + 1))
     ++charts;
-  EXPECT_EQ(charts, 6u);
+  EXPECT_EQ(charts, 12u);  // a trend chart and an hourly chart for each of the six metrics
   EXPECT_EQ(page.find("<script"), std::string::npos);
   EXPECT_EQ(page.find("http"), std::string::npos);
   // The phase tables are in the page too, in the same order.
   for (const char* row : {"<td>falling</td>", "<td>rising</td>"}) EXPECT_NE(page.find(row), std::string::npos) << row;
   EXPECT_FALSE(std::filesystem::exists(html_path + ".tmp"));
 
-  // A device with no readings is said so, not an error.
-  ASSERT_OK_AND_ASSIGN(CommandOutput none, Report({"--from", "1657724400", "--to", "1657778400", "--device", "nope"}));
-  EXPECT_EQ(none.exit_code, 0) << none.err;
-  EXPECT_NE(none.out.find("No readings in this period."), std::string::npos) << none.out;
+  // The legend's swatches sit beside their labels, as the browser lays the page out.
+  ASSERT_TRUE(std::filesystem::exists(SourceDir() + "/.cache/browser/node_modules/playwright-core/package.json"))
+      << "no playwright-core in .cache/browser: run scripts/fetch-test-tools.sh";
+  ASSERT_OK_AND_ASSIGN(CommandOutput legend, RunCommand({"node", SourceDir() + "/tests/browser/report_legend.mjs",
+                                                         html_path, OutDir() + "/legend.png"},
+                                                        kDeadline));
+  EXPECT_EQ(legend.exit_code, 0) << legend.out << legend.err;
+
+  // A device the lake does not know is an error that names the devices of the period.
+  ASSERT_OK_AND_ASSIGN(CommandOutput none,
+                       Report({"--from", "1657724400", "--to", "1657778400", "--device", "nosuch"}));
+  EXPECT_EQ(none.exit_code, 1) << none.out;
+  EXPECT_EQ(none.out, "");
+  EXPECT_EQ(none.err,
+            "sensorpipe: unknown device 'nosuch': the lake holds no readings of it; devices with readings from "
+            "1657724400 to 1657778400: raspberrypi\n");
+  // A known device outside the period is told apart from an unknown one.
+  ASSERT_OK_AND_ASSIGN(CommandOutput before,
+                       Report({"--from", "1600000000", "--to", "1600003600", "--device", "raspberrypi"}));
+  EXPECT_EQ(before.exit_code, 1) << before.out;
+  EXPECT_EQ(before.err,
+            "sensorpipe: device 'raspberrypi' has no readings from 1600000000 to 1600003600; no device has readings "
+            "in that period\n");
+}
+
+// The value of each point of an /api/series answer, and what answered.
+struct SeriesPoints {
+  std::string source;
+  std::vector<double> values;
+};
+
+SeriesPoints Points(const std::string& body) {
+  SeriesPoints out;
+  const size_t s = body.find("\"source\":\"");
+  if (s != std::string::npos) out.source = body.substr(s + 10, body.find('"', s + 10) - s - 10);
+  size_t at = body.find("\"points\":[");  // the first series': one device asked for
+  if (at == std::string::npos) return out;
+  for (at += 10; at < body.size() && body[at] == '[';) {  // [t,v],[t,v]...
+    out.values.push_back(std::strtod(body.c_str() + body.find(',', at) + 1, nullptr));
+    at = body.find(']', at) + 1;
+    if (at < body.size() && body[at] == ',') ++at;
+  }
+  return out;
+}
+
+// Pitch, roll and yaw are angles: a board rocking across 0 averages about 0, not 180, and its
+// minimum and maximum are the ends of the arc across 0. The rollup, the lake (the same question
+// once the rollup's windows moved past the hour) and the report give the same numbers.
+TEST(AnglesEndToEnd, RollupLakeAndReportAgreeAcrossZero) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), broker->url(), "[delivery]\ninterval_s = 1\n"));
+  ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
+      << daemon->process().Log();
+  constexpr int64_t kHour = 1657756800;  // 2022-07-14 00:00 UTC
+  // Pitch 359.0, 359.5, 0.5, 1.0 in the first minute, 358.5 and 1.5 at half past: mean 0, arc
+  // 358.5 to 1.5 (a linear mean says 180, min 0.5, max 359.5). Roll 359 and 0 by turns: mean
+  // 359.5, arc 359 to 0.
+  const std::vector<std::tuple<int64_t, double, double>> readings = {
+      {0, 359.0, 359.0}, {10, 359.5, 0.0}, {20, 0.5, 359.0}, {30, 1.0, 0.0}, {1800, 358.5, 359.0}, {1810, 1.5, 0.0}};
+  std::string lines;
+  int count = 0;
+  for (const auto& [offset, pitch, roll] : readings) {
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "{\"client_id\":\"board\",\"timestamp\":%lld,\"temperature\":20,\"pitch\":%.1f,\"roll\":%.1f,"
+                  "\"count\":%d}\n",
+                  static_cast<long long>(kHour + offset), pitch, roll, count++);
+    lines += line;
+  }
+  ASSERT_OK(broker->Publish({"-l"}, lines));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto out = daemon->Query("SELECT count(*) FROM readings");
+        return out.ok() && Lines(*out).size() == 2 && Lines(*out)[1] == "6";
+      },
+      kDeadline))
+      << daemon->process().Log();
+
+  const std::string range = "&device=board&from=" + std::to_string(kHour) + "&to=" + std::to_string(kHour + 3600);
+  auto series = [&](const std::string& metric, const std::string& agg, const std::string& bucket) {
+    auto res =
+        HttpGet(daemon->http_port(), "/api/series?metric=" + metric + "&agg=" + agg + "&bucket=" + bucket + range);
+    EXPECT_TRUE(res.ok() && res->status == 200) << (res.ok() ? res->body : res.status().ToString());
+    return res.ok() ? Points(res->body) : SeriesPoints{};
+  };
+  auto distance = [](double a, double b) { return std::abs(std::remainder(a - b, 360.0)); };
+  // (metric, bucket): the first point's circular mean, arc start and arc end.
+  struct Want {
+    const char* metric;
+    const char* bucket;
+    double avg, min, max;
+  };
+  const std::vector<Want> want = {
+      {"pitch", "1h", 0, 358.5, 1.5}, {"pitch", "1m", 0, 359.0, 1.0}, {"roll", "1h", 359.5, 359.0, 0}};
+  auto check = [&](const std::string& source) {
+    for (const Want& w : want) {
+      SCOPED_TRACE(std::string(w.metric) + " " + w.bucket + " from the " + source);
+      const SeriesPoints avg = series(w.metric, "avg", w.bucket);
+      const SeriesPoints min = series(w.metric, "min", w.bucket);
+      const SeriesPoints max = series(w.metric, "max", w.bucket);
+      EXPECT_EQ(avg.source, source);
+      ASSERT_FALSE(avg.values.empty() || min.values.empty() || max.values.empty());
+      EXPECT_LT(distance(avg.values[0], w.avg), 1e-9) << avg.values[0];
+      EXPECT_GE(avg.values[0], 0);
+      EXPECT_LT(avg.values[0], 360);
+      EXPECT_EQ(min.values[0], w.min);
+      EXPECT_EQ(max.values[0], w.max);
+    }
+  };
+  check("rollup");
+
+  // The report of the hour: the same circular means and arcs.
+  ASSERT_OK_AND_ASSIGN(CommandOutput md,
+                       RunCommand({BinDir() + "/sensorpipe", "report", "--config", daemon->config_path(), "--from",
+                                   std::to_string(kHour), "--to", std::to_string(kHour + 3600), "--device", "board"},
+                                  kDeadline));
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_NE(md.out.find("| 2022-07-14 00:00 | 6 | 0.000 | 358.500 | 1.500 | 359.500 | 359.000 | 0.000 |"),
+            std::string::npos)
+      << md.out;
+  EXPECT_NE(md.out.find("| Pitch | 358.500 ° | 2022-07-14 00:30:00 | 1.500 ° | 2022-07-14 00:30:10 |"),
+            std::string::npos)
+      << md.out;
+  EXPECT_NE(md.out.find("| Roll | 359.000 ° | 2022-07-14 00:00:00 | 0.000 ° | 2022-07-14 00:00:10 |"),
+            std::string::npos)
+      << md.out;
+
+  // A reading more than the hour tier's 400 days later moves the rollup's windows past the hour:
+  // the lake answers the same questions, with the same numbers.
+  ASSERT_OK(broker->Publish({"-m", "{\"client_id\":\"later\",\"timestamp\":1693526400,\"pitch\":1,\"count\":0}"}));
+  ASSERT_TRUE(WaitUntil([&] { return series("pitch", "avg", "1h").source == "lake"; }, kDeadline))
+      << daemon->process().Log();
+  check("lake");
 }
 
 // Checked before any lake is opened, so no daemon is needed.

@@ -33,6 +33,19 @@ Status WriteFileAtomically(const std::string& path, const std::string& text) {
   return env->RenameFile(tmp, path);
 }
 
+// A --device without readings in the period is most often a typo: say whether the lake knows it
+// at all, and which devices the period holds, instead of an empty report. Always an error.
+Status NoReadingsOf(QueryEngine* engine, const ReportArgs& args, int64_t from_us, int64_t to_us) {
+  SP_ASSIGN_OR_RETURN(const bool known, DeviceKnown(engine, args.device));
+  SP_ASSIGN_OR_RETURN(const std::vector<std::string> devices, DevicesWithReadings(engine, from_us, to_us));
+  std::string text = known ? "device '" + args.device + "' has no readings from " + args.from + " to " + args.to
+                           : "unknown device '" + args.device + "': the lake holds no readings of it";
+  if (devices.empty()) return Status::NotFound(text + "; no device has readings in that period");
+  text += "; devices with readings from " + args.from + " to " + args.to + ":";
+  for (const std::string& d : devices) text += " " + d;
+  return Status::NotFound(text);
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "sensorpipe: %s\n", std::string(s.message()).c_str());
   return 1;
@@ -66,6 +79,7 @@ int RunReport(QueryEngine* engine, const ReportArgs& args) {
   if (!to.ok()) return Fail(to.status());
   auto rows = FetchReadings(engine, *from, *to, args.device);
   if (!rows.ok()) return Fail(rows.status());
+  if (!args.device.empty() && rows->empty()) return Fail(NoReadingsOf(engine, args, *from, *to));
   const Report report = AnalyzeReadings(std::move(*rows), *from, *to, *zone);
   const std::string text = RenderReport(report, *zone, *format);
   if (args.out.empty()) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "common/angle.h"
 #include "report/report.h"
 
 namespace sp {
@@ -19,6 +20,12 @@ std::string_view MetricName(Metric m) {
       return "humidity";
     case Metric::kPressure:
       return "pressure";
+    case Metric::kPitch:
+      return "pitch";
+    case Metric::kRoll:
+      return "roll";
+    case Metric::kYaw:
+      return "yaw";
   }
   return "";
 }
@@ -31,6 +38,10 @@ std::string_view MetricUnit(Metric m) {
       return "%";
     case Metric::kPressure:
       return "hPa";
+    case Metric::kPitch:
+    case Metric::kRoll:
+    case Metric::kYaw:
+      return "°";
   }
   return "";
 }
@@ -92,6 +103,25 @@ std::string_view CorrelationStrength(double r) {
 
 namespace {
 
+// An angle's extremes are the ends of the arc holding its values, each with the first time it was
+// read; its trend is fitted to the values unwrapped along that arc (MetricReport::origin).
+Trend FindAngleTrend(const std::vector<Sample>& samples, const TrendOptions& options, MetricReport* m) {
+  AngleAgg all;
+  for (const Sample& x : samples) all.Add(x.value);
+  const Arc arc = all.Range();
+  m->origin = arc.start;
+  m->min = m->max = {NAN, 0};
+  std::vector<Sample> unwrapped;
+  unwrapped.reserve(samples.size());
+  for (const Sample& x : samples) {  // in time order: the first time each end was read
+    const double v = NormalizeDegrees(x.value);
+    if (std::isnan(m->min.value) && v == arc.start) m->min = {v, x.ts_us};
+    if (std::isnan(m->max.value) && v == arc.end) m->max = {v, x.ts_us};
+    unwrapped.push_back({x.ts_us, arc.start + NormalizeDegrees(x.value - arc.start)});
+  }
+  return FindTrend(std::move(unwrapped), options);
+}
+
 DeviceReport AnalyzeDevice(std::string device, std::vector<ReadingRow>& rows, const LocalZone& zone,
                            const TrendOptions& options) {
   DeviceReport d;
@@ -106,7 +136,8 @@ DeviceReport AnalyzeDevice(std::string device, std::vector<ReadingRow>& rows, co
   struct Acc {
     int64_t readings = 0;
     std::array<HourStats, kMetricCount> m;
-    std::array<double, kMetricCount> sum = {0, 0, 0};
+    std::array<double, kMetricCount> sum = {};
+    std::array<AngleAgg, kMetricCount> angle;  // the angles' instead of m and sum
   };
   std::map<int64_t, Acc> hours;
   std::array<std::vector<Sample>, kMetricCount> series;
@@ -119,12 +150,16 @@ DeviceReport AnalyzeDevice(std::string device, std::vector<ReadingRow>& rows, co
     for (int i = 0; i < kMetricCount; ++i) {
       const double v = row.values[i];
       if (!std::isfinite(v)) continue;
+      series[i].push_back({row.ts_us, v});
+      if (IsAngle(kMetrics[i])) {
+        acc.angle[i].Add(v);
+        continue;
+      }
       HourStats& h = acc.m[i];
       h.min = h.n == 0 ? v : std::min(h.min, v);
       h.max = h.n == 0 ? v : std::max(h.max, v);
       ++h.n;
       acc.sum[i] += v;
-      series[i].push_back({row.ts_us, v});
     }
     const double t = row.values[static_cast<int>(Metric::kTemperature)];
     const double h = row.values[static_cast<int>(Metric::kHumidity)];
@@ -139,7 +174,16 @@ DeviceReport AnalyzeDevice(std::string device, std::vector<ReadingRow>& rows, co
     row.readings = acc.readings;
     row.metrics = acc.m;
     for (int i = 0; i < kMetricCount; ++i) {
-      if (row.metrics[i].n > 0) row.metrics[i].avg = acc.sum[i] / static_cast<double>(row.metrics[i].n);
+      HourStats& h = row.metrics[i];
+      if (IsAngle(kMetrics[i]) && acc.angle[i].count > 0) {
+        h.n = acc.angle[i].count;
+        h.avg = acc.angle[i].Mean().value_or(NAN);
+        const Arc arc = acc.angle[i].Range();
+        h.min = arc.start;
+        h.max = arc.end;
+      } else if (h.n > 0) {
+        h.avg = acc.sum[i] / static_cast<double>(h.n);
+      }
     }
     d.hourly.push_back(row);
   }
@@ -149,6 +193,11 @@ DeviceReport AnalyzeDevice(std::string device, std::vector<ReadingRow>& rows, co
     MetricReport m;
     m.metric = metric;
     m.n = static_cast<int64_t>(s.size());
+    if (IsAngle(metric)) {
+      m.trend = FindAngleTrend(s, options, &m);
+      d.metrics.push_back(std::move(m));
+      continue;
+    }
     m.min = m.max = {s.front().value, s.front().ts_us};
     for (const Sample& x : s) {  // rows are in time order: strict comparisons keep the first time
       if (x.value < m.min.value) m.min = {x.value, x.ts_us};

@@ -4,13 +4,36 @@
 
 namespace sp {
 
+namespace {
+
+// ts is a UTC TIMESTAMP in the lake; the bounds are written the same way, so DuckDB compares them
+// without any time zone of its own.
+std::string InRange(int64_t from_us, int64_t to_us) {
+  return "ts >= TIMESTAMP " + SqlString(FormatTimestamp(from_us)) + " AND ts < TIMESTAMP " +
+         SqlString(FormatTimestamp(to_us));
+}
+
+}  // namespace
+
 std::string ReportReadingsSql(int64_t from_us, int64_t to_us, const std::string& device) {
-  // ts is a UTC TIMESTAMP in the lake; the bounds are written the same way, so DuckDB compares
-  // them without any time zone of its own.
-  std::string sql = "SELECT device, ts, temperature, humidity, pressure FROM readings WHERE ts >= TIMESTAMP " +
-                    SqlString(FormatTimestamp(from_us)) + " AND ts < TIMESTAMP " + SqlString(FormatTimestamp(to_us));
+  std::string sql = "SELECT device, ts, temperature, humidity, pressure, pitch, roll, yaw FROM readings WHERE " +
+                    InRange(from_us, to_us);
   if (!device.empty()) sql += " AND device = " + SqlString(device);
   return sql + " ORDER BY device, ts";
+}
+
+Result<std::vector<std::string>> DevicesWithReadings(QueryEngine* engine, int64_t from_us, int64_t to_us) {
+  SP_ASSIGN_OR_RETURN(QueryResult result, engine->Run("SELECT DISTINCT device FROM readings WHERE " +
+                                                      InRange(from_us, to_us) + " ORDER BY device"));
+  std::vector<std::string> devices;
+  for (const auto& cells : result.rows) devices.push_back(cells[0].s);
+  return devices;
+}
+
+Result<bool> DeviceKnown(QueryEngine* engine, const std::string& device) {
+  SP_ASSIGN_OR_RETURN(QueryResult result,
+                      engine->Run("SELECT 1 FROM readings WHERE device = " + SqlString(device) + " LIMIT 1"));
+  return !result.rows.empty();
 }
 
 Result<std::vector<ReadingRow>> FetchReadings(QueryEngine* engine, int64_t from_us, int64_t to_us,

@@ -18,4 +18,10 @@ std::string ReportReadingsSql(int64_t from_us, int64_t to_us, const std::string&
 Result<std::vector<ReadingRow>> FetchReadings(QueryEngine* engine, int64_t from_us, int64_t to_us,
                                               const std::string& device);
 
+//! The devices with readings in [from_us, to_us), by name.
+Result<std::vector<std::string>> DevicesWithReadings(QueryEngine* engine, int64_t from_us, int64_t to_us);
+
+//! Whether the lake holds any reading of device, at any time.
+Result<bool> DeviceKnown(QueryEngine* engine, const std::string& device);
+
 }  // namespace sp

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <optional>
 
+#include "common/angle.h"
 #include "common/json_writer.h"
 #include "common/time.h"
 
@@ -24,6 +26,16 @@ std::string Printf(const char* fmt, ...) {
 
 std::string Num(double v, int decimals = 2) {
   return std::isfinite(v) ? Printf("%.*f", decimals, v) : "–";
+}
+// An angle in [0, 360) as shown: 359.9996 rounds to 0.000, not to 360.000.
+std::string Degrees(double v, int decimals) {
+  if (!std::isfinite(v)) return Num(v);
+  const double scale = std::pow(10, decimals);
+  return Num(NormalizeDegrees(std::round(v * scale) / scale), decimals);
+}
+// A metric's value with 3 decimals, an angle as Degrees.
+std::string Value(Metric m, double v) {
+  return IsAngle(m) ? Degrees(v, 3) : Num(v, 3);
 }
 std::string Signed(double v, int decimals = 2) {
   return std::isfinite(v) ? Printf("%+.*f", decimals, v) : "–";
@@ -142,33 +154,44 @@ Table ExtremesTable(const DeviceReport& d, const LocalZone& zone) {
   Table t{{"Metric", "Minimum", "At", "Maximum", "At"}, {}};
   for (const MetricReport& m : d.metrics) {
     const std::string unit(MetricUnit(m.metric));
-    t.rows.push_back({Capitalized(MetricName(m.metric)), Num(m.min.value, 3) + " " + unit,
-                      FullTime(zone, m.min.ts_us, true), Num(m.max.value, 3) + " " + unit,
+    t.rows.push_back({Capitalized(MetricName(m.metric)), Value(m.metric, m.min.value) + " " + unit,
+                      FullTime(zone, m.min.ts_us, true), Value(m.metric, m.max.value) + " " + unit,
                       FullTime(zone, m.max.ts_us, true)});
   }
   return t;
 }
 
-Table HourlyTable(const DeviceReport& d, const LocalZone& zone) {
+// The hourly table of the linear metrics or of the angles (the two would make one table too wide to
+// read); empty when the device sent none of them.
+Table HourlyTable(const DeviceReport& d, const LocalZone& zone, bool angles) {
   Table t{{"Hour", "Readings"}, {}};
+  std::vector<Metric> metrics;
   for (const MetricReport& m : d.metrics) {
+    if (IsAngle(m.metric) != angles) continue;
+    metrics.push_back(m.metric);
     const std::string name = Capitalized(MetricName(m.metric)) + " (" + std::string(MetricUnit(m.metric)) + ")";
     t.header.push_back(name + " avg");
     t.header.push_back("min");
     t.header.push_back("max");
   }
+  if (metrics.empty()) return {};
   for (const HourlyRow& h : d.hourly) {
     std::vector<std::string> row = {FullTime(zone, h.start_us), std::to_string(h.readings)};
-    for (const MetricReport& m : d.metrics) {
-      const HourStats& s = h.metrics[static_cast<int>(m.metric)];
-      row.push_back(Num(s.avg, 3));
-      row.push_back(Num(s.min, 3));
-      row.push_back(Num(s.max, 3));
+    for (Metric m : metrics) {
+      const HourStats& s = h.metrics[static_cast<int>(m)];
+      row.push_back(Value(m, s.avg));
+      row.push_back(Value(m, s.min));
+      row.push_back(Value(m, s.max));
     }
     t.rows.push_back(std::move(row));
   }
   return t;
 }
+
+constexpr const char* kAngleNote =
+    "Pitch, roll and yaw are angles: an average is the circular mean (none when the values cancel out, "
+    "as 90° and 270° do), a minimum and maximum are the ends of the smallest arc holding the values, "
+    "so a minimum of 358° with a maximum of 2° is a 4° arc across 0°.";
 
 std::string Heading(const Report& r, const LocalZone& zone) {
   return "Sensor report: " + FullTime(zone, r.from_us) + " to " + FullTime(zone, r.to_us) + " (" + zone.name() +
@@ -279,13 +302,16 @@ std::vector<int64_t> HourTicks(int64_t from_us, int64_t to_us, const LocalZone& 
   return ticks;
 }
 
-void SvgValueAxis(std::string& out, const Axes& a, std::string_view unit) {
+// An angle's chart plots its values unwrapped (MetricReport::origin); its labels are the angles.
+void SvgValueAxis(std::string& out, const Axes& a, Metric metric) {
+  const std::string_view unit = MetricUnit(metric);
   for (double v : NiceTicks(a.y0, a.y1)) {
     const double y = a.Y(v);
+    const int decimals = v == std::round(v) ? 0 : 1;
     out +=
         Printf("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", kLeft, y, kWidth - kRight, y);
     out += Printf("<text x=\"%.1f\" y=\"%.1f\" class=\"yl\">%s</text>", kLeft - 4, y + 3,
-                  Num(v, v == std::round(v) ? 0 : 1).c_str());
+                  (IsAngle(metric) ? Degrees(v, decimals) : Num(v, decimals)).c_str());
   }
   out += Printf("<text x=\"4\" y=\"%.1f\" class=\"unit\">", kTop - 2) + XmlEscape(unit) + "</text>";
 }
@@ -320,6 +346,7 @@ svg text{font:10px system-ui,sans-serif;fill:#444}.yl{text-anchor:end}.xl{text-a
 .data{fill:none;stroke:#999;stroke-width:1}.trend{fill:none;stroke:#b03a2e;stroke-width:2}
 .bar{fill:#6c8ebf}.whisker{stroke:#333;stroke-width:1}.note{color:#666;font-size:12px}
 .legend span{display:inline-block;padding:0 .5em;margin-right:.5em}
+.legend svg{display:inline-block;vertical-align:middle}.legend rect{stroke:#aaa}
 )";
 
 }  // namespace
@@ -355,7 +382,11 @@ std::string RenderMarkdown(const Report& r, const LocalZone& zone) {
     out += "### Extremes\n\n";
     MdTable(out, ExtremesTable(d, zone));
     out += "### Hourly averages, minima and maxima (" + zone.name() + ")\n\n";
-    MdTable(out, HourlyTable(d, zone));
+    if (const Table t = HourlyTable(d, zone, false); !t.header.empty()) MdTable(out, t);
+    if (const Table t = HourlyTable(d, zone, true); !t.header.empty()) {
+      out += std::string(kAngleNote) + "\n\n";
+      MdTable(out, t);
+    }
   }
   return out;
 }
@@ -378,7 +409,7 @@ std::string TrendChartSvg(const MetricReport& m, const LocalZone& zone) {
     out += Printf("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\"/>", x0, kTop, x1 - x0,
                   kHeight - kTop - kBottom, std::string(DirectionName(p.direction)).c_str());
   }
-  SvgValueAxis(out, a, MetricUnit(m.metric));
+  SvgValueAxis(out, a, m.metric);
   out += "<polyline class=\"data\" points=\"";
   for (size_t i = 0; i < t.bucket_ts.size(); ++i) {
     out += Printf("%.1f,%.1f ", a.X(static_cast<double>(t.bucket_ts[i])), a.Y(t.bucket_median[i]));
@@ -396,27 +427,46 @@ std::string HourlyChartSvg(const DeviceReport& d, Metric metric, const LocalZone
   const int i = static_cast<int>(metric);
   const std::string name = Capitalized(MetricName(metric));
   std::string out = SvgOpen(name + ": hourly average (bars), minimum and maximum (whiskers)");
+  // An angle's hours are drawn unwrapped along the period's arc, as its trend (MetricReport::origin):
+  // each whisker goes up from the hour's arc start by the arc's length.
+  std::optional<double> origin;
+  if (IsAngle(metric)) {
+    for (const MetricReport& m : d.metrics) {
+      if (m.metric == metric) origin = m.origin;
+    }
+  }
+  auto plotted = [&](const HourStats& s) {
+    if (!origin) return s;
+    HourStats p = s;
+    p.min = *origin + NormalizeDegrees(s.min - *origin);
+    p.max = p.min + NormalizeDegrees(s.max - s.min);
+    p.avg = p.min + NormalizeDegrees(s.avg - s.min);  // NaN stays NaN: no bar
+    return p;
+  };
   double lo = INFINITY, hi = -INFINITY;
   for (const HourlyRow& h : d.hourly) {
     if (h.metrics[i].n == 0) continue;
-    lo = std::min(lo, h.metrics[i].min);
-    hi = std::max(hi, h.metrics[i].max);
+    const HourStats s = plotted(h.metrics[i]);
+    lo = std::min(lo, s.min);
+    hi = std::max(hi, s.max);
   }
   if (!std::isfinite(lo)) return out + "</svg>";
   const double pad = hi > lo ? (hi - lo) * 0.05 : 1;
   const int64_t x0 = d.hourly.front().start_us, x1 = d.hourly.back().start_us + kMicrosPerHour;
   const Axes a{static_cast<double>(x0), static_cast<double>(x1), lo - pad, hi + pad};
-  SvgValueAxis(out, a, MetricUnit(metric));
+  SvgValueAxis(out, a, metric);
   const double slot = a.X(static_cast<double>(x0 + kMicrosPerHour)) - a.X(static_cast<double>(x0));
   for (const HourlyRow& h : d.hourly) {
-    const HourStats& s = h.metrics[i];
-    if (s.n == 0) continue;
+    if (h.metrics[i].n == 0) continue;
+    const HourStats s = plotted(h.metrics[i]);
     const double x = a.X(static_cast<double>(h.start_us));
-    const double y = a.Y(s.avg);
-    out +=
-        Printf("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"bar\"><title>%s: %s</title></rect>",
-               x + slot * 0.15, y, slot * 0.7, std::max(0.0, a.Y(a.y0) - y),
-               XmlEscape(FullTime(zone, h.start_us)).c_str(), Num(s.avg, 3).c_str());
+    if (std::isfinite(s.avg)) {  // angles that cancel out have no average: a whisker alone
+      const double y = a.Y(s.avg);
+      out += Printf(
+          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"bar\"><title>%s: %s</title></rect>",
+          x + slot * 0.15, y, slot * 0.7, std::max(0.0, a.Y(a.y0) - y), XmlEscape(FullTime(zone, h.start_us)).c_str(),
+          Value(metric, h.metrics[i].avg).c_str());
+    }
     const double cx = x + slot / 2;
     out += Printf("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"whisker\"/>", cx, a.Y(s.min), cx,
                   a.Y(s.max));
@@ -460,7 +510,11 @@ std::string RenderHtml(const Report& r, const LocalZone& zone) {
     HtmlTable(out, ExtremesTable(d, zone));
     out += "<h3>Hourly averages, minima and maxima (" + XmlEscape(zone.name()) + ")</h3>\n";
     for (const MetricReport& m : d.metrics) out += HourlyChartSvg(d, m.metric, zone) + "\n";
-    HtmlTable(out, HourlyTable(d, zone), "wide");
+    if (const Table t = HourlyTable(d, zone, false); !t.header.empty()) HtmlTable(out, t, "wide");
+    if (const Table t = HourlyTable(d, zone, true); !t.header.empty()) {
+      out += "<p class=\"note\">" + XmlEscape(kAngleNote) + "</p>\n";
+      HtmlTable(out, t, "wide");
+    }
     out += "</section>\n";
   }
   return out + "</body></html>\n";

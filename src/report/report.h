@@ -113,19 +113,25 @@ class LocalZone {
 };
 
 //! The metrics the report covers, in its order.
-enum class Metric { kTemperature = 0, kHumidity = 1, kPressure = 2 };
-constexpr int kMetricCount = 3;
-constexpr std::array<Metric, kMetricCount> kMetrics = {Metric::kTemperature, Metric::kHumidity, Metric::kPressure};
-//! "temperature", "humidity", "pressure": the readings view's column.
+enum class Metric { kTemperature = 0, kHumidity = 1, kPressure = 2, kPitch = 3, kRoll = 4, kYaw = 5 };
+constexpr int kMetricCount = 6;
+constexpr std::array<Metric, kMetricCount> kMetrics = {Metric::kTemperature, Metric::kHumidity, Metric::kPressure,
+                                                       Metric::kPitch,       Metric::kRoll,     Metric::kYaw};
+//! "temperature", ..., "yaw": the readings view's column.
 std::string_view MetricName(Metric m);
-//! "°C", "%", "hPa": the SenseHAT's units.
+//! "°C", "%", "hPa", "°": the SenseHAT's units.
 std::string_view MetricUnit(Metric m);
+//! Pitch, roll and yaw are angles in degrees: their averages are circular means and their minima
+//! and maxima the ends of the smallest arc holding the values (common/angle.h).
+constexpr bool IsAngle(Metric m) {
+  return m >= Metric::kPitch;
+}
 
 //! One row of the readings view; a metric the device did not send is NaN.
 struct ReadingRow {
   std::string device;
   int64_t ts_us = 0;
-  std::array<double, kMetricCount> values = {NAN, NAN, NAN};
+  std::array<double, kMetricCount> values = {NAN, NAN, NAN, NAN, NAN, NAN};
 };
 
 struct Extreme {
@@ -133,6 +139,8 @@ struct Extreme {
   int64_t ts_us = 0;  // the first time the value was reached
 };
 
+//! For an angle: avg is the circular mean (NaN when the values cancel out), min and max the ends of
+//! the arc holding the values (min > max when it crosses 0).
 struct HourStats {
   int64_t n = 0;
   double avg = NAN, min = NAN, max = NAN;
@@ -148,7 +156,10 @@ struct HourlyRow {
 struct MetricReport {
   Metric metric = Metric::kTemperature;
   int64_t n = 0;
-  Extreme min, max;
+  Extreme min, max;  // an angle's: the ends of the arc holding the period's values
+  // An angle's trend is fitted to its values unwrapped along that arc, origin + [0, 360) from its
+  // start, so a board rocking across 0 is a level line near 0, not jumps between 0 and 360.
+  double origin = 0;
   Trend trend;
 };
 

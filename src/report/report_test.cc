@@ -157,7 +157,7 @@ TEST(LocalZoneTest, OffsetsAndHours) {
   // India is UTC+05:30: its local hours start at half past the UTC hour.
   ASSERT_OK_AND_ASSIGN(LocalZone kolkata, LocalZone::Create("Asia/Kolkata"));
   std::vector<ReadingRow> rows;
-  for (int64_t m = 0; m < 120; ++m) rows.push_back({"d", kDay + m * kMinute, {20.0 + m, NAN, NAN}});
+  for (int64_t m = 0; m < 120; ++m) rows.push_back({"d", kDay + m * kMinute, {20.0 + m, NAN, NAN, NAN, NAN, NAN}});
   const Report r = AnalyzeReadings(rows, kDay, kDay + 2 * kHour, kolkata);
   ASSERT_EQ(r.devices.size(), 1u);
   ASSERT_EQ(r.devices[0].hourly.size(), 3u);
@@ -174,8 +174,8 @@ TEST(LocalZoneTest, OffsetsAndHours) {
 TEST(AnalyzeTest, DevicesAreAnalysedApart) {
   std::vector<ReadingRow> rows;
   for (int64_t m = 0; m < 180; ++m) {
-    rows.push_back({"b", kDay + m * kMinute, {20.0 + m / 60.0, 50.0 - m / 30.0, 1000}});
-    rows.push_back({"a", kDay + m * kMinute, {30.0, 40.0 + (m % 7), 1001}});
+    rows.push_back({"b", kDay + m * kMinute, {20.0 + m / 60.0, 50.0 - m / 30.0, 1000, NAN, NAN, NAN}});
+    rows.push_back({"a", kDay + m * kMinute, {30.0, 40.0 + (m % 7), 1001, NAN, NAN, NAN}});
   }
   ASSERT_OK_AND_ASSIGN(LocalZone utc, LocalZone::Create("UTC"));
   const Report r = AnalyzeReadings(rows, kDay, kDay + 3 * kHour, utc);
@@ -187,6 +187,56 @@ TEST(AnalyzeTest, DevicesAreAnalysedApart) {
   EXPECT_EQ(r.devices[1].metrics[0].trend.phases.at(0).direction, Direction::kRising);
   EXPECT_EQ(r.devices[1].metrics[0].max.ts_us, kDay + 179 * kMinute);
   EXPECT_EQ(r.devices[0].metrics[0].min.ts_us, kDay);  // constant: the first time it was reached
+}
+
+// Pitch 359.0, 359.5, 0.5, 1.0, then 358.5 and 1.5 (a board rocking across 0): the hour's mean is
+// 0 and its arc 358.5 to 1.5, as /api/series answers (rollup_test, report_e2e_test); a linear mean
+// would say 180, min 0.5 and max 359.5. Roll 90 and 270 cancel out: no mean. The trend is a level
+// line at 0, not jumps between 0 and 360.
+TEST(AnalyzeTest, AnglesAreCircular) {
+  std::vector<ReadingRow> rows;
+  const std::vector<std::pair<int64_t, double>> pitch = {{0, 359.0}, {10, 359.5},   {20, 0.5},
+                                                         {30, 1.0},  {1800, 358.5}, {1810, 1.5}};
+  for (const auto& [s, v] : pitch) {
+    rows.push_back({"pi", kDay + s * kMicrosPerSecond, {20, NAN, NAN, v, s == 0 ? 90.0 : s == 10 ? 270.0 : NAN, NAN}});
+  }
+  // And a second hour of the board flat at 0 (sent as 360 and 0), rolled at 90.
+  for (int64_t s = 3600; s < 7200; s += 60) {
+    rows.push_back({"pi", kDay + s * kMicrosPerSecond, {20, NAN, NAN, s % 120 ? 360.0 : 0.0, 90, NAN}});
+  }
+  ASSERT_OK_AND_ASSIGN(LocalZone utc, LocalZone::Create("UTC"));
+  const Report r = AnalyzeReadings(rows, kDay, kDay + 2 * kHour, utc);
+  ASSERT_EQ(r.devices.size(), 1u);
+  const DeviceReport& d = r.devices[0];
+  ASSERT_EQ(d.hourly.size(), 2u);
+  const HourStats& p = d.hourly[0].metrics[static_cast<int>(Metric::kPitch)];
+  EXPECT_EQ(p.n, 6);
+  EXPECT_LT(std::abs(std::remainder(p.avg, 360.0)), 1e-9) << p.avg;
+  EXPECT_EQ(p.min, 358.5);
+  EXPECT_EQ(p.max, 1.5);
+  const HourStats& roll = d.hourly[0].metrics[static_cast<int>(Metric::kRoll)];
+  EXPECT_TRUE(std::isnan(roll.avg));  // 90 and 270: no mean
+  EXPECT_EQ(roll.min, 90);
+  EXPECT_EQ(roll.max, 270);
+  EXPECT_EQ(d.hourly[1].metrics[static_cast<int>(Metric::kPitch)].avg, 0);
+  ASSERT_EQ(d.metrics.size(), 3u);  // temperature, pitch, roll
+  const MetricReport& m = d.metrics[1];
+  EXPECT_EQ(m.metric, Metric::kPitch);
+  EXPECT_EQ(m.min.value, 358.5);
+  EXPECT_EQ(m.min.ts_us, kDay + 1800 * kMicrosPerSecond);
+  EXPECT_EQ(m.max.value, 1.5);
+  EXPECT_EQ(m.max.ts_us, kDay + 1810 * kMicrosPerSecond);
+  ASSERT_EQ(m.trend.phases.size(), 1u);
+  EXPECT_EQ(m.trend.phases[0].direction, Direction::kSteady);
+  EXPECT_NEAR(m.trend.At(kDay + kHour), 360, 1.5);  // unwrapped from 358.5: 0 is drawn as 360
+  // Rendered: 359.9999... shows as 0.000, and the angles' table stands apart with its note.
+  const std::string md = RenderMarkdown(r, utc);
+  EXPECT_NE(md.find("| 2022-07-14 00:00 | 6 | 0.000 | 358.500 | 1.500 | – | 90.000 | 270.000 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| Pitch | 358.500 ° | 2022-07-14 00:30:00 | 1.500 ° | 2022-07-14 00:30:10 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("Pitch, roll and yaw are angles"), std::string::npos);
+  EXPECT_EQ(md.find("360.000"), std::string::npos) << md;
 }
 
 TEST(LakeSourceTest, SqlSelectsThePeriodAndDevice) {
@@ -228,7 +278,8 @@ class SeedDay : public ::testing::Test {
       const size_t at = line.find("\"timestamp\": \"");
       ASSERT_NE(at, std::string::npos) << line;
       ASSERT_TRUE(parser.ParseText(line.substr(at + 14, 19), &row.ts_us)) << line;
-      row.values = {Field(line, "temperature"), Field(line, "humidity"), Field(line, "pressure")};
+      row.values = {Field(line, "temperature"), Field(line, "humidity"), Field(line, "pressure"),
+                    Field(line, "pitch"),       Field(line, "roll"),     Field(line, "yaw")};
       rows_.push_back(row);
     }
     ASSERT_EQ(rows_.size(), 5400u);
@@ -342,7 +393,7 @@ TEST_F(SeedDay, MarkdownHasEverySection) {
         "- Temperature fell from 00:00 to ", "- Humidity rose from 00:00 to ",
         "- Pressure held steady from 00:00 to 15:00.",
         "a very strong negative correlation: humidity falls as temperature rises",
-                        "exceeds both 20 % of that range and 3 standard errors of the noise", "| 2022-07-14 14:00 | 360 |",
+        "exceeds both 20 % of that range and 3 standard errors of the noise", "| 2022-07-14 14:00 | 360 |",
         "5400 readings from 2022-07-14 00:00:00 to 2022-07-14 14:59:50"}) {
     EXPECT_NE(md.find(s), std::string::npos) << s << "\n" << md;
   }
@@ -359,10 +410,11 @@ TEST_F(SeedDay, HtmlIsOneSelfContainedWellFormedPage) {
                         "humidity falls as temperature rises"}) {
     EXPECT_NE(html.find(s), std::string::npos) << s;
   }
-  // Three trend charts and three hourly charts (plus the legend's three swatches), nothing from outside.
-  EXPECT_EQ(Count(html, "<svg viewBox="), 6u);
-  EXPECT_EQ(Count(html, "class=\"trend\""), 3u);
-  EXPECT_EQ(Count(html, "class=\"bar\""), 45u);     // 15 hours x 3 metrics
+  // A trend chart and an hourly chart per metric, the angles included (plus the legend's three
+  // swatches), nothing from outside.
+  EXPECT_EQ(Count(html, "<svg viewBox="), 12u);
+  EXPECT_EQ(Count(html, "class=\"trend\""), 6u);
+  EXPECT_EQ(Count(html, "class=\"bar\""), 90u);     // 15 hours x 6 metrics
   EXPECT_EQ(Count(html, "class=\"falling\""), 3u);  // the legend, temperature's fall and humidity's
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http:"), std::string::npos);

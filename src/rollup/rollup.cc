@@ -75,11 +75,17 @@ void Rollup::AddToTier(std::vector<Bucket>& tier, int64_t width_s, const RollupR
     b = &tier.back();  // in-order data: the newest bucket
   } else {
     auto it = std::lower_bound(tier.begin(), tier.end(), start, [](const Bucket& x, int64_t t) { return x.start_s < t; });
-    if (it == tier.end() || it->start_s != start) it = tier.insert(it, Bucket{start, {}});
+    if (it == tier.end() || it->start_s != start) {
+      it = tier.insert(it, Bucket{});
+      it->start_s = start;
+    }
     b = &*it;
   }
-  for (size_t i = 0; i < kMetricCount; ++i) {
+  for (size_t i = 0; i < kLinearCount; ++i) {
     if (r.values[i]) b->m[i].Add(*r.values[i]);
+  }
+  for (size_t i = 0; i < kAngleCount; ++i) {
+    if (r.values[kLinearCount + i]) b->angles[i].Add(*r.values[kLinearCount + i]);
   }
 }
 

@@ -1,9 +1,10 @@
 // The rollup stage, in place of the hourly aggregations the search index computed for Kibana and
-// QuickSight: per-device aggregates (count, sum, min, max of every metric) per minute and per hour,
-// kept in memory. Its own consumer of the readings stream feeds it (feeder.h), so a reading counts
-// in a dashboard panel as soon as it is in the log, not after the next delivery; at start it is
-// rebuilt from the lake plus the log records the lake does not hold yet. A panel's answer is a walk
-// over a few hundred buckets instead of a scan of the lake (BENCHMARKS.md, P11).
+// QuickSight: per-device aggregates (count, sum, min, max of every metric; for the angles, the sums
+// of the circular mean and the arc) per minute and per hour, kept in memory. Its own consumer of
+// the readings stream feeds it (feeder.h), so a reading counts in a dashboard panel as soon as it is
+// in the log, not after the next delivery; at start it is rebuilt from the lake plus the log records
+// the lake does not hold yet. A panel's answer is a walk over a few hundred buckets instead of a
+// scan of the lake (BENCHMARKS.md, P11).
 //
 // Each tier keeps the buckets of a window of event time behind the newest reading (minutes: a day,
 // hours: a year, by default); older parts of a range and buckets finer than a minute are read from the lake
@@ -28,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/angle.h"
 #include "rollup/recent_keys.h"
 
 namespace sp {
@@ -38,6 +40,13 @@ inline constexpr size_t kMetricCount = 6;
 inline constexpr std::array<const char*, kMetricCount> kMetricNames = {"temperature", "humidity", "pressure",
                                                                         "pitch",       "roll",     "yaw"};
 
+//! Pitch, roll and yaw are angles in degrees: circular mean and arc (common/angle.h), not sums.
+constexpr bool IsAngle(Metric m) {
+  return m >= Metric::kPitch;
+}
+inline constexpr size_t kLinearCount = static_cast<size_t>(Metric::kPitch);  // the metrics before the angles
+inline constexpr size_t kAngleCount = kMetricCount - kLinearCount;
+
 //! Aggregates of one metric over a bucket. Mergeable: buckets add up to coarser ones.
 struct MetricAgg {
   uint32_t count = 0;
@@ -46,11 +55,14 @@ struct MetricAgg {
   void Merge(const MetricAgg& o);
 };
 
-//! One device's aggregates over [start_s, start_s + width).
+//! One device's aggregates over [start_s, start_s + width): 272 bytes (200 before the angles kept
+//! their sines, cosines and arcs), the most of the rollup's memory.
 struct Bucket {
-  int64_t start_s = 0;  // UTC epoch seconds
-  std::array<MetricAgg, kMetricCount> m;
+  int64_t start_s = 0;                       // UTC epoch seconds
+  std::array<MetricAgg, kLinearCount> m;     // temperature, humidity, pressure
+  std::array<AngleAgg, kAngleCount> angles;  // pitch, roll, yaw
 };
+static_assert(sizeof(Bucket) <= 272, "the README's memory figures assume it");
 
 //! A reading as the rollup needs it.
 struct RollupReading {

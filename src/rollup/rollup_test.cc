@@ -120,8 +120,8 @@ TEST(Rollup, AReloadReplacesTheDevicesReadingsAddTo) {
   rollup.Load({});
   rollup.Add({R("a", kT0, 1, 20), R("b", kT0, 1, 20), R("a", kT0 + 60, 2, 21)});
   Rollup::Snapshot snapshot;
-  snapshot.devices["b"] =
-      DeviceInfo{.device = "b", .first_us = kT0 * 1'000'000, .last_us = kT0 * 1'000'000, .readings = 5};
+  snapshot.devices["b"] = DeviceInfo{
+      .device = "b", .first_us = kT0 * 1'000'000, .last_us = kT0 * 1'000'000, .readings = 5, .last_values = {}};
   snapshot.newest_us = kT0 * 1'000'000;
   rollup.Load(std::move(snapshot));
   rollup.Add({R("b", kT0 + 60, 2, 22), R("a", kT0 + 120, 3, 23), R("c", kT0 + 120, 1, 24)});
@@ -173,6 +173,10 @@ TEST(SeriesReader, RollupAndLakeAgree) {
   std::vector<RollupReading> readings;
   for (int64_t i = 0; i < 2 * 86400 / 37; ++i) {
     readings.push_back(R("a", kT0 + i * 37, i, 30 + noise(rng), 50 + noise(rng)));
+    // A board lying about flat: pitch a little either side of 0 (sent as 359.x or 0.x, and as the
+    // odd -0.2 or 360.1), yaw anywhere.
+    readings.back().values[3] = 359.8 + 2 * noise(rng) + (i % 50 == 0 ? 360 : 0) - (i % 70 == 0 ? 360 : 0);
+    readings.back().values[5] = std::uniform_real_distribution<double>(0, 360)(rng);
     if (i % 3 == 0) readings.push_back(R("b", kT0 + i * 37 + 5, i, 20 + noise(rng)));
   }
   readings.push_back(readings[10]);  // a redelivery: the lake's view and the rollup drop it
@@ -207,31 +211,39 @@ TEST(SeriesReader, RollupAndLakeAgree) {
   for (const char* zone : {"UTC", "Asia/Seoul", "Asia/Kolkata", "America/New_York"}) {
     for (int64_t bucket : {60, 900, 3600, 86400, 420}) {
       for (Aggregation agg : {Aggregation::kAvg, Aggregation::kMin, Aggregation::kMax, Aggregation::kCount}) {
-        SeriesQuery q;
-        q.metric = Metric::kTemperature;
-        q.agg = agg;
-        q.bucket_s = bucket;
-        q.tz = date::locate_zone(zone);
-        q.from_s = kT0 + 1000;
-        q.to_s = kT0 + 86400 + 5000;
-        SCOPED_TRACE(std::string(zone) + " " + std::to_string(bucket) + " " + std::to_string(int(agg)));
-        ASSERT_OK_AND_ASSIGN(SeriesAnswer a, from_rollup.Read(q));
-        ASSERT_OK_AND_ASSIGN(SeriesAnswer b, from_lake.Read(q));
-        ASSERT_OK_AND_ASSIGN(SeriesAnswer c, from_loaded.Read(q));
-        ASSERT_OK_AND_ASSIGN(SeriesAnswer d, from_recent.Read(q));
-        EXPECT_STREQ(d.source, bucket % 3600 == 0 && std::string(zone) != "Asia/Kolkata" ? "rollup" : "lake+rollup");
-        EXPECT_STREQ(a.source, "rollup");
-        EXPECT_STREQ(c.source, "rollup");
-        EXPECT_STREQ(b.source, "lake");
-        ASSERT_EQ(a.series.size(), 2u);
-        for (const SeriesAnswer* other : {&b, &c, &d}) {
-          ASSERT_EQ(other->series.size(), 2u);
-          for (size_t s = 0; s < 2; ++s) {
-            ASSERT_EQ(a.series[s].device, other->series[s].device);
-            ASSERT_EQ(a.series[s].points.size(), other->series[s].points.size());
-            for (size_t p = 0; p < a.series[s].points.size(); ++p) {
-              EXPECT_EQ(a.series[s].points[p].first, other->series[s].points[p].first);
-              EXPECT_NEAR(a.series[s].points[p].second, other->series[s].points[p].second, 1e-9);
+        for (Metric metric : {Metric::kTemperature, Metric::kPitch, Metric::kYaw}) {
+          SeriesQuery q;
+          q.metric = metric;
+          q.agg = agg;
+          q.bucket_s = bucket;
+          q.tz = date::locate_zone(zone);
+          q.from_s = kT0 + 1000;
+          q.to_s = kT0 + 86400 + 5000;
+          SCOPED_TRACE(std::string(zone) + " " + std::to_string(bucket) + " " + std::to_string(int(agg)) + " " +
+                       kMetricNames[static_cast<size_t>(metric)]);
+          const size_t devices = metric == Metric::kTemperature ? 2 : 1;  // b sends no angles
+          ASSERT_OK_AND_ASSIGN(SeriesAnswer a, from_rollup.Read(q));
+          ASSERT_OK_AND_ASSIGN(SeriesAnswer b, from_lake.Read(q));
+          ASSERT_OK_AND_ASSIGN(SeriesAnswer c, from_loaded.Read(q));
+          ASSERT_OK_AND_ASSIGN(SeriesAnswer d, from_recent.Read(q));
+          EXPECT_STREQ(d.source, bucket % 3600 == 0 && std::string(zone) != "Asia/Kolkata" ? "rollup" : "lake+rollup");
+          EXPECT_STREQ(a.source, "rollup");
+          EXPECT_STREQ(c.source, "rollup");
+          EXPECT_STREQ(b.source, "lake");
+          ASSERT_EQ(a.series.size(), devices);
+          for (const SeriesAnswer* other : {&b, &c, &d}) {
+            ASSERT_EQ(other->series.size(), devices);
+            for (size_t s = 0; s < devices; ++s) {
+              ASSERT_EQ(a.series[s].device, other->series[s].device);
+              ASSERT_EQ(a.series[s].points.size(), other->series[s].points.size());
+              for (size_t p = 0; p < a.series[s].points.size(); ++p) {
+                EXPECT_EQ(a.series[s].points[p].first, other->series[s].points[p].first);
+                if (agg == Aggregation::kMin || agg == Aggregation::kMax) {  // values read, to the bit
+                  EXPECT_EQ(a.series[s].points[p].second, other->series[s].points[p].second);
+                } else {
+                  EXPECT_NEAR(a.series[s].points[p].second, other->series[s].points[p].second, 1e-9);
+                }
+              }
             }
           }
         }
@@ -248,6 +260,112 @@ TEST(SeriesReader, RollupAndLakeAgree) {
   EXPECT_STREQ(f.source, "lake");
   ASSERT_EQ(f.series.size(), 1u);
   EXPECT_EQ(f.series[0].points.front().first, (kT0 + 5 - 5) * 1000);
+}
+
+// Angles around 0/360: the minute 359.0, 359.5, 0.5, 1.0 averages 0 (a linear mean says 180) and
+// spans the arc 359.0 to 1.0 (linear: 0.5 to 359.5); over the hour, with 358.5 and 1.5 added, 0 and
+// 358.5 to 1.5. Rollup, lake and a rollup loaded from the lake agree, for minutes, hours and days.
+TEST(SeriesReader, AnglesAreCircularInTheRollupAndTheLake) {
+  testing::TempDir lake;
+  std::vector<RollupReading> readings;
+  int64_t seq = 0;
+  auto add = [&](int64_t ts, double pitch, std::optional<double> roll = std::nullopt) {
+    RollupReading& r = readings.emplace_back(R("pi", ts, seq++, 20));
+    r.values[3] = pitch;
+    r.values[4] = roll;
+  };
+  for (double pitch : {359.0, 359.5, 0.5, 1.0}) add(kT0 + seq * 10, pitch);
+  add(kT0 + 1800, 358.5);
+  add(kT0 + 1810, 1.5);
+  // Roll in the minute after: 90 and 270 cancel out (no mean), their arc is a half circle.
+  add(kT0 + 60, 0.0, 90.0);
+  add(kT0 + 70, 0.0, 270.0);
+  WriteLake(lake.path(), readings);
+  auto aggregates = OpenLake(lake.path());
+  Rollup rollup({});
+  rollup.Load({});
+  rollup.Add(readings);
+  Rollup loaded({});
+  ASSERT_OK_AND_ASSIGN(Rollup::Snapshot snapshot, aggregates->Snapshot({}));
+  loaded.Load(std::move(snapshot));
+
+  auto distance = [](double a, double b) { return std::abs(std::remainder(a - b, 360.0)); };
+  SeriesReader from_rollup(&rollup, aggregates.get()), from_loaded(&loaded, aggregates.get()),
+      from_lake(nullptr, aggregates.get());
+  for (SeriesReader* reader : {&from_rollup, &from_loaded, &from_lake}) {
+    for (int64_t bucket : {60, 3600, 86400}) {
+      SeriesQuery q;
+      q.metric = Metric::kPitch;
+      q.bucket_s = bucket;
+      q.from_s = kT0;
+      q.to_s = kT0 + 3600;
+      auto point = [&](Aggregation agg) {
+        q.agg = agg;
+        auto answer = reader->Read(q);
+        EXPECT_TRUE(answer.ok()) << answer.status().ToString();
+        if (!answer.ok() || answer->series.empty()) return std::vector<double>{};
+        std::vector<double> values;
+        for (const auto& [t, v] : answer->series[0].points) values.push_back(v);
+        return values;
+      };
+      SCOPED_TRACE(std::to_string(bucket));
+      const auto avg = point(Aggregation::kAvg), min = point(Aggregation::kMin), max = point(Aggregation::kMax);
+      ASSERT_EQ(avg.size(), bucket == 60 ? 3u : 1u);
+      EXPECT_LT(distance(avg[0], 0), 1e-9) << avg[0];
+      EXPECT_GE(avg[0], 0);
+      EXPECT_LT(avg[0], 360);
+      EXPECT_EQ(min[0], bucket == 60 ? 359.0 : 358.5);
+      EXPECT_EQ(max[0], bucket == 60 ? 1.0 : 1.5);
+      if (bucket == 60) {  // the minute of 0.0 and 0.0, and the half hour's 358.5 and 1.5
+        EXPECT_EQ(avg[1], 0);
+        EXPECT_LT(distance(avg[2], 0), 1e-9) << avg[2];
+        EXPECT_EQ(min[2], 358.5);
+        EXPECT_EQ(max[2], 1.5);
+      }
+      // Roll: no mean where 90 and 270 cancel out, the point is left out; the arc is 90 to 270.
+      q.metric = Metric::kRoll;
+      EXPECT_TRUE(point(Aggregation::kAvg).empty());
+      EXPECT_EQ(point(Aggregation::kMin), std::vector<double>{90.0});
+      EXPECT_EQ(point(Aggregation::kMax), std::vector<double>{270.0});
+      EXPECT_EQ(point(Aggregation::kCount), std::vector<double>{2.0});
+    }
+  }
+}
+
+TEST(AngleAgg, MeanArcAndMerge) {
+  AngleAgg flat;
+  for (double v : {359.0, 359.5, 359.5, 0.5, 360.0, -0.5, 719.0}) flat.Add(v);  // 360 is 0, -0.5 is 359.5
+  EXPECT_NEAR(*flat.Mean(), 360 - 3.0 / 7, 1e-4);  // offsets -1, -.5, -.5, .5, 0, -.5, -1 from 0
+  EXPECT_EQ(flat.Range().start, 359.0);
+  EXPECT_EQ(flat.Range().end, 0.5);
+  EXPECT_DOUBLE_EQ(flat.Range().Length(), 1.5);
+  // Merging halves gives what adding everything gives, in any order.
+  AngleAgg a, b, all;
+  for (double v : {10.0, 350.0, 170.0}) {
+    a.Add(v);
+    all.Add(v);
+  }
+  for (double v : {200.0, 5.0}) {
+    b.Add(v);
+    all.Add(v);
+  }
+  AngleAgg ab = a, ba = b;
+  ab.Merge(b);
+  ba.Merge(a);
+  for (const AngleAgg* m : {&ab, &ba}) {
+    EXPECT_EQ(m->Range().start, all.Range().start);
+    EXPECT_EQ(m->Range().end, all.Range().end);
+    EXPECT_NEAR(*m->Mean(), *all.Mean(), 1e-12);
+  }
+  // Values over more than half the circle: the shorter of the frames' arcs, 200 to 170 (330
+  // degrees), which holds them all though 170 to 10 (200 degrees) would too (docs/api.md).
+  EXPECT_EQ(all.Range().start, 200.0);
+  EXPECT_EQ(all.Range().end, 170.0);
+  // 0, 120 and 240 cancel out.
+  AngleAgg third;
+  for (double v : {0.0, 120.0, 240.0}) third.Add(v);
+  EXPECT_FALSE(third.Mean().has_value());
+  EXPECT_EQ(NormalizeDegrees(-1e-20), 0.0);
 }
 
 }  // namespace

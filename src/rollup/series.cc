@@ -20,24 +20,60 @@ std::string DeviceList(const std::vector<std::string>& devices) {
   return sql;
 }
 
-// count, sum, min, max of every metric: the columns after (device, start) in Buckets' queries.
+// The columns after (device, start) in Buckets' queries: count, sum, min, max of each linear
+// metric, then of each angle the count, the sums of sine and cosine, and the extremes in the frames
+// cut at 0 and at 180 degrees (AngleAgg). The angles come normalised from ReadingsSql.
 std::string AggColumns() {
   std::string sql;
-  for (const char* m : kMetricNames) {
-    sql += std::string(", count(") + m + "), sum(" + m + "), min(" + m + "), max(" + m + ")";
+  for (size_t i = 0; i < kLinearCount; ++i) {
+    const std::string m = kMetricNames[i];
+    sql += ", count(" + m + "), sum(" + m + "), min(" + m + "), max(" + m + ")";
+  }
+  for (size_t i = kLinearCount; i < kMetricCount; ++i) {
+    const std::string m = kMetricNames[i], half = std::string(kMetricNames[i]) + "_half";
+    // The literal is the double nearest pi / 180, as AngleAgg::Add multiplies by it.
+    sql += ", count(" + m + "), sum(sin(" + m + " * 0.017453292519943295)), sum(cos(" + m +
+           " * 0.017453292519943295)), min(" + m + "), max(" + m + "), min(" + half + "), max(" + half + ")";
   }
   return sql;
 }
 
+// The readings of [from_s, to_s) with each angle normalised to [0, 360) and also given in the frame
+// cut at 180 degrees (<angle>_half), to the bit as AngleAgg::Add computes them.
+std::string ReadingsSql(int64_t from_s, int64_t to_s, const std::vector<std::string>& devices) {
+  std::string sql = "SELECT device, ts";
+  for (size_t i = 0; i < kLinearCount; ++i) sql += std::string(", ") + kMetricNames[i];
+  for (size_t i = kLinearCount; i < kMetricCount; ++i) {
+    const std::string normalized = NormalizeDegreesSql(kMetricNames[i]);
+    sql += ", " + normalized + " AS " + kMetricNames[i] + ", " + HalfTurnFrameSql(normalized) + " AS " +
+           kMetricNames[i] + "_half";
+  }
+  sql += " FROM readings WHERE ts >= make_timestamp(" + std::to_string(from_s) + "000000) AND ts < make_timestamp(" +
+         std::to_string(to_s) + "000000)";
+  if (!devices.empty()) sql += " AND device IN (" + DeviceList(devices) + ")";
+  return sql;
+}
+
 void ReadAggs(const std::vector<Cell>& row, size_t first, Bucket* b) {
-  for (size_t i = 0; i < kMetricCount; ++i) {
-    MetricAgg& a = b->m[i];
-    const Cell* c = &row[first + 4 * i];
+  const Cell* c = &row[first];
+  for (MetricAgg& a : b->m) {
     a.count = static_cast<uint32_t>(c[0].i);
-    if (a.count == 0) continue;
-    a.sum = c[1].d;
-    a.min = c[2].d;
-    a.max = c[3].d;
+    if (a.count > 0) {
+      a.sum = c[1].d;
+      a.min = c[2].d;
+      a.max = c[3].d;
+    }
+    c += 4;
+  }
+  for (AngleAgg& a : b->angles) {
+    a.count = static_cast<uint32_t>(c[0].i);
+    if (a.count > 0) {
+      a.sum_sin = c[1].d;
+      a.sum_cos = c[2].d;
+      a.lo = {c[3].d, c[5].d};
+      a.hi = {c[4].d, c[6].d};
+    }
+    c += 7;
   }
 }
 
@@ -45,6 +81,35 @@ std::optional<double> OptionalDouble(const Cell& c) {
   if (c.type == Cell::Type::kDouble) return c.d;
   if (c.type == Cell::Type::kInt) return static_cast<double>(c.i);
   return std::nullopt;
+}
+
+double LinearValue(const MetricAgg& a, Aggregation agg) {
+  switch (agg) {
+    case Aggregation::kAvg:
+      return a.sum / a.count;
+    case Aggregation::kMin:
+      return a.min;
+    case Aggregation::kMax:
+      return a.max;
+    case Aggregation::kCount:
+      return a.count;
+  }
+  return 0;
+}
+
+// The circular mean, the arc's ends (min may be above max: the arc crosses 0), or the count.
+std::optional<double> AngleValue(const AngleAgg& a, Aggregation agg) {
+  switch (agg) {
+    case Aggregation::kAvg:
+      return a.Mean();
+    case Aggregation::kMin:
+      return a.Range().start;
+    case Aggregation::kMax:
+      return a.Range().end;
+    case Aggregation::kCount:
+      return a.count;
+  }
+  return 0.0;
 }
 
 }  // namespace
@@ -105,11 +170,9 @@ Result<std::map<std::string, std::vector<Bucket>>> LakeAggregates::Buckets(const
                                                                            int64_t from_s, int64_t to_s,
                                                                            int64_t width_s) {
   const std::string w = std::to_string(width_s);
-  std::string sql = "SELECT device, floor(epoch_us(ts) / " + w + "e6)::BIGINT * " + w + " AS start_s" + AggColumns() +
-                    " FROM readings WHERE ts >= make_timestamp(" + std::to_string(from_s) + "000000) AND ts < " +
-                    "make_timestamp(" + std::to_string(to_s) + "000000)";
-  if (!devices.empty()) sql += " AND device IN (" + DeviceList(devices) + ")";
-  sql += " GROUP BY ALL ORDER BY device, start_s";
+  const std::string sql = "SELECT device, floor(epoch_us(ts) / " + w + "e6)::BIGINT * " + w + " AS start_s" +
+                          AggColumns() + " FROM (" + ReadingsSql(from_s, to_s, devices) +
+                          ") GROUP BY ALL ORDER BY device, start_s";
   std::map<std::string, std::vector<Bucket>> out;
   std::lock_guard lock(mu_);
   SP_ASSIGN_OR_RETURN(QueryEngine * engine, Engine());
@@ -205,15 +268,25 @@ Result<SeriesAnswer> SeriesReader::Read(const SeriesQuery& q) {
 
   // Base buckets fold into local ones in time order, per device; a range may come in two parts
   // (the lake's older one first), so a local bucket may gather base buckets from both.
-  const size_t metric = static_cast<size_t>(q.metric);
-  std::map<std::string, std::vector<std::pair<int64_t, MetricAgg>>> folded;
+  // One of the two is used, by the kind of metric.
+  struct Folded {
+    MetricAgg linear;
+    AngleAgg angle;
+  };
+  const bool angle = IsAngle(q.metric);
+  const size_t metric = static_cast<size_t>(q.metric) - (angle ? kLinearCount : 0);
+  std::map<std::string, std::vector<std::pair<int64_t, Folded>>> folded;
   auto fold = [&](const std::string& device, std::span<const Bucket> buckets) {
-    std::vector<std::pair<int64_t, MetricAgg>>& out = folded[device];
+    std::vector<std::pair<int64_t, Folded>>& out = folded[device];
     for (const Bucket& b : buckets) {
-      if (b.m[metric].count == 0) continue;
+      if ((angle ? b.angles[metric].count : b.m[metric].count) == 0) continue;
       const int64_t start = local.Floor(b.start_s);
-      if (out.empty() || out.back().first != start) out.emplace_back(start, MetricAgg{});
-      out.back().second.Merge(b.m[metric]);
+      if (out.empty() || out.back().first != start) out.emplace_back(start, Folded{});
+      if (angle) {
+        out.back().second.angle.Merge(b.angles[metric]);
+      } else {
+        out.back().second.linear.Merge(b.m[metric]);
+      }
     }
   };
 
@@ -243,15 +316,11 @@ Result<SeriesAnswer> SeriesReader::Read(const SeriesQuery& q) {
     SeriesAnswer::Series& series = answer.series.emplace_back();
     series.device = device;
     for (const auto& [start, acc] : buckets) {
-      double v = 0;
-      switch (q.agg) {
-        case Aggregation::kAvg: v = acc.sum / acc.count; break;
-        case Aggregation::kMin: v = acc.min; break;
-        case Aggregation::kMax: v = acc.max; break;
-        case Aggregation::kCount: v = acc.count; break;
-      }
-      series.points.emplace_back(start * 1000, v);
+      const std::optional<double> v = angle ? AngleValue(acc.angle, q.agg) : LinearValue(acc.linear, q.agg);
+      // Angles that cancel out have no mean: the bucket is left out, as one without readings.
+      if (v) series.points.emplace_back(start * 1000, *v);
     }
+    if (series.points.empty()) answer.series.pop_back();
   }
   return answer;
 }
