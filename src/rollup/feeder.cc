@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <thread>
+#include <utility>
 
 #include "common/thread_name.h"
 #include "rules/reading.h"
@@ -15,6 +16,8 @@ namespace {
 
 constexpr const char* kBucketsMetric = "sensorpipe_rollup_buckets";
 constexpr size_t kLingerBelow = 1024;  // records per poll under which the feeder lingers
+// How often the position is saved for `sensorpipe log stat`.
+constexpr auto kSaveEvery = std::chrono::seconds(5);
 
 constexpr bool SameMetrics() {
   for (size_t i = 0; i < kMetricCount; ++i) {
@@ -163,7 +166,22 @@ Status RollupFeeder::Follow() {
   simdjson::ondemand::parser parser;
   std::vector<RollupReading> batch;
   std::string padded;
+  // The rollup resumes from the lake's offsets at every start, never from a checkpoint, but saves
+  // its position in one all the same: `sensorpipe log stat`, another process, lists every consumer
+  // with its lag from the checkpoints, as Kafka's consumer groups are listed from their commits.
+  // The first save is unconditional, so that the rollup is listed as soon as it follows the log.
+  std::chrono::steady_clock::time_point saved_at;
+  bool saved = false;
+  auto save_position = [&] {
+    saved_at = std::chrono::steady_clock::now();
+    const std::vector<uint64_t> positions = consumer_->Positions();
+    if (std::exchange(saved, true) && positions == consumer_->Committed()) return;
+    std::vector<std::pair<uint32_t, uint64_t>> next;
+    for (uint32_t shard = 0; shard < positions.size(); ++shard) next.emplace_back(shard, positions[shard]);
+    if (Status s = consumer_->Commit(next); !s.ok()) spdlog::warn("rollup: saving its position: {}", s.ToString());
+  };
   while (!stop_) {
+    if (std::chrono::steady_clock::now() - saved_at >= kSaveEvery) save_position();
     auto polled = consumer_->Poll(4096, std::chrono::milliseconds(500));
     if (!polled.ok() && polled.status().code() == Status::Code::kOutOfRange) {
       // Retention deleted records before they were read: skip to what is left, and say how many.
@@ -192,6 +210,7 @@ Status RollupFeeder::Follow() {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
+  save_position();
   return Status::OK();
 }
 

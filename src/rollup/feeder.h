@@ -1,7 +1,8 @@
 // The rollup's own consumer of the readings stream. At start it loads the lake's aggregates and
 // then follows the log from the positions the lake holds up to, so every record is taken in once:
 // the lake's rows are those before the delivery consumer's committed offsets, the log's after.
-// It keeps no checkpoint of its own: the rollup is rebuilt at every start (a replay).
+// It resumes from no checkpoint of its own: the rollup is rebuilt at every start (a replay). It
+// saves its position every few seconds all the same, so that `sensorpipe log stat` shows its lag.
 #pragma once
 
 #include <atomic>
