@@ -17,11 +17,13 @@ int LogStat(const Config& config);
 struct TailOptions {
   std::string stream = "readings";
   std::optional<uint32_t> shard;  // all when absent
-  std::string from = "oldest";    // oldest | latest | OFFSET | TIME
-  int64_t limit = 0;              // 0: no limit
-  bool follow = false;            // keep printing new records until interrupted
+  std::string from;               // "" (the last `limit`, or all) | latest | oldest | OFFSET | after:OFFSET | TIME
+  std::optional<int64_t> limit;   // -n: the last N (from "" or latest), or at most N (from any other start)
+  bool follow = false;            // then keep printing new records until interrupted
 };
-//! Prints records as NDJSON: {"stream","shard","offset","timestamp","key","value"}.
+//! Prints records as NDJSON: {"stream","shard","offset","timestamp","key","value"}. Each shard's
+//! records come in offset order; the shards' are merged by event time (the earliest first, a tie
+//! to the lower shard), and "the last N" are the last N of that order, counted back from the end.
 int LogTail(const Config& config, const TailOptions& options);
 
 //! Rewinds (or forwards) a consumer to oldest | latest | OFFSET | TIME on every shard, so the view it

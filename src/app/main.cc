@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -22,10 +23,21 @@
 namespace {
 
 constexpr const char* kDefaultConfig = "sensorpipe.toml";
+// Where scripts/demo.sh writes its config: a user in the repository's root who runs the README's
+// commands without --config most likely means the demo's pipeline, not an empty ./data.
+constexpr const char* kDemoConfig = "demo/sensorpipe.toml";
+bool config_named = false;  // --config was given
 
 sp::Result<sp::Config> Load(const std::string& path) {
   if (!sp::Env::Default()->FileExists(path)) {
-    spdlog::info("config file {} not found: using the defaults", path);
+    if (!config_named && sp::Env::Default()->FileExists(kDemoConfig)) {
+      std::fprintf(stderr,
+                   "sensorpipe: no %s in this folder: using the defaults (data in ./data); the demo's config is %s: "
+                   "add --config %s\n",
+                   kDefaultConfig, kDemoConfig, kDemoConfig);
+    } else {
+      spdlog::info("config file {} not found: using the defaults", path);
+    }
   }
   return sp::LoadConfig(path);
 }
@@ -103,8 +115,9 @@ int main(int argc, char** argv) {
   CLI::App app{"sensorpipe: a self-hosted IoT sensor-log pipeline (MQTT -> log -> lake -> SQL)"};
   app.require_subcommand(1);
   std::string config_path = kDefaultConfig;
+  std::vector<CLI::Option*> config_options;
   auto with_config = [&](CLI::App* sub) {
-    sub->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)");
+    config_options.push_back(sub->add_option("-c,--config", config_path, "TOML config file (missing: all defaults)"));
     return sub;
   };
 
@@ -159,14 +172,17 @@ int main(int argc, char** argv) {
   auto* stat = with_config(log->add_subcommand("stat", "Shards, segments, offsets, bytes, consumers and their lag"));
   sp::TailOptions tail_options;
   uint32_t shard = 0;
-  auto* tail = with_config(log->add_subcommand("tail", "Print records as NDJSON"));
+  auto* tail = with_config(log->add_subcommand(
+      "tail", "Print records as NDJSON: each shard in offset order, the shards merged by event time"));
   tail->add_option("--stream", tail_options.stream, "Stream: readings or errors")->capture_default_str();
   auto* shard_option = tail->add_option("--shard", shard, "Only this shard");
   tail->add_option("--from", tail_options.from,
-                   "oldest, latest, OFFSET, after:OFFSET, or a time (UTC unless it has an offset)")
-      ->capture_default_str();
-  tail->add_option("-n,--limit", tail_options.limit, "Stop after this many records")->check(CLI::NonNegativeNumber);
-  tail->add_flag("-f,--follow", tail_options.follow, "Keep printing new records until interrupted");
+                   "latest (the last -n records, none without -n), oldest, OFFSET, after:OFFSET, or a time (UTC "
+                   "unless it has an offset). Default: the last -n records, all without -n");
+  tail->add_option("-n,--limit", tail_options.limit,
+                   "The last N records (no --from, or latest), like tail(1); at most N from any other start")
+      ->check(CLI::NonNegativeNumber);
+  tail->add_flag("-f,--follow", tail_options.follow, "Then keep printing new records until interrupted");
 
   std::string replay_stream = "readings", replay_consumer, replay_from;
   auto* replay =
@@ -190,6 +206,8 @@ int main(int argc, char** argv) {
   sp::TrustCommands trust(app);
 
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
+  config_named =
+      std::any_of(config_options.begin(), config_options.end(), [](CLI::Option* o) { return o->count() > 0; });
   if (auto exit_code = trust.RunIfParsed()) return *exit_code;
   if (stat->parsed() || tail->parsed() || replay->parsed() || lake_ls->parsed() || compact->parsed()) {
     auto config = Load(config_path);
