@@ -256,7 +256,9 @@ TEST(FileLog, LargeAppendsBecomeBatchesThatPollsTakeWhole) {
     auto hd = batch::DecodeHeader(std::string_view(bytes).substr(pos));
     if (!hd.ok()) break;  // the zero tail
     counts.push_back(hd->count);
-    if (hd->count > 1) EXPECT_LE(hd->total_size(), batch::kHeaderSize + batch::kMaxRecordBytes + 8 * hd->count);
+    if (hd->count > 1) {
+      EXPECT_LE(hd->total_size(), batch::kHeaderSize + batch::kMaxRecordBytes + 8 * hd->count);
+    }
     pos += hd->total_size();
   }
   ASSERT_GE(counts.size(), 10000u * 143 / (64 << 10) + 2 + 3);
