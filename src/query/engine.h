@@ -48,6 +48,8 @@ std::string ReadingsSelect(const std::vector<std::string>& json_files, const std
 //! s quoted as an SQL string literal.
 std::string SqlString(const std::string& s);
 
+// Every member has an initializer, so that designated initializers naming a few leave the others
+// as they are here without -Wmissing-field-initializers.
 struct QueryOptions {
   int64_t row_limit = 0;   // 0: no limit; otherwise rows past it are dropped and `truncated` set
   int64_t timeout_ms = 0;  // 0: none; otherwise the query is interrupted after it
@@ -55,9 +57,9 @@ struct QueryOptions {
   //! the lake. Otherwise any SQL DuckDB runs, several statements too.
   bool read_only_sql = false;
   //! Appended to the message when read_only_sql refuses a statement or a file: where to go instead.
-  std::string refusal_hint;
+  std::string refusal_hint = {};
   //! More settings, run at open: "SET memory_limit = '512MB'", ...
-  std::vector<std::string> settings;
+  std::vector<std::string> settings = {};
 };
 
 //! One value of a result.
@@ -68,7 +70,9 @@ struct Cell {
   Type type = Type::kNull;
   int64_t i = 0;  // kBool (0/1), kInt, kTimestamp (UTC micros), kDate (days since the epoch)
   double d = 0;   // kDouble
-  std::string s;  // kString, kNumber, and every other DuckDB type rendered by DuckDB as text
+  // kString, kNumber, and every other DuckDB type rendered by DuckDB as text. Its initializer lets
+  // {type, i} leave it empty without -Wmissing-field-initializers.
+  std::string s = {};
 };
 
 struct QueryResult {
