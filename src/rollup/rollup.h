@@ -79,7 +79,8 @@ struct DeviceInfo {
   int64_t first_us = 0, last_us = 0, last_received_us = 0;
   uint64_t readings = 0;
   double interval_s = 0;  // median of the last gaps in event time; 0 when unknown
-  std::array<std::optional<double>, kMetricCount> last_values;
+  // Initialized, so that designated initializers may leave it out (-Wmissing-field-initializers).
+  std::array<std::optional<double>, kMetricCount> last_values = {};
 };
 
 //! What arrived since some point, for live dashboards.
