@@ -1,7 +1,8 @@
 // The dashboard's JSON API on real parts (docs/api.md): the seed's day through mosquitto into a
 // daemon, then every /api/series parameter against the seed's expected answers and the lake's own
 // SQL, bad parameters answered with 400 and a reason, the rollup rebuilt after a restart, live
-// events, and /api/query's lockdown (one SELECT, no files outside the lake, a timeout).
+// events, and /api/query's lockdown (one SELECT, no files outside the lake, a timeout). And
+// POST /v1/ingest as the README shows it (HttpIngestApi).
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <simdjson.h>
@@ -339,6 +340,147 @@ TEST_F(Api, RestartRebuildsTheRollupFromTheLake) {
       EXPECT_NEAR(points[i].second, after.points[device][i].second, 1e-9);
     }
   }
+}
+
+// POST /v1/ingest as the README shows it, on a daemon of its own: a body of any Content-Type up to
+// [http] max_body_bytes, every error answer JSON, a request's own zone for zone-less timestamps,
+// and an oversize line kept in `errors` exactly as an oversize MQTT message is.
+class HttpIngestApi : public ::testing::Test {
+ protected:
+  static constexpr int kMaxPayload = 256;  // the seed's lines are ~190 bytes
+  static void SetUpTestSuite() {
+    parts_ = new Parts;
+    ASSERT_OK_AND_ASSIGN(parts_->broker, Mosquitto::Start(parts_->dir.Sub("broker")));
+    ASSERT_OK_AND_ASSIGN(parts_->daemon,
+                         Daemon::Start(parts_->dir.Sub("sp"), parts_->broker->url(),
+                                       "[ingest]\nmax_payload_bytes = " + std::to_string(kMaxPayload) +
+                                           "\n[delivery]\ninterval_s = 1\n"
+                                           "[http]\ntoken = \"t0ken\"\nmax_body_bytes = 2000000\n"));
+    daemon_ = parts_->daemon.get();
+  }
+  static void TearDownTestSuite() { delete parts_; }
+  static std::string Url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(daemon_->http_port()) + path;
+  }
+  //! Runs curl with args and the URL of path; its answer's status and body.
+  static std::pair<int, std::string> Curl(std::vector<std::string> args, const std::string& path,
+                                          const std::string& input = "") {
+    std::vector<std::string> argv = {"curl", "-sS", "-o", "-", "-w", "\n%{http_code}"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(Url(path));
+    auto out = RunCommand(argv, kDeadline, input);
+    if (!out.ok() || out->exit_code != 0) return {0, out.ok() ? out->err : out.status().ToString()};
+    const size_t nl = out->out.rfind('\n');
+    return {std::atoi(out->out.c_str() + nl + 1), out->out.substr(0, nl)};
+  }
+  //! The rows of sql as CSV without the header and with "\n" line ends, once they are want (or the
+  //! deadline passed).
+  static std::string Rows(const std::string& sql, const std::string& want) {
+    std::string rows;
+    WaitUntil(
+        [&] {
+          auto csv = daemon_->Query(sql);
+          rows = csv.ok() ? csv->substr(csv->find('\n') + 1) : csv.status().ToString();
+          std::erase(rows, '\r');  // CSV lines may end with CRLF
+          return rows == want;
+        },
+        kDeadline);
+    return rows;
+  }
+
+  struct Parts {  // destroyed in reverse: the daemon, the broker, their folder
+    TempDir dir;
+    std::unique_ptr<Mosquitto> broker;
+    std::unique_ptr<Daemon> daemon;
+  };
+  static Parts* parts_;
+  static Daemon* daemon_;
+};
+
+HttpIngestApi::Parts* HttpIngestApi::parts_ = nullptr;
+Daemon* HttpIngestApi::daemon_ = nullptr;
+
+bool IsJsonError(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view message;
+  return !parser.parse(body).get(doc) && !doc["error"].get(message) && !message.empty();
+}
+
+// The README's command as written: no Content-Type, so curl sends
+// application/x-www-form-urlencoded, which httplib alone caps at 8 KB with an empty 413.
+TEST_F(HttpIngestApi, TheReadmesCurlTakesTheSeedsDay) {
+  auto [status, body] = Curl(
+      {"-H", "Authorization: Bearer t0ken", "--data-binary", "@" + FixturesDir() + "/seed_day.ndjson"}, "/v1/ingest");
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_EQ(body, "{\"accepted\":5400,\"rejected\":0,\"filtered\":0,\"errors\":[]}\n");
+  const std::string want = "5400\n";
+  EXPECT_EQ(Rows("SELECT count(*) FROM readings WHERE device = 'raspberrypi'", want), want);
+}
+
+TEST_F(HttpIngestApi, EveryErrorIsJson) {
+  const std::string line = "{\"client_id\":\"pi-e\",\"timestamp\":1657756800}\n";
+  const std::string auth = "Authorization: Bearer t0ken";
+  const std::vector<std::tuple<int, std::vector<std::string>, std::string, std::string>> cases = {
+      // Over [http] max_body_bytes: with a Content-Length, and chunked (no length to check first).
+      {413, {"-H", auth, "--data-binary", "@-"}, "/v1/ingest", std::string(2'000'001, '\n')},
+      {413,
+       {"-H", auth, "-H", "Transfer-Encoding: chunked", "--data-binary", "@-"},
+       "/v1/ingest",
+       std::string(2'000'001, '\n')},
+      {401, {"--data-binary", "@-"}, "/v1/ingest", line},
+      {401, {"-H", "Authorization: Bearer t0kem", "--data-binary", "@-"}, "/v1/ingest", line},
+      {400, {"-H", auth, "--data-binary", "@-"}, "/v1/ingest", "[1,"},
+      {400, {"-H", auth, "--data-binary", "@-"}, "/v1/ingest?topic=sensor%2F%2B", line},
+      {400, {"-H", auth, "--data-binary", "@-"}, "/v1/ingest?device_time_zone=Mars%2FOlympus", line},
+      {400, {"-H", auth, "--data-binary", "@-"}, "/v1/ingest?devicetimezone=UTC", line},
+      {400, {"-H", auth, "-H", "Content-Encoding: gzip", "--data-binary", "@-"}, "/v1/ingest", line},
+      {405, {}, "/v1/ingest", ""},
+      {404, {}, "/nosuch", ""},
+      {404, {"--data-binary", "@-"}, "/api/devices", line},
+  };
+  for (const auto& [want, args, path, input] : cases) {
+    auto [status, body] = Curl(args, path, input);
+    EXPECT_EQ(status, want) << path << " " << ::testing::PrintToString(args) << ": " << body;
+    EXPECT_TRUE(IsJsonError(body)) << path << ": " << body;
+  }
+  EXPECT_NE(Curl({"-H", auth, "--data-binary", "@-"}, "/v1/ingest?device_time_zone=Mars%2FOlympus", line)
+                .second.find("device_time_zone: unknown time zone 'Mars/Olympus'"),
+            std::string::npos);
+  EXPECT_NE(Curl({"-H", auth, "--data-binary", "@-"}, "/v1/ingest", std::string(2'000'001, '\n'))
+                .second.find("[http] max_body_bytes (2000000 bytes)"),
+            std::string::npos);
+}
+
+// ?device_time_zone= reads this request's zone-less timestamps in that zone (the config's is UTC).
+TEST_F(HttpIngestApi, ARequestNamesTheZoneOfItsTimestamps) {
+  const std::string auth = "Authorization: Bearer t0ken";
+  const std::string line = "{\"client_id\":\"pi-z\",\"timestamp\":\"2022-07-14 09:00:00\",\"count\":";
+  EXPECT_EQ(Curl({"-H", auth, "--data-binary", "@-"}, "/v1/ingest?device_time_zone=Asia%2FSeoul", line + "1}").first,
+            200);
+  EXPECT_EQ(Curl({"-H", auth, "--data-binary", "@-"}, "/v1/ingest", line + "2}").first, 200);
+  const std::string want = "1,2022-07-14 00:00:00\n2,2022-07-14 09:00:00\n";
+  EXPECT_EQ(Rows("SELECT seq, ts FROM readings WHERE device = 'pi-z' ORDER BY seq", want), want);
+}
+
+// An oversize message is kept the same way whichever way it came in (docs/format/record.md).
+TEST_F(HttpIngestApi, AnOversizeLineIsKeptAsOverMqtt) {
+  std::string payload = "{\"client_id\":\"pi-o\",\"timestamp\":1657756800,\"note\":\"";
+  payload += std::string(kMaxPayload, 'x') + "\"}";
+  ASSERT_OK(parts_->broker->Publish({"-m", payload}, "", "sensor/data"));
+  EXPECT_EQ(Curl({"-H", "Authorization: Bearer t0ken", "--data-binary", "@-"}, "/v1/ingest?topic=sensor%2Fdata",
+                 payload + "\n")
+                .first,
+            200);
+  // One row each way, the same but for received_at; raw is the first max_payload_bytes (CSV-quoted).
+  std::string raw = payload.substr(0, kMaxPayload);
+  for (size_t at = 0; (at = raw.find('"', at)) != std::string::npos; at += 2) raw.insert(at, 1, '"');
+  const std::string row = "sensor/data,default,oversize,payload of " + std::to_string(payload.size()) +
+                          " bytes is over the limit,\"" + raw + "\",,true," + std::to_string(payload.size()) + "\n";
+  EXPECT_EQ(Rows("SELECT topic, rule, reason, detail, raw, raw_base64, raw_truncated, payload_size FROM errors "
+                 "WHERE reason = 'oversize' ORDER BY received_at",
+                 row + row),
+            row + row);
 }
 
 }  // namespace

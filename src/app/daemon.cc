@@ -211,8 +211,8 @@ Status RunDaemon(const Config& config) {
   web.EnableApi({&rollup, &series, clock});
   HttpIngest http_ingest(rules, streams, errors, clock, &metrics);
   web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes),
-                   [&](std::string_view body, std::string_view topic) {
-                     HttpIngest::Answer a = http_ingest.Ingest(body, topic);
+                   [&](std::string_view body, const WebServer::IngestRequest& request) {
+                     HttpIngest::Answer a = http_ingest.Ingest(body, request.topic, request.device_time_zone);
                      return std::make_pair(a.status, std::move(a.body));
                    });
   SP_RETURN_IF_ERROR(web.Start(listen.first, listen.second));

@@ -16,11 +16,25 @@ HttpIngest::HttpIngest(std::shared_ptr<const RuleSet> rules, std::vector<Stream*
           metrics->GetCounter("sensorpipe_http_messages_received_total", "Messages received by POST /v1/ingest.")),
       counters_(IngestCounters::Register(metrics)) {}
 
-HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view topic) {
+HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view topic,
+                                      const std::string& device_time_zone) {
   // What a broker would refuse in a PUBLISH (MQTT 5 4.7.3): rules match topics as MQTT has them.
   if (topic.empty() || topic.size() > 65535 ||
       topic.find_first_of(std::string_view("+#\0", 3)) != std::string_view::npos || !IsValidUtf8(topic)) {
     return {400, "{\"error\":\"topic must be an MQTT topic name: not empty, UTF-8, without + # or NUL\"}\n"};
+  }
+  // A request that names a zone (checked as the config key is) gets a runner of its own; the usual
+  // case takes a pooled one below.
+  std::unique_ptr<RuleRunner> runner;
+  if (!device_time_zone.empty()) {
+    auto zoned = RuleRunner::ForZone(rules_, device_time_zone);
+    if (!zoned.ok()) {
+      std::string out = "{\"error\":";
+      AppendJsonString(out, "device_time_zone: " + std::string(zoned.status().message()) +
+                                " (expected an IANA name such as Asia/Seoul)");
+      return {400, out + "}\n"};
+    }
+    runner = std::move(zoned).value();
   }
   // Split the body into messages: the elements of a JSON array, or the lines of NDJSON (views
   // into the body, which outlives them).
@@ -51,13 +65,20 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
   size_t messages = 0, accepted = 0, filtered = 0;
   RuleBatch batch(streams_.size());
   {
-    std::unique_ptr<RuleRunner> runner = TakeRunner();
+    const bool pooled = runner == nullptr;
+    if (pooled) runner = TakeRunner();
     const int64_t now = clock_->NowMicros();
+    const size_t max_payload_bytes = rules_->options().max_payload_bytes;
     for (size_t i = 0; i < items.size(); ++i) {
       if (items[i].find_first_not_of(" \t") == std::string_view::npos) continue;
       ++messages;
       const size_t rejected_before = batch.rejections().size();
-      if (!runner->Apply(Message{topic, items[i], {}, now}, &batch)) ++filtered;
+      const Message msg{topic, items[i], {}, now};
+      if (items[i].size() > max_payload_bytes) {
+        RejectOversize(*rules_, msg, items[i].size(), &batch);
+      } else if (!runner->Apply(msg, &batch)) {
+        ++filtered;
+      }
       for (size_t r = rejected_before; r < batch.rejections().size(); ++r) {
         const Rejection& rejection = batch.rejections()[r];
         counters_.rejected[static_cast<size_t>(rejection.reason)]->Inc();
@@ -68,7 +89,7 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
         errors_json += '}';
       }
     }
-    ReturnRunner(std::move(runner));
+    if (pooled) ReturnRunner(std::move(runner));
   }
   counters_.filtered->Inc(filtered);
   received_->Inc(messages);

@@ -30,11 +30,13 @@ class HttpIngest {
     std::string body;  // JSON
   };
   //! Ingests body (NDJSON, or a JSON array when it starts with '[') as messages published to
-  //! topic. 200 with {"accepted":N,"rejected":M,"filtered":F,"errors":[{"line":L,"reason":..,
-  //! "detail":..}]} once everything is durable; 400 when the body is not NDJSON or a JSON array
-  //! at all, or the topic is not one MQTT would accept for a PUBLISH; 503 when the log refuses
-  //! (nothing was acknowledged: the client may send again).
-  Answer Ingest(std::string_view body, std::string_view topic = "http");
+  //! topic, reading timestamps without an offset in device_time_zone (empty: [ingest]
+  //! device_time_zone). A message over [ingest] max_payload_bytes is rejected as over MQTT. 200 with
+  //! {"accepted":N,"rejected":M,"filtered":F,"errors":[{"line":L,"reason":..,"detail":..}]} once
+  //! everything is durable; 400 when the body is not NDJSON or a JSON array at all, the topic is not
+  //! one MQTT would accept for a PUBLISH, or the zone is unknown; 503 when the log refuses (nothing
+  //! was acknowledged: the client may send again).
+  Answer Ingest(std::string_view body, std::string_view topic = "http", const std::string& device_time_zone = "");
 
  private:
   //! A runner for this request's thread: taken from the idle ones, or made. A RuleRunner serves

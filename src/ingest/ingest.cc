@@ -26,6 +26,13 @@ IngestCounters IngestCounters::Register(Metrics* metrics) {
   return c;
 }
 
+void RejectOversize(const RuleSet& rules, Message msg, size_t payload_size, RuleBatch* batch) {
+  msg.payload = msg.payload.substr(0, rules.options().max_payload_bytes);
+  batch->Reject(msg, rules.RuleFor(msg.topic),
+                {Reason::kOversize, "payload of " + std::to_string(payload_size) + " bytes is over the limit"},
+                payload_size);
+}
+
 Ingest::Ingest(MqttSubscriber* subscriber, std::shared_ptr<const RuleSet> rules, std::vector<Stream*> streams,
                Stream* errors, Clock* clock, Metrics* metrics, Options options)
     : subscriber_(subscriber),
@@ -94,10 +101,8 @@ Status Ingest::RunOnce(std::chrono::milliseconds wait) {
   for (const MqttMessage& m : messages) {
     Message msg{m.topic, m.payload, /*client_id=*/{}, now};
     if (m.truncated) {
-      // Only the first max_payload_bytes were kept on receipt: no rule can read it.
-      batch_.Reject(msg, rules_.rules().RuleFor(msg.topic),
-                    {Reason::kOversize, "payload of " + std::to_string(m.payload_size) + " bytes is over the limit"},
-                    m.payload_size);
+      // Only the first max_payload_bytes were kept on receipt.
+      RejectOversize(rules_.rules(), msg, m.payload_size, &batch_);
     } else if (!rules_.Apply(msg, &batch_)) {
       counters_.filtered->Inc();
     }

@@ -29,6 +29,11 @@ struct IngestCounters {
   static IngestCounters Register(Metrics* metrics);
 };
 
+//! Adds a payload over [ingest] max_payload_bytes to batch's error output the same way for both
+//! ways in (docs/format/record.md): no rule reads it; its first max_payload_bytes are kept as raw
+//! (msg.payload may be longer or already cut), with raw_truncated and payload_size, the size sent.
+void RejectOversize(const RuleSet& rules, Message msg, size_t payload_size, RuleBatch* batch);
+
 class Ingest {
  public:
   struct Options {

@@ -102,6 +102,7 @@ class RuleBatch {
 };
 
 class RuleRunner;
+class TimestampParser;
 
 //! The compiled rules of a daemon: immutable, shared by every ingest thread.
 class RuleSet {
@@ -113,6 +114,8 @@ class RuleSet {
 
   //! The streams the rules write to, each once, in the order the rules name them.
   const std::vector<std::string>& streams() const { return streams_; }
+  //! The options it was compiled with.
+  const RuleOptions& options() const { return options_; }
   //! The name of the first rule whose topic filter matches topic ("" when none), for rejections
   //! made before any rule ran (a payload cut short on receipt).
   std::string_view RuleFor(std::string_view topic) const;
@@ -130,6 +133,10 @@ class RuleSet {
 class RuleRunner {
  public:
   explicit RuleRunner(std::shared_ptr<const RuleSet> rules);
+  //! A runner that reads timestamps without an offset in device_time_zone instead of the rules'
+  //! own (HTTP ingest's ?device_time_zone=); an unknown zone is an InvalidArgument.
+  static Result<std::unique_ptr<RuleRunner>> ForZone(std::shared_ptr<const RuleSet> rules,
+                                                     const std::string& device_time_zone);
   ~RuleRunner();
   RuleRunner(const RuleRunner&) = delete;
   RuleRunner& operator=(const RuleRunner&) = delete;
@@ -143,6 +150,7 @@ class RuleRunner {
 
  private:
   struct Impl;
+  RuleRunner(std::shared_ptr<const RuleSet> rules, const TimestampParser& timestamps);
   std::shared_ptr<const RuleSet> rules_;
   std::unique_ptr<Impl> impl_;
 };

@@ -96,11 +96,19 @@ struct RuleRunner::Impl {
   std::vector<sql::Evaluator> evaluators;  // one per rule
 };
 
-RuleRunner::RuleRunner(std::shared_ptr<const RuleSet> rules) : rules_(std::move(rules)) {
-  // The zone was checked by Compile, so Create cannot fail here.
-  TimestampParser timestamps = TimestampParser::Create(rules_->options_.device_time_zone).value();
-  impl_ = std::make_unique<Impl>(rules_->options_, timestamps);
+// The zone was checked by Compile, so Create cannot fail here.
+RuleRunner::RuleRunner(std::shared_ptr<const RuleSet> rules)
+    : RuleRunner(rules, TimestampParser::Create(rules->options_.device_time_zone).value()) {}
+
+RuleRunner::RuleRunner(std::shared_ptr<const RuleSet> rules, const TimestampParser& timestamps)
+    : rules_(std::move(rules)), impl_(std::make_unique<Impl>(rules_->options_, timestamps)) {
   for (const auto& rule : rules_->rules_) impl_->evaluators.emplace_back(rule->program.get());
+}
+
+Result<std::unique_ptr<RuleRunner>> RuleRunner::ForZone(std::shared_ptr<const RuleSet> rules,
+                                                        const std::string& device_time_zone) {
+  SP_ASSIGN_OR_RETURN(TimestampParser timestamps, TimestampParser::Create(device_time_zone));
+  return std::unique_ptr<RuleRunner>(new RuleRunner(std::move(rules), timestamps));
 }
 
 RuleRunner::~RuleRunner() = default;

@@ -19,9 +19,11 @@
 #include "rollup/series.h"
 
 namespace httplib {
+class ContentReader;
 class Server;
 struct Request;
-}
+struct Response;
+}  // namespace httplib
 
 namespace sp {
 
@@ -44,9 +46,14 @@ class WebServer {
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
-  using IngestFn = std::function<std::pair<int, std::string>(std::string_view body, std::string_view topic)>;
-  //! Serves POST /v1/ingest[?topic=T] with fn (topic "http" when the request names none), for
-  //! requests that carry `Authorization: Bearer <token>`.
+  //! What a POST /v1/ingest asks for besides its body.
+  struct IngestRequest {
+    std::string topic = "http";    // ?topic=
+    std::string device_time_zone;  // ?device_time_zone=; empty: [ingest] device_time_zone
+  };
+  using IngestFn = std::function<std::pair<int, std::string>(std::string_view body, const IngestRequest& request)>;
+  //! Serves POST /v1/ingest[?topic=T&device_time_zone=Z] with fn, for requests that carry
+  //! `Authorization: Bearer <token>`, whatever their Content-Type, with bodies up to max_body_bytes.
   //! Without a token configured every POST is refused (403): writes always need one. Call before Start.
   void EnableIngest(std::string token, size_t max_body_bytes, IngestFn fn);
 
@@ -72,6 +79,8 @@ class WebServer {
  private:
   //! The dashboard: GET / and its assets (page.cc).
   void RegisterPage();
+  //! POST /v1/ingest: reads the body up to max_body_bytes_, checks the token and parameters, calls ingest_.
+  void ServeIngest(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read);
   //! Whether the request carries `Authorization: Bearer <token>` (never, without a token).
   bool Authorized(const httplib::Request& req) const;
 
@@ -80,13 +89,14 @@ class WebServer {
   HealthFn health_;
   Counter* requests_;
   std::string token_;
+  size_t max_body_bytes_ = 0;  // 0 until EnableIngest: httplib's own limit
   IngestFn ingest_;
   ApiSources api_;
   bool token_for_reads_ = false;
   bool reads_need_token_ = false;
   std::atomic<int> event_streams_{0};
   std::atomic<bool> stopping_{false};  // ends event streams
-  std::mutex query_mu_;  // one query at a time on the shared engine
+  std::mutex query_mu_;                // one query at a time on the shared engine
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

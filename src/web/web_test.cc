@@ -24,7 +24,7 @@ TEST(WebServer, ReadsNeedTheTokenWhenRequired) {
   for (bool required : {false, true}) {
     WebServer web(&metrics, engine->get(), [] { return Health{}; });
     web.EnableApi({&rollup, &series, Clock::Default()});
-    web.EnableIngest("s3cret", 1 << 20, [](std::string_view, std::string_view) { return std::make_pair(200, std::string("{}")); });
+    web.EnableIngest("s3cret", 1 << 20, [](std::string_view, const WebServer::IngestRequest&) { return std::make_pair(200, std::string("{}")); });
     if (required) web.RequireTokenForReads();
     ASSERT_OK(web.Start("127.0.0.1", 0));
     httplib::Client client("127.0.0.1", web.port());
