@@ -32,7 +32,7 @@ fi
 BUILD=build-arm64  # agent_arm64_test looks here
 # --no-warn-unused-cli: a configured tree ignores the toolchain file on later runs, and would say so.
 cmake -S . -B "$BUILD" -G Ninja --log-level=WARNING --no-warn-unused-cli -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
-  -DCMAKE_BUILD_TYPE=Release -DSP_AGENT_ONLY=ON -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF > /dev/null
+  -DCMAKE_BUILD_TYPE=Release -DSP_AGENT_ONLY=ON -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF -DSP_WERROR=ON > /dev/null
 ninja -C "$BUILD" --quiet -j "${JOBS:-2}" sensorpipe-agent | { grep -v '^ninja: no work to do' || true; }
 
 # A host binary slipping through (a toolchain file not applied) would pass every later check here.

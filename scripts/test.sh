@@ -11,7 +11,9 @@ scripts/bootstrap.sh
 scripts/build-arm64.sh
 export SP_REQUIRE_ARM64=1
 BUILD=${BUILD_DIR:-build-test}
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON -DSP_BUILD_TESTS=ON -DSP_BUILD_BENCH=ON
+# SP_WERROR: a compiler or linker warning fails the build, and so the test command.
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON -DSP_BUILD_TESTS=ON -DSP_BUILD_BENCH=ON \
+  -DSP_WERROR=ON
 ninja -C "$BUILD" -j "${JOBS:-2}"
 cd "$BUILD"
 ctest --output-on-failure -j "${JOBS:-2}" "$@"
