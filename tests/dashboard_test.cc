@@ -32,19 +32,6 @@ constexpr const char* kToken = "dashboard-test-token";
 constexpr const char* kFrom = "2022-07-14T00:00:00+09:00";
 constexpr const char* kTo = "2022-07-15T00:00:00+09:00";
 
-std::string SourceDir() {
-  const char* s = std::getenv("SP_SOURCE_DIR");
-  return s ? s : ".";
-}
-
-// Beside the test binary, so a run from the build folder leaves <build>/tests/dashboard_test.out.
-std::string OutDir() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string dir = ec ? std::string(".") : exe.parent_path().string();
-  return dir + "/dashboard_test.out";
-}
-
 // How many temperature readings /api/series counts in the seed's day (-1 when it cannot answer).
 int64_t CountedReadings(int port) {
   auto res =
@@ -120,7 +107,7 @@ TEST_F(Dashboard, InHeadlessChromium) {
                                    "\"timestamp\":\"2022-07-14T15:00:05+09:00\",\"temperature\":41.25,"
                                    "\"humidity\":40.5,\"pressure\":1009.5,\"pitch\":1.5,\"roll\":359.5,"
                                    "\"yaw\":185.5,\"count\":5400}}";
-  const std::string out = OutDir();
+  const std::string out = TestOutDir("dashboard_test.out");
   std::filesystem::remove_all(out);
   const std::string base = "http://127.0.0.1:" + std::to_string(daemon_->http_port());
   ASSERT_OK_AND_ASSIGN(CommandOutput node,

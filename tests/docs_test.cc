@@ -44,11 +44,6 @@ constexpr std::string_view kRunByMarker = "# run by ";
 constexpr int kSeedRows = 5400;
 const char* const kToken = "docs-test-token";
 
-std::string SourceDir() {
-  const char* s = std::getenv("SP_SOURCE_DIR");
-  return s ? s : ".";
-}
-
 std::string Trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t");
   if (b == std::string::npos) return "";

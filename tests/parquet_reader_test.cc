@@ -185,11 +185,6 @@ std::string Join(const std::vector<std::string>& lines, size_t max = 20) {
   return out;
 }
 
-std::string SourceDir() {
-  const char* s = std::getenv("SP_SOURCE_DIR");
-  return s ? s : ".";
-}
-
 // One cell of a parsed JSON document as text in the form Row uses; a value of the wrong JSON
 // type comes out as a description that matches nothing sent.
 std::string CellText(simdjson::dom::element v, Kind kind, bool from_sensorpipe) {

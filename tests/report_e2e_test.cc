@@ -20,20 +20,6 @@ namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 
-std::string SourceDir() {
-  const char* s = std::getenv("SP_SOURCE_DIR");
-  return s ? s : ".";
-}
-
-// Beside the test binary, so a run from the build folder leaves <build>/tests/report_e2e_test.out.
-std::string OutDir() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string dir = ec ? std::string(".") : exe.parent_path().string();
-  std::filesystem::create_directories(dir + "/report_e2e_test.out", ec);
-  return dir + "/report_e2e_test.out";
-}
-
 std::vector<std::string> Cells(const std::string& row) {
   std::vector<std::string> out;
   std::stringstream ss(row);
@@ -171,7 +157,7 @@ TEST_F(ReportEndToEnd, FindsTheSeedsPhasesAndCorrelation) {
   ASSERT_TRUE(std::filesystem::exists(SourceDir() + "/.cache/browser/node_modules/playwright-core/package.json"))
       << "no playwright-core in .cache/browser: run scripts/fetch-test-tools.sh";
   ASSERT_OK_AND_ASSIGN(CommandOutput legend, RunCommand({"node", SourceDir() + "/tests/browser/report_legend.mjs",
-                                                         html_path, OutDir() + "/legend.png"},
+                                                         html_path, TestOutDir("report_e2e_test.out") + "/legend.png"},
                                                         kDeadline));
   EXPECT_EQ(legend.exit_code, 0) << legend.out << legend.err;
 

@@ -68,6 +68,22 @@ inline std::string FixturesDir() {
   return d ? d : "../shared/fixtures";
 }
 
+//! $SP_SOURCE_DIR (the repository), set by CTest.
+inline std::string SourceDir() {
+  const char* d = std::getenv("SP_SOURCE_DIR");
+  return d ? d : ".";
+}
+
+//! A folder named NAME beside the test binary, made if missing: a run from the build folder leaves
+//! its screenshots and reports in <build>/tests/NAME.
+inline std::string TestOutDir(const std::string& name) {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string dir = (ec ? std::string(".") : exe.parent_path().string()) + "/" + name;
+  std::filesystem::create_directories(dir, ec);
+  return dir;
+}
+
 //! A whole file's bytes ("" when it cannot be read).
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
