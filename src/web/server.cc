@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/env.h"
@@ -40,6 +41,13 @@ WebServer::WebServer(Metrics* metrics, QueryEngine* engine, HealthFn health, con
   // Headers and body go out in two writes: with Nagle's algorithm the second waits for the
   // client's delayed ACK of the first, 20-40 ms on every keep-alive request.
   server_->set_tcp_nodelay(true);
+  // httplib binds with SO_REUSEPORT, which lets a second daemon (or anything else) listen on the
+  // same port and silently take a share of the connections: a daemon must fail to start instead.
+  // SO_REUSEADDR alone still allows a restart while old connections linger in TIME_WAIT.
+  server_->set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Reads of the API need the token when others can reach the listener (Start decides).
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // Debian's cpp-httplib compresses every text and JSON answer with Brotli at quality 11 when
@@ -164,7 +172,11 @@ Status WebServer::Start(const std::string& host, int port) {
   thread_ = std::thread([this] {
     NameThisThread("sp-web");
     server_->listen_after_bind();
+    listen_returned_ = true;
   });
+  // httplib's stop() does nothing until this thread has marked the server running, so a Stop()
+  // right after Start() would leave it listening and the join waiting forever: wait for that mark.
+  while (!server_->is_running() && !listen_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   spdlog::info("web: listening on {}://{}:{}/", tls_ ? "https" : "http", host, port_);
   return Status::OK();
 }

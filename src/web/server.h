@@ -95,8 +95,9 @@ class WebServer {
   bool token_for_reads_ = false;
   bool reads_need_token_ = false;
   std::atomic<int> event_streams_{0};
-  std::atomic<bool> stopping_{false};  // ends event streams
-  std::mutex query_mu_;                // one query at a time on the shared engine
+  std::atomic<bool> stopping_{false};         // ends event streams
+  std::atomic<bool> listen_returned_{false};  // the serving thread is done
+  std::mutex query_mu_;                       // one query at a time on the shared engine
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

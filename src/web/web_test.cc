@@ -80,5 +80,27 @@ TEST(WebServer, ServesHttpsWithTheConfiguredCertificate) {
   EXPECT_NE(s.message().find("cert_file and key_file"), std::string_view::npos) << s.ToString();
 }
 
+// A second daemon on a port already served must fail to start: httplib's SO_REUSEPORT let it listen
+// beside the first and take a share of the connections, so a script polling the port could not
+// tell which one answered.
+TEST(WebServer, APortAlreadyServedIsRefused) {
+  testing::TempDir lake;
+  Metrics metrics;
+  auto engine = QueryEngine::Open(lake.path(), {.read_only_sql = true});
+  ASSERT_TRUE(engine.ok());
+  WebServer first(&metrics, engine->get(), [] { return Health{}; });
+  ASSERT_OK(first.Start("127.0.0.1", 0));
+  WebServer second(&metrics, engine->get(), [] { return Health{}; });
+  const Status s = second.Start("127.0.0.1", first.port());
+  EXPECT_EQ(s.code(), Status::Code::kUnavailable) << s.ToString();
+  // The first still answers, and a server started again after it stopped gets the port at once.
+  httplib::Client client("127.0.0.1", first.port());
+  EXPECT_EQ(client.Get("/healthz")->status, 200);
+  const int port = first.port();
+  first.Stop();
+  WebServer again(&metrics, engine->get(), [] { return Health{}; });
+  EXPECT_OK(again.Start("127.0.0.1", port));
+}
+
 }  // namespace
 }  // namespace sp
