@@ -10,8 +10,12 @@
 # device publishing to sensor/raspberrypi/data with its own. The plain mode stays the default so
 # that a message can be sent to the demo with a bare mosquitto_pub.
 #
+# The daemon takes HTTP ingest with a token generated on the first run and kept in demo/http_token;
+# scripts/seed-day.sh loads the seed's day into the running demo with it.
+#
 # Environment: SP_DEMO_DIR (default ./demo), SP_BUILD_DIR (default ./build), SP_SKIP_BUILD=1 to use
-# binaries already built there.
+# binaries already built there, SP_DEMO_HTTP_PORT to serve HTTP on that port (default: the first
+# free one from 8080).
 set -euo pipefail
 SECURE=
 for arg in "$@"; do
@@ -49,7 +53,12 @@ wait_until() {  # wait_until SECONDS COMMAND...: true once COMMAND succeeds
 mkdir -p "$DEMO/broker"
 DEMO=$(cd "$DEMO" && pwd)
 BROKER_PORT=$(first_free_port 1884)
-HTTP_PORT=$(first_free_port 8080)
+HTTP_PORT=${SP_DEMO_HTTP_PORT:-$(first_free_port 8080)}
+# The token for POST /v1/ingest: made once, kept across runs so scripts and devices keep working.
+if [[ ! -s $DEMO/http_token ]]; then
+  (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$DEMO/http_token")
+fi
+TOKEN=$(< "$DEMO/http_token")
 if [[ -z $SECURE ]]; then
   sed -e "s|@PORT@|$BROKER_PORT|" -e "s|@DIR@|$DEMO/broker|" scripts/mosquitto.conf.in > "$DEMO/broker/mosquitto.conf"
   BROKER_URL="mqtt://127.0.0.1:$BROKER_PORT"
@@ -99,6 +108,7 @@ device_time_zone = "UTC"
 interval_s = 10   # short, so the first page fills quickly
 [http]
 listen = "127.0.0.1:$HTTP_PORT"
+token = "$TOKEN"   # for POST /v1/ingest; kept in http_token
 CONF
 
 # Children run in their own sessions, so a Ctrl-C reaches only this script, which stops them in
@@ -117,29 +127,41 @@ stop_pid() {
   echo "demo: pid $pid did not stop in 30 s; killing it" >&2
   kill -KILL "$pid" 2> /dev/null || true
 }
+# What the script says once it stops: its output may be a pipe whose reader is gone (`demo.sh |
+# tee log` and Ctrl-C: tee dies first), where a write would kill the script with SIGPIPE before
+# it stopped anything. So SIGPIPE is ignored from here on and a failed write is not an error.
+say() { printf '%s\n' "$@" 2> /dev/null || true; }
 STOPPING=
 stop_all() {
+  trap '' PIPE
+  set +e
   [[ -n $STOPPING ]] && return
   STOPPING=1
-  echo
-  echo "demo: stopping the device, the pipeline and the broker..."
+  say "" "demo: stopping the device, the pipeline and the broker..."
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-  wait 2> /dev/null || true
-  echo "demo: stopped. Data stays in $DEMO/data; query it with:"
-  echo "  $BIN/sensorpipe query --config $DEMO/sensorpipe.toml \"SELECT count(*) FROM readings\""
+  wait 2> /dev/null
+  say "demo: stopped. Data stays in $DEMO/data; query it with:" \
+    "  $BIN/sensorpipe query --config $DEMO/sensorpipe.toml \"SELECT count(*) FROM readings\""
 }
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 died() {
-  echo "demo: $1 exited early; the end of its log ($DEMO/$1.log):" >&2
-  tail -n 20 "$DEMO/$1.log" >&2
+  trap '' PIPE
+  echo "demo: $1 exited early; the end of its log ($DEMO/$1.log):" >&2 || true
+  tail -n 20 "$DEMO/$1.log" >&2 || true
   exit 1
+}
+# Ready: the daemon this script started is alive and its own /healthz answers (it names its pid),
+# not whatever else may answer on the port.
+daemon_ready() {
+  kill -0 "$sensorpipe_PID" 2> /dev/null || died sensorpipe
+  curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" 2> /dev/null | grep -q "\"pid\":$sensorpipe_PID[,}]"
 }
 
 start mosquitto mosquitto -c "$DEMO/broker/mosquitto.conf"
 wait_until 20 listening "$BROKER_PORT" || died mosquitto
 start sensorpipe "$BIN/sensorpipe" run --config "$DEMO/sensorpipe.toml"
-wait_until 60 curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/metrics" || died sensorpipe
+wait_until 60 daemon_ready || died sensorpipe
 start agent "$BIN/sensorpipe-agent" --simulate --spool "$DEMO/spool" "${AGENT_ARGS[@]}"
 
 cat <<INFO
@@ -147,6 +169,9 @@ cat <<INFO
 sensorpipe is running.
   Dashboard:  http://127.0.0.1:$HTTP_PORT/    (health: /healthz, metrics: /metrics)
   Broker:     $BROKER_URL   (one simulated SenseHAT $PUBLISHES, every second)
+  HTTP ingest token: $TOKEN   (kept in $DEMO/http_token)
+    curl -H "Authorization: Bearer $TOKEN" --data-binary @FILE.ndjson http://127.0.0.1:$HTTP_PORT/v1/ingest
+  The seed's day (2022-07-14 in Seoul, as device "seed"), its dashboard link and report: scripts/seed-day.sh
   Logs:       $DEMO/{mosquitto,sensorpipe,agent}.log
   Query (readings reach the lake every 10 s):
     $BIN/sensorpipe query --config $DEMO/sensorpipe.toml \\
