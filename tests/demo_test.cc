@@ -36,7 +36,7 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
   TempDir dir;
   // Started as root, mosquitto switches to its own user, which must reach the demo's folder.
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
-  const std::string source = std::getenv("SP_SOURCE_DIR") ? std::getenv("SP_SOURCE_DIR") : ".";
+  const std::string source = SourceDir();
   const std::string build = std::filesystem::path(BinDir()).parent_path().string();
   std::vector<std::string> argv = {source + "/scripts/demo.sh"};
   if (secure) argv.push_back("--secure");
@@ -91,10 +91,6 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, Demo, ::testing::Bool(),
                          [](const auto& info) { return std::string(info.param ? "Secure" : "Plain"); });
-
-std::string SourceDir() {
-  return std::getenv("SP_SOURCE_DIR") ? std::getenv("SP_SOURCE_DIR") : ".";
-}
 
 //! The environment that points demo.sh and seed-day.sh at the test build and a demo folder.
 std::vector<std::string> DemoEnv(const TempDir& dir) {
