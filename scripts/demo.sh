@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds in Release, and runs the pipeline
 # on this machine: a mosquitto broker of the demo's own, `sensorpipe run`, and one simulated
-# SenseHAT publishing the seed's message to sensor/data every second at QoS 1. Ctrl-C stops the
-# device, then the daemon (which flushes everything to the lake), then the broker.
+# SenseHAT, device "sim-pi" (never the seed's "raspberrypi"), publishing the seed's message to
+# sensor/data every second at QoS 1. Ctrl-C stops the device, then the daemon (which flushes
+# everything to the lake), then the broker.
 #
 # --secure runs it with the trust model of docs/trust.md instead: a device CA from `sensorpipe
 # certs` (kept in demo/certs across runs), the broker from `sensorpipe broker-config` (TLS, client
 # certificates required, the ACL), the daemon subscribing with sensorpipe's own certificate and the
-# device publishing to sensor/raspberrypi/data with its own. The plain mode stays the default so
+# device publishing to sensor/sim-pi/data with its own. The plain mode stays the default so
 # that a message can be sent to the demo with a bare mosquitto_pub.
 #
 # The daemon takes HTTP ingest with a token generated on the first run and kept in demo/http_token;
@@ -63,12 +64,12 @@ if [[ -z $SECURE ]]; then
   sed -e "s|@PORT@|$BROKER_PORT|" -e "s|@DIR@|$DEMO/broker|" scripts/mosquitto.conf.in > "$DEMO/broker/mosquitto.conf"
   BROKER_URL="mqtt://127.0.0.1:$BROKER_PORT"
   MQTT_EXTRA='client_id = "sensorpipe-demo"'
-  AGENT_ARGS=(--url "$BROKER_URL" --device raspberrypi --topic sensor/data --interval 1)
+  AGENT_ARGS=(--url "$BROKER_URL" --device sim-pi --topic sensor/data --interval 1)
   PUBLISHES="publishes to sensor/data"
 else
   CERTS=$DEMO/certs
   if [[ ! -f $CERTS/ca.crt ]]; then "$BIN/sensorpipe" certs init --dir "$CERTS"; fi
-  if [[ ! -f $CERTS/devices/raspberrypi.crt ]]; then "$BIN/sensorpipe" certs issue raspberrypi --dir "$CERTS"; fi
+  if [[ ! -f $CERTS/devices/sim-pi.crt ]]; then "$BIN/sensorpipe" certs issue sim-pi --dir "$CERTS"; fi
   "$BIN/sensorpipe" broker-config --certs "$CERTS" --port "$BROKER_PORT" --data "$DEMO/broker" \
     --out "$DEMO/broker/mosquitto.conf"
   BROKER_URL="mqtts://127.0.0.1:$BROKER_PORT"
@@ -78,16 +79,16 @@ key_file = "certs/sensorpipe.key"'
   cat > "$DEMO/agent.toml" <<CONF
 # Written by scripts/demo.sh --secure: the simulated device with its own certificate.
 [agent]
-device = "raspberrypi"
+device = "sim-pi"
 interval_s = 1
 [mqtt]
 url = "$BROKER_URL"
 ca_file = "certs/ca.crt"
-cert_file = "certs/devices/raspberrypi.crt"
-key_file = "certs/devices/raspberrypi.key"
+cert_file = "certs/devices/sim-pi.crt"
+key_file = "certs/devices/sim-pi.key"
 CONF
   AGENT_ARGS=(--config "$DEMO/agent.toml")
-  PUBLISHES="publishes to sensor/raspberrypi/data with its certificate; TLS, client certificates of $CERTS"
+  PUBLISHES="publishes to sensor/sim-pi/data with its certificate; TLS, client certificates of $CERTS"
 fi
 # Started as root, mosquitto drops to its own user: that user must be able to write its data (and,
 # in secure mode, read the broker's 0600 key).

@@ -63,7 +63,7 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
   const std::string config = dir.Sub("demo") + "/sensorpipe.toml";
   auto count = [&] {
     auto r = RunCommand({BinDir() + "/sensorpipe", "query", "--config", config, "--format", "csv",
-                         "SELECT count(*) AS n FROM readings WHERE device = 'raspberrypi'"},
+                         "SELECT count(*) AS n FROM readings WHERE device = 'sim-pi'"},
                         kDeadline);
     return r.ok() && r->exit_code == 0 && r->out.size() > 2 ? std::stoll(r->out.substr(2)) : -1;
   };
@@ -85,7 +85,7 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
     // The broker named both clients after their certificates.
     const std::string broker_log = Slurp(dir.Sub("demo") + "/broker/mosquitto.log");
     EXPECT_NE(broker_log.find(" as sensorpipe ("), std::string::npos) << broker_log;
-    EXPECT_NE(broker_log.find(" as raspberrypi ("), std::string::npos) << broker_log;
+    EXPECT_NE(broker_log.find(" as sim-pi ("), std::string::npos) << broker_log;
   }
 }
 
@@ -194,8 +194,8 @@ TEST(DemoAsTheReadmeTellsIt, SeedDayThenCtrlCThroughTee) {
                   "FROM readings GROUP BY 1 ORDER BY 1"},
                  kDeadline));
   std::erase(devices.out, '\r');  // CSV lines end with CRLF
-  EXPECT_TRUE(std::regex_search(devices.out, std::regex("\nraspberrypi,20[2-9][0-9]-[^,]*,0\nseed,2022-07-13 "
-                                                        "15:00:00,5400\n$")))
+  EXPECT_TRUE(std::regex_search(devices.out, std::regex("\nseed,2022-07-13 15:00:00,5400\n"
+                                                        "sim-pi,20[2-9][0-9]-[^,]*,0\n$")))
       << devices.out;
 
   ASSERT_EQ(::kill(-pipeline->pid(), SIGINT), 0);
