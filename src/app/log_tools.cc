@@ -14,6 +14,7 @@
 #include "common/metrics.h"
 #include "common/time.h"
 #include "log/file_log.h"
+#include "rollup/feeder.h"
 #include "rules/timestamp.h"
 
 namespace sp {
@@ -59,10 +60,6 @@ Result<uint64_t> Position(const std::string& from, Stream* stream, const ShardSt
       "(UTC) or \"2022-07-14T00:00:00+09:00\", not '" +
       from + "'");
 }
-
-// The consumer of rollup/feeder.cc: it keeps no state on disk, and resumes from the lake's offsets
-// at every start, not from its checkpoint (which it saves for `log stat` only).
-constexpr std::string_view kRollupConsumer = "rollup";
 
 std::atomic<bool> g_interrupted{false};
 

@@ -7,6 +7,12 @@
 
 namespace sp {
 
+std::string JsonError(std::string_view message) {
+  std::string out = "{\"error\":";
+  AppendJsonString(out, message);
+  return out + "}\n";
+}
+
 void AppendJsonString(std::string& out, std::string_view s) {
   const size_t at = out.size();
   out.resize(at + JsonStringRoom(s));

@@ -12,6 +12,8 @@ namespace sp {
 //! Appends s as a quoted JSON string; control characters become \u00XX, valid UTF-8 passes
 //! through unchanged. The caller checks validity first (IsValidUtf8) when it matters.
 void AppendJsonString(std::string& out, std::string_view s);
+//! The body of every HTTP error answer (docs/api.md): {"error":"<message>"} and a newline.
+std::string JsonError(std::string_view message);
 //! Appends the shortest decimal form that reads back as the same double ("39.743", "1e-07").
 //! Non-finite values have no JSON form and are written as null.
 void AppendDouble(std::string& out, double v);

@@ -21,7 +21,7 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
   // What a broker would refuse in a PUBLISH (MQTT 5 4.7.3): rules match topics as MQTT has them.
   if (topic.empty() || topic.size() > 65535 ||
       topic.find_first_of(std::string_view("+#\0", 3)) != std::string_view::npos || !IsValidUtf8(topic)) {
-    return {400, "{\"error\":\"topic must be an MQTT topic name: not empty, UTF-8, without + # or NUL\"}\n"};
+    return {400, JsonError("topic must be an MQTT topic name: not empty, UTF-8, without + # or NUL")};
   }
   // A request that names a zone (checked as the config key is) gets a runner of its own; the usual
   // case takes a pooled one below.
@@ -29,10 +29,8 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
   if (!device_time_zone.empty()) {
     auto zoned = RuleRunner::ForZone(rules_, device_time_zone);
     if (!zoned.ok()) {
-      std::string out = "{\"error\":";
-      AppendJsonString(out, "device_time_zone: " + std::string(zoned.status().message()) +
-                                " (expected an IANA name such as Asia/Seoul)");
-      return {400, out + "}\n"};
+      return {400, JsonError("device_time_zone: " + std::string(zoned.status().message()) +
+                             " (expected an IANA name such as Asia/Seoul)")};
     }
     runner = std::move(zoned).value();
   }
@@ -45,8 +43,8 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
     simdjson::dom::parser parser;
     simdjson::dom::array array;
     if (auto err = parser.parse(body.data(), body.size()).get(array)) {
-      return {400, std::string("{\"error\":\"the body starts with '[' but is not a JSON array: ") +
-                       simdjson::error_message(err) + "\"}\n"};
+      return {400, JsonError(std::string("the body starts with '[' but is not a JSON array: ") +
+                             simdjson::error_message(err))};
     }
     for (auto element : array) elements.push_back(simdjson::minify(element));
     items.assign(elements.begin(), elements.end());
@@ -96,17 +94,13 @@ HttpIngest::Answer HttpIngest::Ingest(std::string_view body, std::string_view to
   // The answer is the acknowledgement: only once every append is durable.
   for (size_t i = 0; i < streams_.size(); ++i) {
     if (Status s = streams_[i]->Append(batch.records(i)); !s.ok()) {
-      std::string out = "{\"error\":";
-      AppendJsonString(out, "the log refused the records; nothing was stored as acknowledged: " + s.ToString());
-      return {503, out + "}\n"};
+      return {503, JsonError("the log refused the records; nothing was stored as acknowledged: " + s.ToString())};
     }
     counters_.appended->Inc(batch.records(i).size());
     accepted += batch.records(i).size();
   }
   if (Status s = errors_->Append(batch.errors()); !s.ok()) {
-    std::string out = "{\"error\":";
-    AppendJsonString(out, "the error output refused the rejected lines: " + s.ToString());
-    return {503, out + "}\n"};
+    return {503, JsonError("the error output refused the rejected lines: " + s.ToString())};
   }
   return {200, "{\"accepted\":" + std::to_string(accepted) +
                    ",\"rejected\":" + std::to_string(batch.rejections().size()) +

@@ -105,7 +105,7 @@ RollupFeeder::~RollupFeeder() {
 }
 
 Status RollupFeeder::Start() {
-  SP_ASSIGN_OR_RETURN(consumer_, readings_->OpenConsumer("rollup", StartFrom::kOldest));
+  SP_ASSIGN_OR_RETURN(consumer_, readings_->OpenConsumer(kRollupConsumer, StartFrom::kOldest));
   thread_ = std::thread([this] {
     NameThisThread("sp-rollup");
     Run();

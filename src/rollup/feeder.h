@@ -16,6 +16,9 @@
 
 namespace sp {
 
+//! The feeder's consumer of the readings stream, as `sensorpipe log stat` lists it.
+inline constexpr const char* kRollupConsumer = "rollup";
+
 class RollupFeeder {
  public:
   //! The next offset per shard the lake holds (the delivery consumer's, from the catalog).

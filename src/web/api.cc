@@ -27,9 +27,7 @@ void Json(httplib::Response& res, int status, const std::string& body) {
 }
 
 void Error(httplib::Response& res, int status, const std::string& message) {
-  std::string body = "{\"error\":";
-  AppendJsonString(body, message);
-  Json(res, status, body + "}\n");
+  Json(res, status, JsonError(message));
 }
 
 //! A parameter error names the parameter; nullopt when the request is fine.

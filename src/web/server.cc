@@ -15,10 +15,8 @@ namespace {
 
 //! Every error answer of the listener: {"error": message} (docs/api.md).
 void SetError(httplib::Response& res, int status, std::string_view message) {
-  std::string body = "{\"error\":";
-  AppendJsonString(body, message);
   res.status = status;
-  res.set_content(body + "}\n", "application/json");
+  res.set_content(JsonError(message), "application/json");
 }
 
 std::string OverLimit(size_t max_body_bytes) {
