@@ -5,16 +5,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/lake.h"
+#include "catalog/lake_files.h"
 #include "common/env.h"
 #include "common/metrics.h"
-#include "app/lake.h"
-#include "compact/catalog_lake_files.h"
 #include "compact/compactor.h"
 #include "delivery/delivery.h"
 #include "ingest/http_ingest.h"
 #include "ingest/ingest.h"
-#include "ingest/mqtt_client.h"
 #include "log/file_log.h"
+#include "mqtt/client.h"
 #include "query/engine.h"
 #include "rollup/feeder.h"
 #include "web/server.h"

@@ -6,9 +6,9 @@
 #include <map>
 
 #include "common/time.h"
-#include "delivery/fs_object_store.h"
-#include "delivery/object_cache.h"
-#include "delivery/s3_object_store.h"
+#include "store/fs_object_store.h"
+#include "store/object_cache.h"
+#include "store/s3_object_store.h"
 
 namespace sp {
 

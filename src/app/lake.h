@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
+#include "catalog/catalog.h"
 #include "common/config.h"
-#include "compact/catalog.h"
 #include "compact/compactor.h"
-#include "delivery/object_store.h"
+#include "store/object_store.h"
 
 namespace sp {
 

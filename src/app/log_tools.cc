@@ -13,9 +13,9 @@
 #include "common/json_writer.h"
 #include "common/metrics.h"
 #include "common/time.h"
+#include "common/timestamp.h"
 #include "log/file_log.h"
 #include "rollup/feeder.h"
-#include "rules/timestamp.h"
 
 namespace sp {
 

@@ -4,10 +4,10 @@
 #include <cstdlib>
 
 #include "common/env.h"
+#include "common/timestamp.h"
 #include "report/lake_source.h"
 #include "report/render.h"
 #include "report/report.h"
-#include "rules/timestamp.h"
 
 namespace sp {
 

@@ -1,5 +1,5 @@
 // UTC calendar arithmetic on microseconds since the Unix epoch, without time-zone databases:
-// partition names, log and lake timestamps are all UTC. Zone conversions live in rules/timestamp.
+// partition names, log and lake timestamps are all UTC. Zone conversions live in common/timestamp.
 #pragma once
 
 #include <cstddef>
@@ -33,7 +33,7 @@ void AppendTimestamp(std::string& out, int64_t unix_micros);
 inline constexpr size_t kMaxTimestampChars = 40;
 char* WriteTimestamp(char* p, int64_t unix_micros);
 //! Reads the form AppendTimestamp writes, "YYYY-MM-DD HH:MM:SS" or with ".ffffff", for the years
-//! 0001-9999; false for anything else (rules/timestamp.h reads the other forms).
+//! 0001-9999; false for anything else (common/timestamp.h reads the other forms).
 bool ParseTimestamp(std::string_view text, int64_t* unix_micros);
 
 }  // namespace sp

@@ -15,11 +15,11 @@
 #include <string>
 #include <thread>
 
+#include "catalog/catalog.h"
 #include "common/env.h"
 #include "common/metrics.h"
-#include "compact/catalog.h"
-#include "delivery/object_store.h"
 #include "query/engine.h"
+#include "store/object_store.h"
 
 namespace sp {
 

@@ -6,14 +6,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include "catalog/lake_files.h"
 #include "common/testing.h"
 #include "common/time.h"
-#include "compact/catalog_lake_files.h"
 #include "delivery/delivery.h"
-#include "delivery/fs_object_store.h"
-#include "delivery/object_cache.h"
-#include "delivery/s3_object_store.h"
 #include "log/file_log.h"
+#include "store/fs_object_store.h"
+#include "store/object_cache.h"
+#include "store/s3_object_store.h"
 #include "support/s3_server.h"
 
 namespace sp {

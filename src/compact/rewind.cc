@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "compact/catalog.h"
-#include "delivery/object_store.h"
+#include "catalog/catalog.h"
+#include "store/object_store.h"
 
 namespace sp {
 

@@ -17,11 +17,11 @@
 #include <tuple>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "common/env.h"
 #include "common/metrics.h"
-#include "compact/catalog.h"
-#include "delivery/object_store.h"
 #include "log/log.h"
+#include "store/object_store.h"
 
 namespace sp {
 

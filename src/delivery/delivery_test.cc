@@ -8,8 +8,8 @@
 
 #include "common/testing.h"
 #include "common/time.h"
-#include "delivery/fs_object_store.h"
 #include "log/file_log.h"
+#include "store/fs_object_store.h"
 
 namespace sp {
 namespace {

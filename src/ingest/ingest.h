@@ -15,8 +15,8 @@
 #include "common/env.h"
 #include "common/metrics.h"
 #include "ingest/linger.h"
-#include "ingest/mqtt_client.h"
 #include "log/log.h"
+#include "mqtt/client.h"
 #include "rules/rule.h"
 
 namespace sp {

@@ -27,7 +27,7 @@ struct LakeSnapshot {
   std::vector<std::string> errors_json;
 };
 
-//! Which files hold the lake's rows now: the catalog's current set (compact/catalog_lake_files.h),
+//! Which files hold the lake's rows now: the catalog's current set (catalog/lake_files.h),
 //! or a directory scan for a lake without a catalog.
 class LakeFiles {
  public:

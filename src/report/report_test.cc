@@ -9,9 +9,9 @@
 
 #include "common/testing.h"
 #include "common/time.h"
+#include "common/timestamp.h"
 #include "report/lake_source.h"
 #include "report/render.h"
-#include "rules/timestamp.h"
 
 namespace sp {
 namespace {

@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "common/thread_name.h"
+#include "common/timestamp.h"
 #include "rules/reading.h"
-#include "rules/timestamp.h"
 
 namespace sp {
 

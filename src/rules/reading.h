@@ -11,9 +11,9 @@
 #include <string_view>
 
 #include "common/device_id.h"
-#include "log/log.h"
+#include "common/record.h"
+#include "common/timestamp.h"
 #include "rules/rule.h"
-#include "rules/timestamp.h"
 #include "rules/value.h"
 
 namespace sp {

@@ -13,7 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "log/log.h"
+#include "common/record.h"
+#include "common/status.h"
 
 namespace sp {
 

@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "common/json_writer.h"
+#include "common/timestamp.h"
 #include "query/format.h"
-#include "rules/timestamp.h"
 #include "web/server.h"
 
 namespace sp {

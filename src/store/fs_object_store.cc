@@ -1,4 +1,4 @@
-#include "delivery/fs_object_store.h"
+#include "store/fs_object_store.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "delivery/s3_request.h"
+#include "store/s3_request.h"
 
 #include <expat.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "ingest/mqtt_codec.h"
+#include "mqtt/codec.h"
 
 #include <algorithm>
 #include <atomic>

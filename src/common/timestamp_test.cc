@@ -1,4 +1,4 @@
-#include "rules/timestamp.h"
+#include "common/timestamp.h"
 
 #include <gtest/gtest.h>
 

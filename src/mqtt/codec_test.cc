@@ -2,7 +2,7 @@
 // server sends (3.1.1 and MQTT 5), MQTT 5 properties of every type, and malformed input (varints
 // too long, lengths past the end, reserved flags, bad or repeated properties), plus the streaming
 // reader's bounded handling of oversize PUBLISH packets and random or mutated input.
-#include "ingest/mqtt_codec.h"
+#include "mqtt/codec.h"
 
 #include <gtest/gtest.h>
 

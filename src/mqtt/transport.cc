@@ -1,4 +1,4 @@
-#include "ingest/mqtt_transport.h"
+#include "mqtt/transport.h"
 
 #include <fcntl.h>
 #include <netdb.h>

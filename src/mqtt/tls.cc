@@ -1,4 +1,4 @@
-#include "ingest/mqtt_tls.h"
+#include "mqtt/tls.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>

@@ -1,4 +1,4 @@
-#include "delivery/object_store.h"
+#include "store/object_store.h"
 
 #include <utility>
 

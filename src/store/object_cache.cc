@@ -1,4 +1,4 @@
-#include "delivery/object_cache.h"
+#include "store/object_cache.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>

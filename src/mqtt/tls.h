@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "ingest/mqtt_transport.h"
+#include "mqtt/transport.h"
 
 namespace sp {
 

@@ -1,4 +1,4 @@
-#include "delivery/s3_object_store.h"
+#include "store/s3_object_store.h"
 
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>

@@ -2,7 +2,7 @@
 // persistent sessions across disconnects and broker restarts, oversize payloads, batching, Wakeup.
 // A scripted fake broker covers what a real one never does: malformed packets, QoS 2, stray
 // acknowledgements, refused subscriptions and connections, a slow CONNACK, a silent broker.
-#include "ingest/mqtt_client.h"
+#include "mqtt/client.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "common/testing.h"
-#include "ingest/mqtt_codec.h"
+#include "mqtt/codec.h"
 #include "support/mosquitto.h"
 #include "support/process.h"
 

@@ -4,9 +4,9 @@
 
 #include <memory>
 
-#include "compact/catalog.h"
-#include "delivery/object_store.h"
+#include "catalog/catalog.h"
 #include "query/engine.h"
+#include "store/object_store.h"
 
 namespace sp {
 

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/metrics.h"
-#include "delivery/object_store.h"
-#include "delivery/s3_request.h"
+#include "store/object_store.h"
+#include "store/s3_request.h"
 
 namespace sp {
 

@@ -15,8 +15,8 @@
 // The client allows no topic aliases (it announces no Topic Alias Maximum, so 0): a broker that
 // sends one anyway breaks the protocol and the connection is closed.
 //
-// Layers: mqtt_codec (bytes <-> packets, both versions), mqtt_transport (TCP, or TLS in
-// mqtt_tls), and this state machine: connect -> CONNACK -> SUBSCRIBE -> SUBACK -> receiving.
+// Layers: codec.h (bytes <-> packets, both versions), transport.h (TCP, or TLS in
+// tls.h), and this state machine: connect -> CONNACK -> SUBSCRIBE -> SUBACK -> receiving.
 //
 // QoS 2: never requested (subscriptions ask for max QoS 1, and a broker must not send more than
 // granted), so a QoS 2 PUBLISH is a protocol violation: the connection is closed and the error
@@ -41,9 +41,9 @@
 #include "common/env.h"
 #include "common/metrics.h"
 #include "common/status.h"
-#include "ingest/mqtt_codec.h"
-#include "ingest/mqtt_tls.h"
-#include "ingest/mqtt_transport.h"
+#include "mqtt/codec.h"
+#include "mqtt/tls.h"
+#include "mqtt/transport.h"
 
 namespace sp {
 

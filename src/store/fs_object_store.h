@@ -4,7 +4,7 @@
 #include <string>
 
 #include "common/env.h"
-#include "delivery/object_store.h"
+#include "store/object_store.h"
 
 namespace sp {
 

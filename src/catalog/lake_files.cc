@@ -1,4 +1,4 @@
-#include "compact/catalog_lake_files.h"
+#include "catalog/lake_files.h"
 
 #include <map>
 #include <vector>

@@ -5,7 +5,7 @@
 
 #include <mutex>
 
-#include "compact/catalog.h"
+#include "catalog/catalog.h"
 
 namespace sp {
 

@@ -25,7 +25,7 @@
 
 #include "common/env.h"
 #include "common/metrics.h"
-#include "delivery/object_store.h"
+#include "store/object_store.h"
 
 namespace sp {
 

@@ -1,4 +1,4 @@
-#include "delivery/object_cache.h"
+#include "store/object_cache.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "common/testing.h"
-#include "delivery/fs_object_store.h"
+#include "store/fs_object_store.h"
 
 namespace sp {
 namespace {

@@ -1,4 +1,4 @@
-#include "ingest/mqtt_client.h"
+#include "mqtt/client.h"
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
