@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "common/testing.h"
-#include "delivery/s3_object_store.h"
+#include "store/s3_object_store.h"
 #include "support/daemon.h"
 #include "support/s3_server.h"
 

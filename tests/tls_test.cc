@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "common/testing.h"
-#include "ingest/mqtt_client.h"
+#include "mqtt/client.h"
 #include "support/daemon.h"
 #include "support/mosquitto.h"
 #include "support/process.h"

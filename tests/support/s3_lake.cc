@@ -1,6 +1,6 @@
 #include "support/s3_lake.h"
 
-#include "delivery/s3_object_store.h"
+#include "store/s3_object_store.h"
 
 namespace sp::testing {
 
