@@ -3,7 +3,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/build/bin
-RESULTS=$ROOT/bench/results
+# SENSORPIPE_BIN=DIR runs the daemon from another build (bench/compare_builds.sh: the binary from
+# before a change beside the one after), and RESULTS_DIR=DIR writes its results there.
+SENSORPIPE=${SENSORPIPE_BIN:-$BIN}/sensorpipe
+RESULTS=${RESULTS_DIR:-$ROOT/bench/results}
 mkdir -p "$RESULTS"
 
 bench_build() {
@@ -70,7 +73,7 @@ topics = ["bench/#"]
 listen = "127.0.0.1:$HTTP_PORT"
 $more
 CONF
-  "$BIN/sensorpipe" run --config "$dir/sensorpipe.toml" > "$dir/log" 2>&1 &
+  "$SENSORPIPE" run --config "$dir/sensorpipe.toml" > "$dir/log" 2>&1 &
   SP_PID=$!
   wait_port "$HTTP_PORT"
   [[ -n ${BROKER_PORT:-} ]] || return 0
