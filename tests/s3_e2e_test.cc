@@ -94,7 +94,7 @@ TEST(S3Lake, IngestCompactAndQueryWithTheObjectsInTheBucket) {
   o.path_style = true;
   o.access_key_id = S3Server::kAccessKeyId;
   o.secret_access_key = S3Server::kSecretAccessKey;
-  ASSERT_OK_AND_ASSIGN(auto bucket, S3ObjectStore::Open(o));
+  ASSERT_OK_AND_ASSIGN(auto bucket, S3ObjectStore::Open(o, Env::Default()));
   ASSERT_OK_AND_ASSIGN(auto objects, bucket->List(""));
   std::vector<std::string> keys;
   for (const ObjectInfo& object : objects) keys.push_back(object.key.substr(0, object.key.find("/dt=")));

@@ -146,7 +146,8 @@ Status RunDaemon(const Config& config) {
   SP_ASSIGN_OR_RETURN(auto error_delivery, Delivery::Open(errors, store, catalog, clock, &metrics, error_options));
   deliveries.push_back(std::move(error_delivery));
   // Compaction: woken by each commit of new readings objects.
-  SP_ASSIGN_OR_RETURN(auto compactor, Compactor::Open(catalog, store, clock, &metrics, CompactorOptionsFrom(config)));
+  SP_ASSIGN_OR_RETURN(auto compactor,
+                      Compactor::Open(catalog, store, env, clock, &metrics, CompactorOptionsFrom(config)));
   for (size_t i = 0; i < streams.size(); ++i) {
     if (streams[i]->name() == "readings") deliveries[i]->OnCommit([c = compactor.get()] { c->Notify(); });
   }

@@ -53,7 +53,7 @@ Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics) {
     o.secret_access_key = config.s3.secret_access_key;
     ApplyAwsEnvironment(&o);
     // The store's messages name the [s3] key at fault; the file is added here.
-    auto s3 = S3ObjectStore::Open(std::move(o), metrics);
+    auto s3 = S3ObjectStore::Open(std::move(o), env, metrics);
     if (!s3.ok()) return s3.status().WithContext(config.path);
     if (Status s = (*s3)->Check(); !s.ok()) {
       return s.WithContext(config.path + ": [s3] the lake's bucket cannot be listed");
@@ -169,8 +169,8 @@ int CompactNow(const Config& config, const CompactSelection& selection) {
   auto lake = OpenLake(config, clock);
   if (!lake.ok()) return Fail(lake.status());
   Metrics metrics;
-  auto compactor =
-      Compactor::Open(lake->catalog.get(), lake->store.get(), clock, &metrics, CompactorOptionsFrom(config));
+  auto compactor = Compactor::Open(lake->catalog.get(), lake->store.get(), Env::Default(), clock, &metrics,
+                                   CompactorOptionsFrom(config));
   if (!compactor.ok()) return Fail(compactor.status());
   std::fprintf(stderr, "compacting%s%s (waiting for a running compaction, if any)\n",
                selection.partition.empty() ? "" : " partitions ", selection.partition.c_str());

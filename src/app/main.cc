@@ -71,7 +71,7 @@ sp::Result<LakeQuery> OpenLakeQuery(const sp::Config& config, const sp::QueryOpt
                         sp::QueryEngine::Open(sp::MakeCatalogLakeFiles(q.lake.catalog.get(), q.lake.store.get()),
                                               q.lake.local_dir, options));
   } else {
-    SP_ASSIGN_OR_RETURN(q.engine, sp::QueryEngine::Open(config.LakeDir(), options));
+    SP_ASSIGN_OR_RETURN(q.engine, sp::QueryEngine::Open(sp::Env::Default(), config.LakeDir(), options));
   }
   return q;
 }

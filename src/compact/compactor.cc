@@ -51,9 +51,14 @@ CompactionScope CompactionDue(std::span<const FileGroup> partition, int64_t now_
   return raw >= options.objects ? CompactionScope::kRawFiles : CompactionScope::kNone;
 }
 
-Compactor::Compactor(Catalog* catalog, ObjectStore* store, Clock* clock, Metrics* metrics, CompactorOptions options,
-                     std::vector<std::unique_ptr<QueryEngine>> engines)
-    : catalog_(catalog), store_(store), clock_(clock), options_(std::move(options)), engines_(std::move(engines)) {
+Compactor::Compactor(Catalog* catalog, ObjectStore* store, Env* env, Clock* clock, Metrics* metrics,
+                     CompactorOptions options, std::vector<std::unique_ptr<QueryEngine>> engines)
+    : catalog_(catalog),
+      store_(store),
+      env_(env),
+      clock_(clock),
+      options_(std::move(options)),
+      engines_(std::move(engines)) {
   compactions_ = metrics->GetCounter("sensorpipe_compactions_total", "Compactions committed.");
   failures_ = metrics->GetCounter("sensorpipe_compaction_failures_total", "Compactions that failed (retried later).");
   rows_in_ = metrics->GetCounter("sensorpipe_compaction_rows_read_total", "Rows read by committed compactions.");
@@ -67,9 +72,8 @@ Compactor::~Compactor() {
   Stop();
 }
 
-Result<std::unique_ptr<Compactor>> Compactor::Open(Catalog* catalog, ObjectStore* store, Clock* clock, Metrics* metrics,
-                                                   CompactorOptions options) {
-  Env* env = Env::Default();
+Result<std::unique_ptr<Compactor>> Compactor::Open(Catalog* catalog, ObjectStore* store, Env* env, Clock* clock,
+                                                   Metrics* metrics, CompactorOptions options) {
   SP_RETURN_IF_ERROR(env->CreateDirs(JoinPath(options.tmp_dir, "duckdb")));
   QueryOptions q;
   // Sorting an hour of a busy lake can exceed memory: DuckDB spills to the temp folder instead.
@@ -89,7 +93,7 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(Catalog* catalog, ObjectStore
     engines.push_back(std::move(engine));
   }
   return std::unique_ptr<Compactor>(
-      new Compactor(catalog, store, clock, metrics, std::move(options), std::move(engines)));
+      new Compactor(catalog, store, env, clock, metrics, std::move(options), std::move(engines)));
 }
 
 Status Compactor::Recover() {
@@ -111,11 +115,10 @@ Status Compactor::Recover() {
     spdlog::info("compactor: removing {}, which no compaction committed", o.key);
     SP_RETURN_IF_ERROR(store_->Delete(o.key));
   }
-  Env* env = Env::Default();
-  SP_ASSIGN_OR_RETURN(std::vector<std::string> tmp, env->GetChildren(options_.tmp_dir));
+  SP_ASSIGN_OR_RETURN(std::vector<std::string> tmp, env_->GetChildren(options_.tmp_dir));
   for (const std::string& name : tmp) {
     if (name.size() > 8 && name.compare(name.size() - 8, 8, ".parquet") == 0) {
-      SP_RETURN_IF_ERROR(env->RemoveFile(JoinPath(options_.tmp_dir, name)));
+      SP_RETURN_IF_ERROR(env_->RemoveFile(JoinPath(options_.tmp_dir, name)));
     }
   }
   recovered_ = true;
@@ -234,7 +237,7 @@ Status Compactor::Compact(QueryEngine* engine, const std::string& partition, con
   if (s.ok()) {
     out.records = static_cast<uint64_t>(copied->rows[0][0].i);
     SP_CRASH_POINT("compact.after_write");
-    auto size = Env::Default()->GetFileSize(tmp);
+    auto size = env_->GetFileSize(tmp);
     s = size.status();
     if (s.ok()) out.bytes = *size;
   }
@@ -245,7 +248,7 @@ Status Compactor::Compact(QueryEngine* engine, const std::string& partition, con
   }
   if (!s.ok()) {
     // Nothing current changed: drop the output and the row, and try again in a later round.
-    Env::Default()->RemoveFile(tmp);
+    env_->RemoveFile(tmp);
     Status undo = store_->Delete(c.output_path);
     if (undo.ok()) undo = catalog_->AbortCompaction(c.id);
     if (!undo.ok()) spdlog::error("rolling back compaction {}: {}", c.id, undo.ToString());  // recovery does it

@@ -67,9 +67,10 @@ CompactionScope CompactionDue(std::span<const FileGroup> partition, int64_t now_
 
 class Compactor {
  public:
-  //! Nothing is owned; all must outlive the Compactor.
-  static Result<std::unique_ptr<Compactor>> Open(Catalog* catalog, ObjectStore* store, Clock* clock, Metrics* metrics,
-                                                 CompactorOptions options);
+  //! Nothing is owned; all must outlive the Compactor. env holds tmp_dir, where DuckDB writes the
+  //! Parquet files before they are put into the store.
+  static Result<std::unique_ptr<Compactor>> Open(Catalog* catalog, ObjectStore* store, Env* env, Clock* clock,
+                                                 Metrics* metrics, CompactorOptions options);
   ~Compactor();
 
   //! Runs rounds in a background thread (after each delivery commit it is woken, and every second)
@@ -86,7 +87,7 @@ class Compactor {
                          const std::function<void(const CompactProgress&)>& progress = nullptr);
 
  private:
-  Compactor(Catalog* catalog, ObjectStore* store, Clock* clock, Metrics* metrics, CompactorOptions options,
+  Compactor(Catalog* catalog, ObjectStore* store, Env* env, Clock* clock, Metrics* metrics, CompactorOptions options,
             std::vector<std::unique_ptr<QueryEngine>> engines);
   Status Recover();
   Status Compact(QueryEngine* engine, const std::string& partition, const std::vector<DataFile>& inputs,
@@ -96,6 +97,7 @@ class Compactor {
 
   Catalog* catalog_;
   ObjectStore* store_;
+  Env* env_;
   Clock* clock_;
   const CompactorOptions options_;
   std::vector<std::unique_ptr<QueryEngine>> engines_;  // one DuckDB per worker, each with the memory limit

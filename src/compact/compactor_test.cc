@@ -46,7 +46,7 @@ class CompactorTest : public ::testing::TestWithParam<Store> {
     o.secret_access_key = S3Server::kSecretAccessKey;
     o.retry_base_delay = milliseconds(1);
     o.retry_max_delay = milliseconds(5);
-    return std::move(S3ObjectStore::Open(o, metrics)).value();
+    return std::move(S3ObjectStore::Open(o, Env::Default(), metrics)).value();
   }
 
  protected:
@@ -90,7 +90,7 @@ struct Fixture {
     c.delete_after_s = delete_after_s;
     c.tmp_dir = dir.Sub("tmp");
     c.lock_path = dir.Sub("COMPACT.LOCK");
-    compactor = std::move(Compactor::Open(catalog.get(), store.get(), &clock, &metrics, c)).value();
+    compactor = std::move(Compactor::Open(catalog.get(), store.get(), Env::Default(), &clock, &metrics, c)).value();
     engine = std::move(QueryEngine::Open(MakeCatalogLakeFiles(catalog.get(), store.get()), local_dir, {})).value();
   }
   void OpenDelivery(DeliveryOptions d = {}) {

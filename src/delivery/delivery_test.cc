@@ -24,7 +24,11 @@ class FailingStore final : public ObjectStore {
     if (allowed-- <= 0) return Status::IOError("disk on fire");
     return inner_->Put(key, data);
   }
+  Status PutFile(const std::string& key, const std::string& local_path) override {
+    return inner_->PutFile(key, local_path);
+  }
   Result<std::string> Get(const std::string& key) override { return inner_->Get(key); }
+  Status GetFile(const std::string& key, const std::string& path) override { return inner_->GetFile(key, path); }
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
   Status Delete(const std::string& key) override { return inner_->Delete(key); }
   std::string Locate(const std::string& key) const override { return inner_->Locate(key); }

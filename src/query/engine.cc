@@ -195,9 +195,9 @@ QueryEngine::QueryEngine(std::unique_ptr<LakeFiles> files, QueryOptions options,
     : files_(std::move(files)), options_(options), h_(std::move(handles)) {}
 QueryEngine::~QueryEngine() = default;
 
-Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(const std::string& lake_dir, QueryOptions options) {
+Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(Env* env, const std::string& lake_dir, QueryOptions options) {
   const std::string absolute = AbsolutePath(lake_dir);
-  return Open(MakeDirectoryLakeFiles(Env::Default(), absolute), absolute, options);
+  return Open(MakeDirectoryLakeFiles(env, absolute), absolute, options);
 }
 
 Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(std::unique_ptr<LakeFiles> files, const std::string& lake_dir,

@@ -83,8 +83,8 @@ struct QueryResult {
 
 class QueryEngine {
  public:
-  //! An engine over the lake lake_dir without a catalog (every object found in its folders).
-  static Result<std::unique_ptr<QueryEngine>> Open(const std::string& lake_dir, QueryOptions options);
+  //! An engine over the lake lake_dir without a catalog (every object env finds in its folders).
+  static Result<std::unique_ptr<QueryEngine>> Open(Env* env, const std::string& lake_dir, QueryOptions options);
   static Result<std::unique_ptr<QueryEngine>> Open(std::unique_ptr<LakeFiles> files, const std::string& lake_dir,
                                                    QueryOptions options);
   ~QueryEngine();

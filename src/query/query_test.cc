@@ -36,7 +36,7 @@ size_t Count(std::string_view text, std::string_view what) {
 
 TEST(QueryEngine, EmptyLakeHasTypedViews) {
   testing::TempDir lake;
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
   EXPECT_EQ(Csv(*e, "SELECT count(*) AS n FROM readings"), "n\n0\n");
   EXPECT_EQ(Csv(*e, "SELECT string_agg(column_name || ' ' || column_type, '; ') AS c FROM (DESCRIBE readings)"),
             "c\ndevice VARCHAR; ts TIMESTAMP; temperature DOUBLE; humidity DOUBLE; pressure DOUBLE; pitch DOUBLE; "
@@ -51,7 +51,7 @@ TEST(QueryEngine, ReadsObjectsAndSeesNewOnes) {
               "\n"
               R"({"device":"pi","ts":"2022-07-13 15:30:00","received_at":"2026-11-25 00:00:01","topic":"sensor/data","seq":1,"temperature":40.257,"extra":{"a":1}})"
               "\n");
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
   EXPECT_EQ(Csv(*e, "SELECT date_trunc('hour', ts) AS hour, avg(temperature) AS t, count(humidity) AS h FROM readings "
                     "GROUP BY 1"),
             "hour,t,h\n2022-07-13 15:00:00,40,1\n");
@@ -81,14 +81,14 @@ TEST(QueryEngine, ReadingsCountsARedeliveredMessageOnce) {
       "\n"
       R"({"device":"pi","ts":"2022-07-13 15:20:00","received_at":"2026-11-25 00:00:10","seq":0,"temperature":21})"
       "\n");
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
   EXPECT_EQ(Csv(*e, "SELECT ts, received_at FROM readings ORDER BY ts"),
             "ts,received_at\n2022-07-13 15:00:00,2026-11-25 00:00:01\n2022-07-13 15:20:00,2026-11-25 00:00:10\n");
 }
 
 TEST(Format, CsvJsonAndTable) {
   testing::TempDir lake;
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
   ASSERT_OK_AND_ASSIGN(QueryResult r, e->Run("SELECT 1 AS i, 0.1::DOUBLE AS d, 1e-7::DOUBLE AS tiny, 'a,\"b\"' AS s, "
                                               "E'two\\nlines' AS nl, NULL AS n, TIMESTAMP '2022-07-13 15:00:00.25' AS t, "
                                               "DATE '2022-07-13' AS day, true AS b, 1.50::DECIMAL(4,2) AS dec"));
@@ -109,7 +109,7 @@ TEST(Format, CsvJsonAndTable) {
 // every digit, not strings.
 TEST(Format, WideNumbersAreExactNumbers) {
   testing::TempDir lake;
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
   ASSERT_OK_AND_ASSIGN(
       QueryResult r,
       e->Run("SELECT sum(i) AS s, 170141183460469231731687303715884105727::HUGEINT AS h, "
@@ -130,7 +130,7 @@ TEST(QueryEngine, ReadOnlySqlAcceptsOneSelectOnly) {
   testing::TempDir lake;
   QueryOptions options;
   options.read_only_sql = true;
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), options));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), options));
   EXPECT_TRUE(e->Run("SELECT count(*) FROM readings").ok()) << "the views exist before the first statement";
   EXPECT_TRUE(e->Run("SELECT 1").ok());
   EXPECT_TRUE(e->Run("WITH x AS (SELECT 2 AS v) SELECT v FROM x").ok());
@@ -151,7 +151,7 @@ TEST(QueryEngine, ReadOnlySqlRefusesExportBeforeTouchingTheDisk) {
   QueryOptions options;
   options.read_only_sql = true;
   options.refusal_hint = " (hint)";
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), options));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), options));
   for (const std::string& sql : {"EXPORT DATABASE " + SqlString(lake.Sub("x")),
                                  "EXPORT DATABASE " + SqlString(lake.Sub("y")) + " (FORMAT parquet)",
                                  "COPY (SELECT 1) TO " + SqlString(lake.Sub("z.csv"))}) {
@@ -174,7 +174,7 @@ TEST(QueryEngine, ReadOnlySqlRefusesExportBeforeTouchingTheDisk) {
 // Without read_only_sql (the CLI's --allow-any-sql) DuckDB runs anything, several statements too.
 TEST(QueryEngine, AnySqlRunsSeveralStatements) {
   testing::TempDir lake;
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
   EXPECT_EQ(Csv(*e, "CREATE TABLE t AS SELECT 7 AS a; SELECT a FROM t"), "a\n7\n");
 }
 
@@ -183,7 +183,7 @@ TEST(QueryEngine, TimeoutInterruptsAndRowLimitTruncates) {
   QueryOptions options;
   options.timeout_ms = 200;
   options.row_limit = 3;
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), options));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), options));
   auto start = std::chrono::steady_clock::now();
   auto slow = e->Run("SELECT sum(hash(i)) FROM range(100000000000) t(i)");
   ASSERT_FALSE(slow.ok());
@@ -198,7 +198,7 @@ TEST(QueryEngine, TimeoutInterruptsAndRowLimitTruncates) {
 
 TEST(QueryEngine, SqlErrorsAreInvalidArgument) {
   testing::TempDir lake;
-  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(lake.path(), {}));
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
   auto r = e->Run("SELEC 1");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
@@ -207,7 +207,7 @@ TEST(QueryEngine, SqlErrorsAreInvalidArgument) {
   EXPECT_EQ(Count(r.status().message(), "LINE 1: SELEC 1"), 1u) << r.status().ToString();
   QueryOptions read_only;
   read_only.read_only_sql = true;
-  ASSERT_OK_AND_ASSIGN(auto locked, QueryEngine::Open(lake.path(), read_only));
+  ASSERT_OK_AND_ASSIGN(auto locked, QueryEngine::Open(Env::Default(), lake.path(), read_only));
   r = locked->Run("SELEC 1");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(Count(r.status().message(), "LINE 1: SELEC 1"), 1u) << r.status().ToString();

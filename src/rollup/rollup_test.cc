@@ -54,7 +54,7 @@ void WriteLake(const std::string& lake, const std::vector<RollupReading>& readin
 }
 
 std::unique_ptr<LakeAggregates> OpenLake(const std::string& dir) {
-  return std::make_unique<LakeAggregates>([dir] { return QueryEngine::Open(dir, {}); });
+  return std::make_unique<LakeAggregates>([dir] { return QueryEngine::Open(Env::Default(), dir, {}); });
 }
 
 TEST(Rollup, AggregatesPerMinuteAndHourAndCountsARedeliveryOnce) {

@@ -56,6 +56,13 @@ Result<std::string> FsObjectStore::Get(const std::string& key) {
   return env_->ReadFile(JoinPath(root_, key));
 }
 
+Status FsObjectStore::GetFile(const std::string& key, const std::string& path) {
+  SP_ASSIGN_OR_RETURN(std::string data, Get(key));
+  SP_ASSIGN_OR_RETURN(auto file, env_->NewWritableFile(path));
+  SP_RETURN_IF_ERROR(file->Append(data));
+  return file->Close();
+}
+
 Result<PinnedFiles> FsObjectStore::Pin(const std::vector<ObjectInfo>& objects) {
   std::vector<std::string> paths;
   paths.reserve(objects.size());

@@ -16,6 +16,7 @@ class FsObjectStore final : public ObjectStore {
   //! Syncs the file and renames it into place (same file system), or copies it when it cannot.
   Status PutFile(const std::string& key, const std::string& local_path) override;
   Result<std::string> Get(const std::string& key) override;
+  Status GetFile(const std::string& key, const std::string& path) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;
   std::string Locate(const std::string& key) const override { return JoinPath(root_, key); }

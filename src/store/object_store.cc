@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "common/env.h"
-
 namespace sp {
 
 PinnedFiles& PinnedFiles::operator=(PinnedFiles&& other) noexcept {
@@ -16,19 +14,6 @@ PinnedFiles& PinnedFiles::operator=(PinnedFiles&& other) noexcept {
 
 PinnedFiles::~PinnedFiles() {
   if (unpin_) unpin_();
-}
-
-Status ObjectStore::PutFile(const std::string& key, const std::string& local_path) {
-  SP_ASSIGN_OR_RETURN(std::string data, Env::Default()->ReadFile(local_path));
-  SP_RETURN_IF_ERROR(Put(key, data));
-  return Env::Default()->RemoveFile(local_path);
-}
-
-Status ObjectStore::GetFile(const std::string& key, const std::string& path) {
-  SP_ASSIGN_OR_RETURN(std::string data, Get(key));
-  SP_ASSIGN_OR_RETURN(auto file, Env::Default()->NewWritableFile(path));
-  SP_RETURN_IF_ERROR(file->Append(data));
-  return file->Close();
 }
 
 Result<PinnedFiles> ObjectStore::Pin(const std::vector<ObjectInfo>& objects) {

@@ -44,12 +44,11 @@ class ObjectStore {
   //! Creates or replaces key with data, durably.
   virtual Status Put(const std::string& key, std::string_view data) = 0;
   //! Moves a finished local file (a Parquet file DuckDB wrote) into the store under key, durably.
-  //! The file is gone afterwards. This default reads it and Puts it.
-  virtual Status PutFile(const std::string& key, const std::string& local_path);
+  //! The file is gone afterwards.
+  virtual Status PutFile(const std::string& key, const std::string& local_path) = 0;
   virtual Result<std::string> Get(const std::string& key) = 0;
-  //! Writes the object to the local file path (created or replaced; not synced). This default Gets
-  //! it and writes it.
-  virtual Status GetFile(const std::string& key, const std::string& path);
+  //! Writes the object to the local file path (created or replaced; not synced).
+  virtual Status GetFile(const std::string& key, const std::string& path) = 0;
   //! Every object whose key starts with prefix, sorted by key.
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
   //! Removes key; OK when it is already gone.

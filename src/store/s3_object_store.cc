@@ -203,7 +203,7 @@ struct S3ObjectStore::Call {
   std::function<bool(std::string_view)> sink{};
 };
 
-Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options o, Metrics* metrics) {
+Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options o, Env* env, Metrics* metrics) {
   auto invalid = [](const std::string& why) { return Status::InvalidArgument("s3: " + why); };
   if (o.bucket.empty()) return invalid("no bucket: set [s3] bucket");
   if (!ValidBucketName(o.bucket)) {
@@ -242,11 +242,12 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options o, Metrics*
   // curl_global_init is not thread-safe in libcurl 7.88; once per process is enough.
   static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
   if (init != CURLE_OK) return Status::IOError(std::string("curl_global_init: ") + curl_easy_strerror(init));
-  return std::unique_ptr<S3ObjectStore>(new S3ObjectStore(std::move(o), std::move(base), metrics));
+  return std::unique_ptr<S3ObjectStore>(new S3ObjectStore(std::move(o), env, std::move(base), metrics));
 }
 
-S3ObjectStore::S3ObjectStore(S3Options options, std::string base_url, Metrics* metrics)
+S3ObjectStore::S3ObjectStore(S3Options options, Env* env, std::string base_url, Metrics* metrics)
     : options_(std::move(options)),
+      env_(env),
       base_url_(std::move(base_url)),
       prefix_slash_(options_.prefix.empty() ? "" : options_.prefix + "/"),
       signer_{options_.access_key_id, options_.secret_access_key, options_.region, "s3"} {
@@ -346,8 +347,7 @@ Status S3ObjectStore::Put(const std::string& key, std::string_view data) {
 
 Status S3ObjectStore::PutFile(const std::string& key, const std::string& local_path) {
   SP_RETURN_IF_ERROR(CheckKey(key));
-  Env* env = Env::Default();
-  SP_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env->NewRandomAccessFile(local_path));
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, env_->NewRandomAccessFile(local_path));
   SP_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
   std::string part;  // at most multipart_bytes (or one part of the largest objects), reused
   const PartReader read = [&](uint64_t offset, uint64_t n) -> Result<std::string_view> {
@@ -360,7 +360,7 @@ Status S3ObjectStore::PutFile(const std::string& key, const std::string& local_p
     return std::string_view(part);
   };
   SP_RETURN_IF_ERROR(Upload(FullKey(key), size, read));
-  return env->RemoveFile(local_path);
+  return env_->RemoveFile(local_path);
 }
 
 Status S3ObjectStore::Upload(const std::string& full_key, uint64_t size, const PartReader& read) {
@@ -435,7 +435,7 @@ Status S3ObjectStore::GetFile(const std::string& key, const std::string& path) {
   // Every attempt truncates the file: a transfer cut off half-way and retried leaves no piece of
   // the first try behind.
   const auto start = [&]() -> Status {
-    SP_ASSIGN_OR_RETURN(file, Env::Default()->NewWritableFile(path));
+    SP_ASSIGN_OR_RETURN(file, env_->NewWritableFile(path));
     return Status::OK();
   };
   const auto write = [&](std::string_view piece) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/metrics.h"
 #include "store/object_store.h"
 #include "store/s3_request.h"
@@ -63,9 +64,10 @@ void ApplyAwsEnvironment(S3Options* options, const EnvLookup& env = ProcessEnv);
 
 class S3ObjectStore final : public ObjectStore {
  public:
-  //! Checks options and prepares the client, without contacting the service. metrics may be null;
-  //! otherwise it counts requests and retries per operation.
-  static Result<std::unique_ptr<S3ObjectStore>> Open(S3Options options, Metrics* metrics = nullptr);
+  //! Checks options and prepares the client, without contacting the service. env holds the local
+  //! files of PutFile and GetFile. metrics may be null; otherwise it counts requests and retries per
+  //! operation.
+  static Result<std::unique_ptr<S3ObjectStore>> Open(S3Options options, Env* env, Metrics* metrics = nullptr);
   ~S3ObjectStore() override;
 
   //! One PUT up to multipart_bytes, else a multipart upload, aborted when any step fails.
@@ -101,7 +103,7 @@ class S3ObjectStore final : public ObjectStore {
   //! The n bytes at offset of an object being uploaded; valid until the next call.
   using PartReader = std::function<Result<std::string_view>(uint64_t offset, uint64_t n)>;
 
-  S3ObjectStore(S3Options options, std::string base_url, Metrics* metrics);
+  S3ObjectStore(S3Options options, Env* env, std::string base_url, Metrics* metrics);
   std::string FullKey(const std::string& key) const { return prefix_slash_ + key; }
   //! The URL of the object at full_key, or of the bucket when full_key is empty.
   std::string Url(const std::string& full_key) const;
@@ -114,6 +116,7 @@ class S3ObjectStore final : public ObjectStore {
   void Release(CurlHandle curl);
 
   const S3Options options_;
+  Env* const env_;
   const std::string base_url_;      // scheme://[bucket.]host[:port], no trailing slash
   const std::string prefix_slash_;  // options_.prefix + "/", or "" without a prefix
   const s3::Signer signer_;

@@ -111,7 +111,7 @@ TEST(S3Options, OpenSaysWhatIsWrong) {
   for (const auto& [mutate, want] : cases) {
     S3Options o = ValidOptions();
     mutate(o);
-    auto store = S3ObjectStore::Open(o);
+    auto store = S3ObjectStore::Open(o, Env::Default());
     ASSERT_FALSE(store.ok()) << want;
     EXPECT_EQ(store.status().code(), Status::Code::kInvalidArgument);
     EXPECT_THAT(std::string(store.status().message()), HasSubstr(want));
@@ -121,7 +121,7 @@ TEST(S3Options, OpenSaysWhatIsWrong) {
 TEST(S3Options, AddressingAndLocations) {
   S3Options o = ValidOptions();
   o.prefix = "/lake/";  // slashes around the prefix are dropped
-  ASSERT_OK_AND_ASSIGN(auto aws, S3ObjectStore::Open(o));
+  ASSERT_OK_AND_ASSIGN(auto aws, S3ObjectStore::Open(o, Env::Default()));
   // No endpoint: AWS's regional one, virtual-host style; keys UriEncode'd with their slashes kept.
   EXPECT_EQ(aws->ObjectUrl("raw/dt=2022-07-14/a b+c.json"),
             "https://lake.s3.eu-west-1.amazonaws.com/lake/raw/dt%3D2022-07-14/a%20b%2Bc.json");
@@ -130,7 +130,7 @@ TEST(S3Options, AddressingAndLocations) {
   o.endpoint = "http://127.0.0.1:9000";
   o.path_style = true;
   o.prefix = "";
-  ASSERT_OK_AND_ASSIGN(auto local, S3ObjectStore::Open(o));
+  ASSERT_OK_AND_ASSIGN(auto local, S3ObjectStore::Open(o, Env::Default()));
   EXPECT_EQ(local->ObjectUrl("raw/dt=2022-07-14/x.json"), "http://127.0.0.1:9000/lake/raw/dt%3D2022-07-14/x.json");
   EXPECT_EQ(local->Locate("raw/x.json"), "s3://lake/raw/x.json");
   EXPECT_EQ(local->Put("", "x").code(), Status::Code::kInvalidArgument);
@@ -330,7 +330,7 @@ class S3Test : public ::testing::Test {
     return o;
   }
   std::unique_ptr<S3ObjectStore> Open(S3Options o) {
-    auto store = S3ObjectStore::Open(std::move(o), &metrics_);
+    auto store = S3ObjectStore::Open(std::move(o), Env::Default(), &metrics_);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }

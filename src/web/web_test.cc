@@ -15,11 +15,11 @@ namespace {
 TEST(WebServer, ReadsNeedTheTokenWhenRequired) {
   testing::TempDir lake;
   Metrics metrics;
-  auto engine = QueryEngine::Open(lake.path(), {.read_only_sql = true});
+  auto engine = QueryEngine::Open(Env::Default(), lake.path(), {.read_only_sql = true});
   ASSERT_TRUE(engine.ok());
   Rollup rollup({});
   rollup.Load({});
-  LakeAggregates aggregates([&] { return QueryEngine::Open(lake.path(), {}); });
+  LakeAggregates aggregates([&] { return QueryEngine::Open(Env::Default(), lake.path(), {}); });
   SeriesReader series(&rollup, &aggregates);
   for (bool required : {false, true}) {
     WebServer web(&metrics, engine->get(), [] { return Health{}; });
@@ -56,7 +56,7 @@ TEST(WebServer, ServesHttpsWithTheConfiguredCertificate) {
                            " 2>/dev/null";
   ASSERT_EQ(std::system(make.c_str()), 0);
   Metrics metrics;
-  auto engine = QueryEngine::Open(dir.path(), {.read_only_sql = true});
+  auto engine = QueryEngine::Open(Env::Default(), dir.path(), {.read_only_sql = true});
   ASSERT_TRUE(engine.ok());
   WebServer web(&metrics, engine->get(), [] { return Health{}; }, {cert, key});
   ASSERT_OK(web.Start("127.0.0.1", 0));
@@ -86,7 +86,7 @@ TEST(WebServer, ServesHttpsWithTheConfiguredCertificate) {
 TEST(WebServer, APortAlreadyServedIsRefused) {
   testing::TempDir lake;
   Metrics metrics;
-  auto engine = QueryEngine::Open(lake.path(), {.read_only_sql = true});
+  auto engine = QueryEngine::Open(Env::Default(), lake.path(), {.read_only_sql = true});
   ASSERT_TRUE(engine.ok());
   WebServer first(&metrics, engine->get(), [] { return Health{}; });
   ASSERT_OK(first.Start("127.0.0.1", 0));

@@ -20,7 +20,7 @@ Status KeepRawFolders(const S3Server& server, const std::string& bucket, const s
   o.path_style = true;
   o.access_key_id = S3Server::kAccessKeyId;
   o.secret_access_key = S3Server::kSecretAccessKey;
-  SP_ASSIGN_OR_RETURN(auto store, S3ObjectStore::Open(o));
+  SP_ASSIGN_OR_RETURN(auto store, S3ObjectStore::Open(o, Env::Default()));
   for (const std::string& partition : partitions) SP_RETURN_IF_ERROR(store->Put("raw/" + partition + "/keep", ""));
   return Status::OK();
 }
