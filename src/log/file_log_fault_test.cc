@@ -13,6 +13,7 @@
 #include "common/testing.h"
 #include "log/batch.h"
 #include "log/file_log.h"
+#include "log/file_log_testing.h"
 
 namespace sp {
 namespace {
@@ -142,12 +143,6 @@ TEST(FileLogFaults, CheckpointSurvivesACrashAtEveryStep) {
   EXPECT_GT(saw_old, 0);
   if (Soak()) std::printf("SOAK checkpoint: %d crash points x %d runs: %d old, %d new, 0 damaged\n", 12, repeats, saw_old, saw_new);
 }
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void Spit(const std::string& path, const std::string& data) { std::ofstream(path, std::ios::binary) << data; }
 
 // The zero tail's bytes overwritten by an append whose fdatasync never ran are zeros again after
 // a power cut (FaultInjectionEnv keeps that honest): the batch is gone, nothing is counted.
