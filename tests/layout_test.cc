@@ -24,7 +24,7 @@ using Folders = std::set<std::string>;
 struct Arrows {
   std::vector<std::string> order;            // the folders, in the table's order
   std::map<std::string, Folders> may;        // what a folder's files may include besides the folder
-  std::map<std::string, Folders> tests_may;  // what its *_test.cc may include besides that
+  std::map<std::string, Folders> tests_may;  // what its tests may include besides that
   struct Never {
     Folders to;
     std::string because;
@@ -82,8 +82,8 @@ constexpr char kNeverHeader[] = "| folder | never includes | because |";
 Arrows ParseArrows(const std::string& markdown) {
   Arrows a;
   for (const auto& row : TableRows(markdown, kAllowedHeader)) {
-    const Folders folder = Names(row.at(0));
-    if (row.size() != 3 || folder.size() != 1) continue;
+    if (row.size() != 3 || Names(row[0]).size() != 1) continue;  // a folder without its row is reported
+    const Folders folder = Names(row[0]);
     a.order.push_back(*folder.begin());
     a.may[*folder.begin()] = Names(row[1]);
     a.tests_may[*folder.begin()] = Names(row[2]);
