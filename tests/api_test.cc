@@ -17,13 +17,12 @@
 #include "common/testing.h"
 #include "support/daemon.h"
 #include "support/http.h"
-#include "support/mosquitto.h"
+#include "support/pipeline.h"
 
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
-constexpr int64_t kFirstUtcHourMs = 1657724400000;      // 2022-07-13 15:00 UTC, 2022-07-14 00:00 in Seoul
+constexpr int64_t kFirstUtcHourMs = 1657724400000;  // 2022-07-13 15:00 UTC, 2022-07-14 00:00 in Seoul
 
 std::string Encode(const std::string& s) {
   std::string out;
@@ -39,6 +38,13 @@ std::string Encode(const std::string& s) {
   return out;
 }
 
+// A suite's broker and daemon in a folder of their own, made by SetUpTestSuite and deleted by
+// TearDownTestSuite: the pipeline goes first, then its folder.
+struct SuiteParts {
+  TempDir dir;
+  Pipeline pipeline;
+};
+
 struct Series {
   std::string source;
   int64_t bucket_s = 0;
@@ -48,28 +54,19 @@ struct Series {
 class Api : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir;
-    auto broker = Mosquitto::Start(dir_->Sub("broker"));
-    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
-    broker_ = broker->release();
+    parts_ = new SuiteParts;
     // A slow query must be stoppable: a short timeout. The row limit is small enough to hit.
-    auto daemon = Daemon::Start(dir_->Sub("sp"), broker_->url(),
-                                "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
-                                "[delivery]\ninterval_s = 1\n"
-                                "[query]\nrow_limit = 1000\ntimeout_ms = 1000\n"
-                                "[http]\ntoken = \"t0ken\"\n");
-    ASSERT_TRUE(daemon.ok()) << daemon.status().ToString();
-    daemon_ = daemon->release();
-    ASSERT_TRUE(WaitUntil([] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline));
-    ASSERT_OK(broker_->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson")));
+    ASSERT_OK_AND_ASSIGN(parts_->pipeline, Pipeline::Start(parts_->dir.path(),
+                                                           "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
+                                                           "[delivery]\ninterval_s = 1\n"
+                                                           "[query]\nrow_limit = 1000\ntimeout_ms = 1000\n"
+                                                           "[http]\ntoken = \"t0ken\"\n"));
+    daemon_ = parts_->pipeline.daemon.get();
+    ASSERT_OK(parts_->pipeline.broker->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson")));
     // The rollup follows the log: every reading counts before delivery has written anything.
-    ASSERT_TRUE(WaitUntil([] { return TotalCount() == 5400; }, kDeadline)) << daemon_->process().Log();
+    ASSERT_TRUE(WaitUntil([] { return TotalCount() == kSeedRows; }, kDeadline)) << daemon_->process().Log();
   }
-  static void TearDownTestSuite() {
-    delete daemon_;
-    delete broker_;
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete parts_; }
 
   static Result<HttpResponse> Get(const std::string& path) { return HttpGet(daemon_->http_port(), path); }
 
@@ -108,13 +105,11 @@ class Api : public ::testing::Test {
     return {res->status, res->body};
   }
 
-  static TempDir* dir_;
-  static Mosquitto* broker_;
+  static SuiteParts* parts_;
   static Daemon* daemon_;
 };
 
-TempDir* Api::dir_ = nullptr;
-Mosquitto* Api::broker_ = nullptr;
+SuiteParts* Api::parts_ = nullptr;
 Daemon* Api::daemon_ = nullptr;
 
 const std::string kSeedDay = "from=" + Encode("2022-07-14T00:00:00+09:00") + "&to=" + Encode("2022-07-15T00:00:00+09:00");
@@ -257,17 +252,18 @@ TEST_F(Api, QueryIsOneSelectOverTheLakeOnly) {
   const std::string passwd = "SELECT * FROM read_csv('/etc/passwd')";
   for (const std::string& sql :
        {std::string("SELECT 1; SELECT 2"), std::string("CREATE TABLE t (i INTEGER)"),
-        std::string("COPY (SELECT 1) TO '") + dir_->Sub("sp/data/lake/x.csv") + "'",
-        std::string("ATTACH '") + dir_->Sub("x.db") + "' AS x", std::string("INSTALL httpfs"),
+        std::string("COPY (SELECT 1) TO '") + parts_->dir.Sub("sp/data/lake/x.csv") + "'",
+        std::string("ATTACH '") + parts_->dir.Sub("x.db") + "' AS x", std::string("INSTALL httpfs"),
         std::string("SET threads = 1"), std::string("PRAGMA memory_limit = '1GB'"), passwd,
         std::string("SELECT * FROM read_text('/etc/hostname')"), std::string("SELECT * FROM glob('/*')"),
-        std::string("EXPORT DATABASE '") + dir_->Sub("sp/data/lake/x") + "'"}) {
+        std::string("EXPORT DATABASE '") + parts_->dir.Sub("sp/data/lake/x") + "'"}) {
     auto [status, body] = Fails("/api/query?sql=" + Encode(sql));
     EXPECT_EQ(status, 400) << sql << ": " << body;
   }
-  EXPECT_FALSE(std::filesystem::exists(dir_->Sub("sp/data/lake/x.csv")));
-  EXPECT_FALSE(std::filesystem::exists(dir_->Sub("x.db")));
-  EXPECT_FALSE(std::filesystem::exists(dir_->Sub("sp/data/lake/x"))) << "EXPORT made its folder while being checked";
+  EXPECT_FALSE(std::filesystem::exists(parts_->dir.Sub("sp/data/lake/x.csv")));
+  EXPECT_FALSE(std::filesystem::exists(parts_->dir.Sub("x.db")));
+  EXPECT_FALSE(std::filesystem::exists(parts_->dir.Sub("sp/data/lake/x")))
+      << "EXPORT made its folder while being checked";
 
   // Minutes of work, stopped at [query] timeout_ms (1 s) and answered 504.
   const auto started = std::chrono::steady_clock::now();
@@ -302,11 +298,11 @@ TEST_F(Api, LiveEventsDevicesAndDuplicates) {
                         kDeadline));
   const std::string message =
       R"({"client_id":"live-1","timestamp":"2022-07-14 15:00:00","temperature":21.5,"humidity":40,"count":7})";
-  ASSERT_OK(broker_->Publish({"-m", message}, ""));
+  ASSERT_OK(parts_->pipeline.broker->Publish({"-m", message}, ""));
   EXPECT_TRUE(WaitUntil([&] { return seen.load(); }, std::chrono::seconds(10))) << received;
   if (!seen) client.stop();
   listener.join();
-  ASSERT_OK(broker_->Publish({"-m", message}, ""));  // the same reading again, as a redelivery would
+  ASSERT_OK(parts_->pipeline.broker->Publish({"-m", message}, ""));  // the same reading again, as a redelivery would
   ASSERT_TRUE(WaitUntil([] { return daemon_->Metric("sensorpipe_rollup_duplicates_total") == 1; }, kDeadline));
   Series live = GetSeries("metric=temperature&agg=count&bucket=1d&device=live-1&" + kSeedDay);
   ASSERT_EQ(live.points["live-1"].size(), 1u);
@@ -349,14 +345,13 @@ class HttpIngestApi : public ::testing::Test {
  protected:
   static constexpr int kMaxPayload = 256;  // the seed's lines are ~190 bytes
   static void SetUpTestSuite() {
-    parts_ = new Parts;
-    ASSERT_OK_AND_ASSIGN(parts_->broker, Mosquitto::Start(parts_->dir.Sub("broker")));
-    ASSERT_OK_AND_ASSIGN(parts_->daemon,
-                         Daemon::Start(parts_->dir.Sub("sp"), parts_->broker->url(),
-                                       "[ingest]\nmax_payload_bytes = " + std::to_string(kMaxPayload) +
-                                           "\n[delivery]\ninterval_s = 1\n"
-                                           "[http]\ntoken = \"t0ken\"\nmax_body_bytes = 2000000\n"));
-    daemon_ = parts_->daemon.get();
+    parts_ = new SuiteParts;
+    ASSERT_OK_AND_ASSIGN(
+        parts_->pipeline,
+        Pipeline::Start(parts_->dir.path(), "[ingest]\nmax_payload_bytes = " + std::to_string(kMaxPayload) +
+                                                "\n[delivery]\ninterval_s = 1\n"
+                                                "[http]\ntoken = \"t0ken\"\nmax_body_bytes = 2000000\n"));
+    daemon_ = parts_->pipeline.daemon.get();
   }
   static void TearDownTestSuite() { delete parts_; }
   static std::string Url(const std::string& path) {
@@ -388,16 +383,11 @@ class HttpIngestApi : public ::testing::Test {
     return rows;
   }
 
-  struct Parts {  // destroyed in reverse: the daemon, the broker, their folder
-    TempDir dir;
-    std::unique_ptr<Mosquitto> broker;
-    std::unique_ptr<Daemon> daemon;
-  };
-  static Parts* parts_;
+  static SuiteParts* parts_;
   static Daemon* daemon_;
 };
 
-HttpIngestApi::Parts* HttpIngestApi::parts_ = nullptr;
+SuiteParts* HttpIngestApi::parts_ = nullptr;
 Daemon* HttpIngestApi::daemon_ = nullptr;
 
 bool IsJsonError(const std::string& body) {
@@ -467,7 +457,7 @@ TEST_F(HttpIngestApi, ARequestNamesTheZoneOfItsTimestamps) {
 TEST_F(HttpIngestApi, AnOversizeLineIsKeptAsOverMqtt) {
   std::string payload = "{\"client_id\":\"pi-o\",\"timestamp\":1657756800,\"note\":\"";
   payload += std::string(kMaxPayload, 'x') + "\"}";
-  ASSERT_OK(parts_->broker->Publish({"-m", payload}, "", "sensor/data"));
+  ASSERT_OK(parts_->pipeline.broker->Publish({"-m", payload}, "", "sensor/data"));
   EXPECT_EQ(Curl({"-H", "Authorization: Bearer t0ken", "--data-binary", "@-"}, "/v1/ingest?topic=sensor%2Fdata",
                  payload + "\n")
                 .first,

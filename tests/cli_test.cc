@@ -12,8 +12,6 @@
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(60);
-
 CommandOutput Sensorpipe(std::vector<std::string> args) {
   args.insert(args.begin(), BinDir() + "/sensorpipe");
   auto out = RunCommand(args, kDeadline);
@@ -146,9 +144,7 @@ TEST(Cli, ARuleComparingANumberWithAStringStopsStartUp) {
 
 TEST(Cli, OneDaemonPerDataFolder) {
   TempDir dir;
-  // No broker is needed: the daemon starts and keeps retrying the connection.
-  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());
-  ASSERT_OK_AND_ASSIGN(auto first, Daemon::Start(dir.Sub("sp"), closed, ""));
+  ASSERT_OK_AND_ASSIGN(auto first, Daemon::Start(dir.Sub("sp"), NoBrokerUrl(), ""));
   CommandOutput second = Sensorpipe({"run", "--config", first->config_path()});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("another sensorpipe process is using"), std::string::npos) << second.err;

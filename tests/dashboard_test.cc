@@ -21,12 +21,11 @@
 #include "common/testing.h"
 #include "support/daemon.h"
 #include "support/http.h"
-#include "support/mosquitto.h"
+#include "support/pipeline.h"
 
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 constexpr const char* kToken = "dashboard-test-token";
 // The seed's day in its own zone (UTC+9): readings from 00:00 to 14:59:50.
 constexpr const char* kFrom = "2022-07-14T00:00:00+09:00";
@@ -62,21 +61,17 @@ int64_t CountedReadings(int port) {
 class Dashboard : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
     // The seed's stamps are device time at UTC+9 without a zone; the token lets the browser test
     // publish its live reading through POST /v1/ingest.
-    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(dir_.Sub("sp"), broker_->url(),
-                                                "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
-                                                "[delivery]\ninterval_s = 1\n"
-                                                "[http]\ntoken = \"" +
-                                                    std::string(kToken) + "\"\n"));
-    ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
-        << daemon_->process().Log();
+    ASSERT_OK_AND_ASSIGN(pipeline_, Pipeline::Start(dir_.path(),
+                                                    "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
+                                                    "[delivery]\ninterval_s = 1\n"
+                                                    "[http]\ntoken = \"" +
+                                                        std::string(kToken) + "\"\n"));
   }
 
   TempDir dir_;
-  std::unique_ptr<Mosquitto> broker_;
-  std::unique_ptr<Daemon> daemon_;
+  Pipeline pipeline_;
 };
 
 TEST_F(Dashboard, InHeadlessChromium) {
@@ -87,17 +82,17 @@ TEST_F(Dashboard, InHeadlessChromium) {
       << "no chromium: run scripts/bootstrap.sh (Debian's chromium package)";
 
   // The seed's day, and one malformed message so the pipeline panel has a rejection to show.
-  ASSERT_OK(broker_->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson") + "{not json\n"));
-  ASSERT_TRUE(WaitUntil([&] { return CountedReadings(daemon_->http_port()) == 5400; }, kDeadline))
-      << "counted: " << CountedReadings(daemon_->http_port()) << "\n"
-      << daemon_->process().Log();
-  ASSERT_TRUE(
-      WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_rejected_total{reason=\"malformed_json\"}") == 1; },
-                kDeadline));
+  ASSERT_OK(pipeline_.broker->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson") + "{not json\n"));
+  ASSERT_TRUE(WaitUntil([&] { return CountedReadings(pipeline_.daemon->http_port()) == kSeedRows; }, kDeadline))
+      << "counted: " << CountedReadings(pipeline_.daemon->http_port()) << "\n"
+      << pipeline_.daemon->process().Log();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return pipeline_.daemon->Metric("sensorpipe_messages_rejected_total{reason=\"malformed_json\"}") == 1; },
+      kDeadline));
   // The lake too, so the pipeline panel has objects to count.
-  ASSERT_TRUE(
-      WaitUntil([&] { return daemon_->Metric("sensorpipe_lake_files{view=\"readings\",format=\"ndjson.zst\"}") > 0; },
-                kDeadline));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return pipeline_.daemon->Metric("sensorpipe_lake_files{view=\"readings\",format=\"ndjson.zst\"}") > 0; },
+      kDeadline));
 
   // The live reading: five seconds after the seed's last one, so it opens a new hour of one
   // reading, which the hourly charts must flag as half-empty.
@@ -109,12 +104,12 @@ TEST_F(Dashboard, InHeadlessChromium) {
                                    "\"yaw\":185.5,\"count\":5400}}";
   const std::string out = TestOutDir("dashboard_test.out");
   std::filesystem::remove_all(out);
-  const std::string base = "http://127.0.0.1:" + std::to_string(daemon_->http_port());
+  const std::string base = "http://127.0.0.1:" + std::to_string(pipeline_.daemon->http_port());
   ASSERT_OK_AND_ASSIGN(CommandOutput node,
                        RunCommand({"node", SourceDir() + "/tests/browser/dashboard.mjs", base, out, expectations},
                                   std::chrono::seconds(600)));
   std::ofstream(out + "/report.json") << node.out;
-  EXPECT_EQ(node.exit_code, 0) << node.out << "\n" << node.err << "\n" << daemon_->process().Log();
+  EXPECT_EQ(node.exit_code, 0) << node.out << "\n" << node.err << "\n" << pipeline_.daemon->process().Log();
   EXPECT_NE(node.out.find("\"ok\": true"), std::string::npos) << node.out;
   for (const char* shot : {"desktop-ready.png", "desktop.png", "desktop-utc.png", "desktop-live.png",
                            "desktop-cold.png", "desktop-fresh.png", "fleet.png", "phone.png", "phone-cold.png"}) {

@@ -22,13 +22,6 @@
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(120);
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 class Demo : public ::testing::TestWithParam<bool> {};
 
 TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
@@ -68,7 +61,7 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
     return r.ok() && r->exit_code == 0 && r->out.size() > 2 ? std::stoll(r->out.substr(2)) : -1;
   };
   // Readings reach the lake within the demo's 10 s delivery interval.
-  ASSERT_TRUE(WaitUntil([&] { return count() > 0; }, kDeadline)) << Slurp(dir.Sub("demo") + "/sensorpipe.log");
+  ASSERT_TRUE(WaitUntil([&] { return count() > 0; }, kDeadline)) << ReadFile(dir.Sub("demo") + "/sensorpipe.log");
 
   ASSERT_OK(demo->Signal(SIGINT));
   ASSERT_OK_AND_ASSIGN(int code, demo->Wait(kDeadline));
@@ -76,14 +69,14 @@ TEST_P(Demo, RunsAndStopsCleanlyOnCtrlC) {
   // The device stopped first and says what the broker acknowledged; the daemon stopped next and
   // flushed: all of it is in the lake.
   std::smatch m;
-  const std::string agent_log = Slurp(dir.Sub("demo") + "/agent.log");
+  const std::string agent_log = ReadFile(dir.Sub("demo") + "/agent.log");
   ASSERT_TRUE(std::regex_search(agent_log, m, std::regex(R"(stopped: (\d+) taken, (\d+) acknowledged)"))) << agent_log;
   EXPECT_EQ(m[1], m[2]);
-  EXPECT_EQ(count(), std::stoll(m[2])) << Slurp(dir.Sub("demo") + "/sensorpipe.log");
-  EXPECT_NE(Slurp(dir.Sub("demo") + "/sensorpipe.log").find("stopped cleanly"), std::string::npos);
+  EXPECT_EQ(count(), std::stoll(m[2])) << ReadFile(dir.Sub("demo") + "/sensorpipe.log");
+  EXPECT_NE(ReadFile(dir.Sub("demo") + "/sensorpipe.log").find("stopped cleanly"), std::string::npos);
   if (secure) {
     // The broker named both clients after their certificates.
-    const std::string broker_log = Slurp(dir.Sub("demo") + "/broker/mosquitto.log");
+    const std::string broker_log = ReadFile(dir.Sub("demo") + "/broker/mosquitto.log");
     EXPECT_NE(broker_log.find(" as sensorpipe ("), std::string::npos) << broker_log;
     EXPECT_NE(broker_log.find(" as sim-pi ("), std::string::npos) << broker_log;
   }
@@ -129,7 +122,7 @@ void ExpectNoneSurvives(const TempDir& dir) {
 
 //! The lines of the README's fenced block that follows the line containing marker.
 std::vector<std::string> ReadmeBlockAfter(const std::string& marker) {
-  const std::string readme = Slurp(SourceDir() + "/README.md");
+  const std::string readme = ReadFile(SourceDir() + "/README.md");
   const size_t at = readme.find(marker);
   if (at == std::string::npos) return {};
   const size_t open = readme.find("```\n", at) + 4;
@@ -156,16 +149,16 @@ TEST(DemoAsTheReadmeTellsIt, SeedDayThenCtrlCThroughTee) {
     }
   } ctrl_c_at_exit{pipeline.get(), dir};
   ASSERT_TRUE(WaitUntil(
-      [&] { return Slurp(dir.Sub("tee.log")).find("Press Ctrl-C") != std::string::npos || !pipeline->Running(); },
+      [&] { return ReadFile(dir.Sub("tee.log")).find("Press Ctrl-C") != std::string::npos || !pipeline->Running(); },
       kDeadline));
-  const std::string out = Slurp(dir.Sub("tee.log"));
+  const std::string out = ReadFile(dir.Sub("tee.log"));
   ASSERT_TRUE(pipeline->Running()) << out << pipeline->Log();
 
   // A token for HTTP ingest, made for this demo and in its config.
   std::smatch token;
   ASSERT_TRUE(std::regex_search(out, token, std::regex("HTTP ingest token: ([0-9a-f]{32}) "))) << out;
-  EXPECT_EQ(Slurp(dir.Sub("demo/http_token")), token[1]);
-  EXPECT_NE(Slurp(dir.Sub("demo/sensorpipe.toml")).find("token = \"" + token[1].str() + "\""), std::string::npos);
+  EXPECT_EQ(ReadFile(dir.Sub("demo/http_token")), token[1]);
+  EXPECT_NE(ReadFile(dir.Sub("demo/sensorpipe.toml")).find("token = \"" + token[1].str() + "\""), std::string::npos);
 
   std::vector<std::string> argv = {"env"};
   for (const std::string& e : DemoEnv(dir)) argv.push_back(e);
@@ -175,7 +168,7 @@ TEST(DemoAsTheReadmeTellsIt, SeedDayThenCtrlCThroughTee) {
   EXPECT_NE(seed.out.find("{\"accepted\":5400,\"rejected\":0,\"filtered\":0,\"errors\":[]}"), std::string::npos)
       << seed.out;
   // The README's link to the seed's day, and the summary it quotes, as the script prints them.
-  const std::string readme = Slurp(SourceDir() + "/README.md");
+  const std::string readme = ReadFile(SourceDir() + "/README.md");
   const size_t link = readme.find("`/?range=custom&from=2022-07-14");
   ASSERT_NE(link, std::string::npos);
   EXPECT_NE(seed.out.find(readme.substr(link + 1, readme.find('`', link + 1) - link - 1) + "\n"), std::string::npos)
@@ -202,7 +195,7 @@ TEST(DemoAsTheReadmeTellsIt, SeedDayThenCtrlCThroughTee) {
   ASSERT_OK_AND_ASSIGN(int code, pipeline->Wait(kDeadline));
   (void)code;  // the pipeline's status is tee's, killed by SIGINT
   ExpectNoneSurvives(dir);
-  EXPECT_NE(Slurp(dir.Sub("demo/sensorpipe.log")).find("stopped cleanly"), std::string::npos);
+  EXPECT_NE(ReadFile(dir.Sub("demo/sensorpipe.log")).find("stopped cleanly"), std::string::npos);
 }
 
 // The HTTP port is held by another daemon, which answers /healthz like the demo's own would: the
@@ -210,8 +203,7 @@ TEST(DemoAsTheReadmeTellsIt, SeedDayThenCtrlCThroughTee) {
 TEST(DemoAsTheReadmeTellsIt, APortHeldByAnotherListenerIsNotReady) {
   TempDir dir;
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
-  ASSERT_OK_AND_ASSIGN(auto other,
-                       Daemon::Start(dir.Sub("other"), "mqtt://127.0.0.1:" + std::to_string(FreePort()), ""));
+  ASSERT_OK_AND_ASSIGN(auto other, Daemon::Start(dir.Sub("other"), NoBrokerUrl(), ""));
   std::filesystem::create_directories(dir.Sub("demo"));
   std::ofstream(dir.Sub("demo/http_token")) << "0123456789abcdef0123456789abcdef";
   std::vector<std::string> env = DemoEnv(dir);
@@ -227,8 +219,8 @@ TEST(DemoAsTheReadmeTellsIt, APortHeldByAnotherListenerIsNotReady) {
   EXPECT_EQ(code, 1) << demo->Log();
   EXPECT_EQ(demo->Log().find("sensorpipe is running"), std::string::npos) << demo->Log();
   EXPECT_NE(demo->Log().find("demo: sensorpipe exited early"), std::string::npos) << demo->Log();
-  EXPECT_EQ(Slurp(dir.Sub("demo/http_token")), "0123456789abcdef0123456789abcdef");
-  EXPECT_NE(Slurp(dir.Sub("demo/sensorpipe.toml")).find("token = \"0123456789abcdef0123456789abcdef\""),
+  EXPECT_EQ(ReadFile(dir.Sub("demo/http_token")), "0123456789abcdef0123456789abcdef");
+  EXPECT_NE(ReadFile(dir.Sub("demo/sensorpipe.toml")).find("token = \"0123456789abcdef0123456789abcdef\""),
             std::string::npos);
   ASSERT_OK_AND_ASSIGN(int other_code, other->Stop());
   EXPECT_EQ(other_code, 0);

@@ -30,6 +30,7 @@
 #include "support/daemon.h"
 #include "support/http.h"
 #include "support/mosquitto.h"
+#include "support/pipeline.h"
 #include "support/process.h"
 
 namespace sp::testing {
@@ -41,7 +42,6 @@ constexpr auto kCommandDeadline = std::chrono::seconds(120);  // generous: ASan 
 constexpr auto kReadyDeadline = std::chrono::seconds(120);
 constexpr std::string_view kSkipMarker = "# not run by the docs test:";
 constexpr std::string_view kRunByMarker = "# run by ";
-constexpr int kSeedRows = 5400;
 const char* const kToken = "docs-test-token";
 
 std::string Trim(const std::string& s) {
@@ -284,7 +284,6 @@ const std::regex kNeedsDaemonStopped(R"(\bsensorpipe replay\b)");
 class Docs : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
     // The scratch folder stands for the repository's root with the docs' sensorpipe.toml in it.
     // What the docs take for granted, and what stands for it here:
     //   build/bin/           -> the test build's bin folder (a symlink `build`; `build/bin/sensorpipe`)
@@ -294,7 +293,7 @@ class Docs : public ::testing::Test {
     //   bare `sensorpipe`    -> the same binary (its folder first in PATH)
     //   $TOKEN               -> the daemon's [http] token (in the environment)
     //   127.0.0.1:8080       -> the daemon's listener, 127.0.0.1:1883 -> the broker (kSubstitutions)
-    work_ = dir_.Sub("work");
+    work_ = dir_.Sub("sp");  // where Pipeline::Start puts the daemon
     fs::create_directories(work_);
     const fs::path bin = fs::absolute(BinDir());
     fs::create_directory_symlink(bin.parent_path(), work_ + "/build");
@@ -305,11 +304,14 @@ class Docs : public ::testing::Test {
     ::setenv("SP_SKIP_BUILD", "1", 1);
     // The seed's zone-less times were recorded in UTC+9 (README, "Report"); delivery every second
     // so that what a command wrote is in the lake for the next one soon.
-    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(work_, broker_->url(),
-                                                "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
-                                                "[delivery]\ninterval_s = 1\n"
-                                                "[http]\ntoken = \"" +
-                                                    std::string(kToken) + "\"\n"));
+    ASSERT_OK_AND_ASSIGN(Pipeline pipeline, Pipeline::Start(dir_.path(),
+                                                            "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
+                                                            "[delivery]\ninterval_s = 1\n"
+                                                            "[http]\ntoken = \"" +
+                                                                std::string(kToken) + "\"\n"));
+    // The blocks stop and replace the daemon: the test holds the parts itself.
+    broker_ = std::move(pipeline.broker);
+    daemon_ = std::move(pipeline.daemon);
     substitutions_ = {{"127.0.0.1:8080", "127.0.0.1:" + std::to_string(daemon_->http_port())},
                       {"127.0.0.1:1883", "127.0.0.1:" + std::to_string(broker_->port())}};
     // The seed's day is in the lake before the first block, as for a user who followed the README.

@@ -14,12 +14,10 @@
 #include "common/testing.h"
 #include "support/daemon.h"
 #include "support/http.h"
-#include "support/mosquitto.h"
+#include "support/pipeline.h"
 
 namespace sp::testing {
 namespace {
-
-constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 
 std::vector<std::string> SplitCsv(const std::string& line) {
   std::vector<std::string> out;
@@ -39,21 +37,15 @@ int64_t CountRows(const Daemon& d, const std::string& sql) {
 class EndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
     // A one-second delivery interval keeps the test short; the seed's stamps are device time
     // at UTC+9 without a zone.
-    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(dir_.Sub("sp"), broker_->url(),
-                                                "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
-                                                "[delivery]\ninterval_s = 1\n"));
-    // The subscription is in place once the broker counts a connected client: poll the daemon's
-    // own gauge rather than sleeping.
-    ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
-        << daemon_->process().Log();
+    ASSERT_OK_AND_ASSIGN(pipeline_, Pipeline::Start(dir_.path(),
+                                                    "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
+                                                    "[delivery]\ninterval_s = 1\n"));
   }
 
   TempDir dir_;
-  std::unique_ptr<Mosquitto> broker_;
-  std::unique_ptr<Daemon> daemon_;
+  Pipeline pipeline_;
 };
 
 // The seed's question, hour by hour, against the expected answers.
@@ -88,32 +80,28 @@ void ExpectTheSeedsAnswers(const Daemon& daemon) {
 }
 
 TEST_F(EndToEnd, SeedDayComesBackExactly) {
-  const std::string seed = ReadFile(FixturesDir() + "/seed_day.ndjson");
-  ASSERT_EQ(Lines(seed).size(), 5400u);
-  ASSERT_OK(broker_->Publish({"-l"}, seed));
-
-  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 5400; }, kDeadline))
-      << "rows: " << CountRows(*daemon_, "SELECT count(*) FROM readings") << "\n"
-      << daemon_->process().Log();
-  EXPECT_EQ(daemon_->Metric("sensorpipe_messages_received_total"), 5400);
-  EXPECT_EQ(daemon_->Metric("sensorpipe_records_appended_total"), 5400);
-  EXPECT_GT(daemon_->Metric("sensorpipe_lake_files{view=\"readings\",format=\"ndjson.zst\"}"), 0);
-  EXPECT_GT(daemon_->Metric("sensorpipe_lake_bytes{view=\"readings\",format=\"ndjson.zst\"}"), 0);
-  EXPECT_EQ(daemon_->Metric("sensorpipe_compaction_last_committed_timestamp_seconds"), 0);
+  ASSERT_OK(pipeline_.PublishSeedDay());
+  EXPECT_EQ(pipeline_.daemon->Metric("sensorpipe_messages_received_total"), 5400);
+  EXPECT_EQ(pipeline_.daemon->Metric("sensorpipe_records_appended_total"), 5400);
+  EXPECT_GT(pipeline_.daemon->Metric("sensorpipe_lake_files{view=\"readings\",format=\"ndjson.zst\"}"), 0);
+  EXPECT_GT(pipeline_.daemon->Metric("sensorpipe_lake_bytes{view=\"readings\",format=\"ndjson.zst\"}"), 0);
+  EXPECT_EQ(pipeline_.daemon->Metric("sensorpipe_compaction_last_committed_timestamp_seconds"), 0);
 
   // Exactly the rows: one per count, device and topic from the message, UTC timestamps.
-  EXPECT_EQ(CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings WHERE device = 'raspberrypi' AND "
-                                "topic = 'sensor/data'"),
+  EXPECT_EQ(CountRows(*pipeline_.daemon,
+                      "SELECT count(DISTINCT seq) FROM readings WHERE device = 'raspberrypi' AND "
+                      "topic = 'sensor/data'"),
             5400);
-  ASSERT_OK_AND_ASSIGN(std::string first, daemon_->Query("SELECT ts, temperature, humidity, pressure, pitch, roll, "
-                                                         "yaw, seq FROM readings ORDER BY ts LIMIT 1"));
+  ASSERT_OK_AND_ASSIGN(std::string first,
+                       pipeline_.daemon->Query("SELECT ts, temperature, humidity, pressure, pitch, roll, "
+                                               "yaw, seq FROM readings ORDER BY ts LIMIT 1"));
   EXPECT_EQ(Lines(first)[1], "2022-07-13 15:00:00,39.743,45.259,1008.606,1.768,359.348,185.857,0");
 
-  ExpectTheSeedsAnswers(*daemon_);
+  ExpectTheSeedsAnswers(*pipeline_.daemon);
 
   // The log's tools read it while the daemon runs; a replay needs the daemon stopped.
   const std::string bin = BinDir() + "/sensorpipe";
-  const std::string cfg = daemon_->config_path();
+  const std::string cfg = pipeline_.daemon->config_path();
   ASSERT_OK_AND_ASSIGN(CommandOutput stat, RunCommand({bin, "log", "stat", "--config", cfg}, kDeadline));
   EXPECT_EQ(stat.exit_code, 0) << stat.err;
   EXPECT_NE(stat.out.find("stream readings: 1 shard, 5400 records"), std::string::npos) << stat.out;
@@ -135,9 +123,9 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   EXPECT_NE(busy.err.find("stop the daemon before a replay"), std::string::npos) << busy.err;
 
   // A clean stop keeps everything queryable without the daemon.
-  ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
-  EXPECT_EQ(code, 0) << daemon_->process().Log();
-  EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM readings"), 5400);
+  ASSERT_OK_AND_ASSIGN(int code, pipeline_.daemon->Stop());
+  EXPECT_EQ(code, 0) << pipeline_.daemon->process().Log();
+  EXPECT_EQ(CountRows(*pipeline_.daemon, "SELECT count(*) FROM readings"), 5400);
 
   // Compaction turns each hour into one Parquet file; the answers stay exactly the same.
   ASSERT_OK_AND_ASSIGN(CommandOutput ls, RunCommand({bin, "lake", "ls", "--config", cfg}, kDeadline));
@@ -150,7 +138,7 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
   ASSERT_OK_AND_ASSIGN(ls, RunCommand({bin, "lake", "ls", "--config", cfg}, kDeadline));
   EXPECT_NE(ls.out.find("    0        15         5400"), std::string::npos) << ls.out;  // total: no raw, 15 Parquet
   EXPECT_NE(ls.out.find("committed"), std::string::npos) << ls.out;
-  ExpectTheSeedsAnswers(*daemon_);
+  ExpectTheSeedsAnswers(*pipeline_.daemon);
 
   // The Kappa way to reprocess: rewind the lake's consumer; the next start rebuilds the lake from
   // the log, every record exactly once.
@@ -158,11 +146,11 @@ TEST_F(EndToEnd, SeedDayComesBackExactly) {
                                                          "--from", "oldest"}, kDeadline));
   EXPECT_EQ(replay.exit_code, 0) << replay.err;
   EXPECT_NE(replay.out.find("rewritten from the log"), std::string::npos) << replay.out;
-  ASSERT_OK(daemon_->Restart());
-  ASSERT_OK_AND_ASSIGN(code, daemon_->Stop());
-  EXPECT_EQ(code, 0) << daemon_->process().Log();
-  EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM readings"), 5400);
-  EXPECT_EQ(CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings"), 5400);
+  ASSERT_OK(pipeline_.daemon->Restart());
+  ASSERT_OK_AND_ASSIGN(code, pipeline_.daemon->Stop());
+  EXPECT_EQ(code, 0) << pipeline_.daemon->process().Log();
+  EXPECT_EQ(CountRows(*pipeline_.daemon, "SELECT count(*) FROM readings"), 5400);
+  EXPECT_EQ(CountRows(*pipeline_.daemon, "SELECT count(DISTINCT seq) FROM readings"), 5400);
 }
 
 // The bad messages of the fixture and generated oversize payloads, each after nine good ones (10%
@@ -186,64 +174,67 @@ TEST_F(EndToEnd, HostileMessagesAreRejectedCountedAndKept) {
     }
     stream += line + "\n";
   }
-  ASSERT_OK(broker_->Publish({"-l"}, stream));
+  ASSERT_OK(pipeline_.broker->Publish({"-l"}, stream));
 
   std::map<std::string, int> want;
   for (const auto& r : reasons) ++want[r];
-  ASSERT_TRUE(
-      WaitUntil([&] { return daemon_->Metric("sensorpipe_messages_received_total") == bad.size() + good; }, kDeadline))
-      << daemon_->process().Log();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return pipeline_.daemon->Metric("sensorpipe_messages_received_total") == bad.size() + good; }, kDeadline))
+      << pipeline_.daemon->process().Log();
   for (const auto& [reason, n] : want) {
     // A message is counted as received before its rejection is: wait for the count to arrive.
     const std::string sample = "sensorpipe_messages_rejected_total{reason=\"" + reason + "\"}";
-    WaitUntil([&] { return daemon_->Metric(sample) >= n; }, kDeadline);
-    EXPECT_EQ(daemon_->Metric(sample), n) << reason;
+    WaitUntil([&] { return pipeline_.daemon->Metric(sample) >= n; }, kDeadline);
+    EXPECT_EQ(pipeline_.daemon->Metric(sample), n) << reason;
   }
-  EXPECT_TRUE(daemon_->process().Running());
+  EXPECT_TRUE(pipeline_.daemon->process().Running());
 
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CountRows(*pipeline_.daemon, "SELECT count(DISTINCT seq) FROM readings") == good; }, kDeadline));
+  EXPECT_EQ(CountRows(*pipeline_.daemon, "SELECT count(*) FROM readings"), good);
   ASSERT_TRUE(
-      WaitUntil([&] { return CountRows(*daemon_, "SELECT count(DISTINCT seq) FROM readings") == good; }, kDeadline));
-  EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM readings"), good);
-  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM errors") == int64_t(reasons.size()); },
-                        kDeadline));
+      WaitUntil([&] { return CountRows(*pipeline_.daemon, "SELECT count(*) FROM errors") == int64_t(reasons.size()); },
+                kDeadline));
   // Each rejected message is in the error output with its reason and raw bytes.
   ASSERT_OK_AND_ASSIGN(std::string errors,
-                       daemon_->Query("SELECT reason, count(*) FROM errors GROUP BY 1 ORDER BY 1", "csv"));
+                       pipeline_.daemon->Query("SELECT reason, count(*) FROM errors GROUP BY 1 ORDER BY 1", "csv"));
   std::map<std::string, int> got;
   for (const auto& line : Lines(errors)) {
     auto cells = SplitCsv(line);
     if (cells[0] != "reason") got[cells[0]] = std::stoi(cells[1]);
   }
   EXPECT_EQ(got, want);
-  EXPECT_EQ(CountRows(*daemon_, "SELECT count(*) FROM errors WHERE raw = 'not json at all' AND topic = 'sensor/data'"),
+  EXPECT_EQ(CountRows(*pipeline_.daemon,
+                      "SELECT count(*) FROM errors WHERE raw = 'not json at all' AND topic = 'sensor/data'"),
             1);
-  ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
+  ASSERT_OK_AND_ASSIGN(int code, pipeline_.daemon->Stop());
   EXPECT_EQ(code, 0);
 }
 
 TEST_F(EndToEnd, HealthMetricsAndDashboard) {
-  ASSERT_OK(broker_->Publish({"-m", R"({"client_id":"pi-3","timestamp":"2022-07-14 09:30:00","temperature":21.5,"humidity":40})"}, ""));
-  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon_, "SELECT count(*) FROM readings") == 1; }, kDeadline));
+  ASSERT_OK(pipeline_.broker->Publish(
+      {"-m", R"({"client_id":"pi-3","timestamp":"2022-07-14 09:30:00","temperature":21.5,"humidity":40})"}, ""));
+  ASSERT_TRUE(WaitUntil([&] { return CountRows(*pipeline_.daemon, "SELECT count(*) FROM readings") == 1; }, kDeadline));
 
-  ASSERT_OK_AND_ASSIGN(HttpResponse health, HttpGet(daemon_->http_port(), "/healthz"));
+  ASSERT_OK_AND_ASSIGN(HttpResponse health, HttpGet(pipeline_.daemon->http_port(), "/healthz"));
   EXPECT_EQ(health.status, 200);
   EXPECT_NE(health.body.find("\"ok\""), std::string::npos);
-  ASSERT_OK_AND_ASSIGN(HttpResponse ready, HttpGet(daemon_->http_port(), "/readyz"));
+  ASSERT_OK_AND_ASSIGN(HttpResponse ready, HttpGet(pipeline_.daemon->http_port(), "/readyz"));
   EXPECT_EQ(ready.status, 200);
   // Without the broker the daemon is alive but not ready, and says why.
-  ASSERT_OK(broker_->Stop());
+  ASSERT_OK(pipeline_.broker->Stop());
   ASSERT_TRUE(WaitUntil(
       [&] {
-        auto r = HttpGet(daemon_->http_port(), "/readyz");
+        auto r = HttpGet(pipeline_.daemon->http_port(), "/readyz");
         return r.ok() && r->status == 503;
       },
       kDeadline));
-  ASSERT_OK_AND_ASSIGN(health, HttpGet(daemon_->http_port(), "/healthz"));
+  ASSERT_OK_AND_ASSIGN(health, HttpGet(pipeline_.daemon->http_port(), "/healthz"));
   EXPECT_EQ(health.status, 200);
   EXPECT_NE(health.body.find("\"mqtt_connected\":false"), std::string::npos) << health.body;
-  ASSERT_OK(broker_->Restart());
+  ASSERT_OK(pipeline_.broker->Restart());
 
-  ASSERT_OK_AND_ASSIGN(HttpResponse metrics, HttpGet(daemon_->http_port(), "/metrics"));
+  ASSERT_OK_AND_ASSIGN(HttpResponse metrics, HttpGet(pipeline_.daemon->http_port(), "/metrics"));
   EXPECT_EQ(metrics.status, 200);
   for (const char* name : {"sensorpipe_messages_received_total", "sensorpipe_records_appended_total",
                            "sensorpipe_records_delivered_total", "sensorpipe_messages_rejected_total"}) {
@@ -257,16 +248,16 @@ TEST_F(EndToEnd, HealthMetricsAndDashboard) {
 
   // The dashboard and its script come from the binary; its data from the API (the browser test,
   // dashboard_test, checks what the page draws).
-  ASSERT_OK_AND_ASSIGN(HttpResponse page, HttpGet(daemon_->http_port(), "/"));
+  ASSERT_OK_AND_ASSIGN(HttpResponse page, HttpGet(pipeline_.daemon->http_port(), "/"));
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.content_type.find("text/html"), std::string::npos);
   EXPECT_NE(page.body.find("/assets/app.js"), std::string::npos) << page.body;
-  ASSERT_OK_AND_ASSIGN(HttpResponse script, HttpGet(daemon_->http_port(), "/assets/app.js"));
+  ASSERT_OK_AND_ASSIGN(HttpResponse script, HttpGet(pipeline_.daemon->http_port(), "/assets/app.js"));
   EXPECT_EQ(script.status, 200);
   EXPECT_NE(script.content_type.find("javascript"), std::string::npos);
-  ASSERT_OK_AND_ASSIGN(HttpResponse series,
-                       HttpGet(daemon_->http_port(), "/api/series?metric=temperature&bucket=1h&device=pi-3&"
-                                                     "from=2022-07-14T00:00:00Z&to=2022-07-14T01:00:00Z"));
+  ASSERT_OK_AND_ASSIGN(HttpResponse series, HttpGet(pipeline_.daemon->http_port(),
+                                                    "/api/series?metric=temperature&bucket=1h&device=pi-3&"
+                                                    "from=2022-07-14T00:00:00Z&to=2022-07-14T01:00:00Z"));
   EXPECT_EQ(series.status, 200);
   // 09:30 at UTC+9 is in the hour from 00:00 UTC.
   EXPECT_NE(series.body.find(R"({"device":"pi-3","points":[[1657756800000,21.5]]})"), std::string::npos) << series.body;
@@ -278,13 +269,13 @@ TEST(SharedSubscription, TwoDaemonsSplitOneStream) {
   ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
   auto start = [&](const std::string& name) {
     return Daemon::Start(dir.Sub(name), broker->url(),
-                         "[mqtt]\nurl = \"" + broker->url() + "\"\nclient_id = \"" + name +
+                         "[mqtt]\nclient_id = \"" + name +
                              "\"\ntopics = [\"$share/sensorpipe/sensor/#\"]\n[delivery]\ninterval_s = 1\n");
   };
   ASSERT_OK_AND_ASSIGN(auto a, start("sp-a"));
   ASSERT_OK_AND_ASSIGN(auto b, start("sp-b"));
-  ASSERT_TRUE(WaitUntil([&] { return a->Metric("sensorpipe_mqtt_connected") == 1 && b->Metric("sensorpipe_mqtt_connected") == 1; },
-                        kDeadline));
+  ASSERT_OK(a->WaitConnected());
+  ASSERT_OK(b->WaitConnected());
   std::string lines;
   for (int i = 0; i < 200; ++i) {
     lines += "{\"client_id\":\"pi-s\",\"timestamp\":\"2022-07-14 00:00:00\",\"count\":" + std::to_string(i) + "}\n";
@@ -307,9 +298,7 @@ TEST(SharedSubscription, TwoDaemonsSplitOneStream) {
 // readings gets a lake folder of its own.
 TEST(Rules, SqlRulesFromTheConfigRouteMessages) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
-  ASSERT_OK_AND_ASSIGN(auto daemon,
-                       Daemon::Start(dir.Sub("sp"), broker->url(), "[mqtt]\nurl = \"" + broker->url() + R"("
+  ASSERT_OK_AND_ASSIGN(Pipeline p, Pipeline::Start(dir.path(), R"([mqtt]
 topics = ["sensor/#", "other/#"]
 
 [delivery]
@@ -327,7 +316,6 @@ name = "hot"
 sql = "SELECT topic(2) AS device, temperature, upper(room) AS room FROM 'sensor/+/data' WHERE temperature > 30"
 stream = "alerts"
 )"));
-  ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline));
   const std::vector<std::pair<std::string, std::string>> messages = {
       {"sensor/pi-a/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:00","temperature":20,"room":"hall"})"},
       {"sensor/pi-a/data",
@@ -335,23 +323,23 @@ stream = "alerts"
       {"sensor/pi-b/data", R"({"client_id":"spoof","timestamp":"2022-07-14 00:00:02","temperature":-55})"},
       {"other/topic", R"({"client_id":"x","timestamp":"2022-07-14 00:00:03","temperature":1})"},
   };
-  for (const auto& [topic, payload] : messages) ASSERT_OK(broker->Publish({"-m", payload}, "", topic));
+  for (const auto& [topic, payload] : messages) ASSERT_OK(p.broker->Publish({"-m", payload}, "", topic));
   // The device comes from the topic; the cold reading and the other topic were dropped.
-  ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_messages_received_total") == 4; }, kDeadline));
-  ASSERT_TRUE(WaitUntil([&] { return CountRows(*daemon, "SELECT count(*) FROM readings WHERE device = 'pi-a'") == 2; },
-                        kDeadline));
-  EXPECT_EQ(CountRows(*daemon, "SELECT count(*) FROM readings"), 2);
-  EXPECT_EQ(daemon->Metric("sensorpipe_messages_filtered_total"), 2);
-  EXPECT_EQ(daemon->Metric("sensorpipe_records_appended_total"), 3);
+  ASSERT_TRUE(WaitUntil([&] { return p.daemon->Metric("sensorpipe_messages_received_total") == 4; }, kDeadline));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CountRows(*p.daemon, "SELECT count(*) FROM readings WHERE device = 'pi-a'") == 2; }, kDeadline));
+  EXPECT_EQ(CountRows(*p.daemon, "SELECT count(*) FROM readings"), 2);
+  EXPECT_EQ(p.daemon->Metric("sensorpipe_messages_filtered_total"), 2);
+  EXPECT_EQ(p.daemon->Metric("sensorpipe_records_appended_total"), 3);
   // The alert is in its own stream, keyed by device, and delivered under lake/alerts/.
   ASSERT_OK_AND_ASSIGN(CommandOutput tail, RunCommand({BinDir() + "/sensorpipe", "log", "tail", "--config",
-                                                       daemon->config_path(), "--stream", "alerts"},
+                                                       p.daemon->config_path(), "--stream", "alerts"},
                                                       kDeadline));
   EXPECT_EQ(tail.exit_code, 0) << tail.err;
   EXPECT_NE(tail.out.find(R"("key":"pi-a")"), std::string::npos) << tail.out;
   EXPECT_NE(tail.out.find(R"("value":{"device":"pi-a","temperature":35,"room":"ATTIC"})"), std::string::npos)
       << tail.out;
-  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  ASSERT_OK_AND_ASSIGN(int code, p.daemon->Stop());
   EXPECT_EQ(code, 0);
   bool delivered = false;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.Sub("sp/data/lake/alerts"))) {
@@ -387,9 +375,9 @@ TEST(Rules, ABadRuleStopsStartUpWithAPointerToTheMistake) {
 // line what was rejected, and a bearer token always.
 TEST(HttpIngest, NdjsonAndArraysWithAToken) {
   TempDir dir;
-  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());  // no broker needed
-  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed, "[delivery]\ninterval_s = 1\n"
-                                                                         "[http]\ntoken = \"s3cret\"\n"));
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), NoBrokerUrl(),
+                                                  "[delivery]\ninterval_s = 1\n"
+                                                  "[http]\ntoken = \"s3cret\"\n"));
   auto post = [&](const std::string& body, const std::string& auth, const std::string& query = "") {
     std::vector<std::string> argv = {"curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@-",
                                      "-H", "Content-Type: application/x-ndjson"};
@@ -443,8 +431,7 @@ TEST(HttpIngest, NdjsonAndArraysWithAToken) {
 
 TEST(HttpIngest, NoTokenNoWrites) {
   TempDir dir;
-  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());
-  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed, ""));
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), NoBrokerUrl(), ""));
   ASSERT_OK_AND_ASSIGN(CommandOutput out,
                        RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary",
                                    "{}", "http://127.0.0.1:" + std::to_string(daemon->http_port()) + "/v1/ingest"},

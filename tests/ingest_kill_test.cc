@@ -14,26 +14,21 @@
 #include <thread>
 
 #include "common/testing.h"
-#include "support/daemon.h"
-#include "support/mosquitto.h"
+#include "support/pipeline.h"
 #include "support/process.h"
 
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(120);
-
 // A daemon and a simulated device publishing 100 QoS 1 messages a second to a real broker.
 class IngestOutage : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
-    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(dir_.Sub("sp"), broker_->url(),
-                                                "[mqtt]\nclient_id = \"sp-kill\"\nurl = \"" + broker_->url() + "\"\n"));
-    ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline));
-    ASSERT_OK_AND_ASSIGN(agent_, Process::Start({BinDir() + "/sensorpipe-agent", "--simulate", "--url", broker_->url(),
-                                                 "--device", "pi-kill", "--interval", "0.01", "--spool", dir_.Sub("spool")},
-                                                dir_.Sub("agent.log")));
+    ASSERT_OK_AND_ASSIGN(pipeline_, Pipeline::Start(dir_.path(), "[mqtt]\nclient_id = \"sp-kill\"\n"));
+    ASSERT_OK_AND_ASSIGN(agent_,
+                         Process::Start({BinDir() + "/sensorpipe-agent", "--simulate", "--url", pipeline_.broker->url(),
+                                         "--device", "pi-kill", "--interval", "0.01", "--spool", dir_.Sub("spool")},
+                                        dir_.Sub("agent.log")));
   }
 
   // Stops the device, which reports what the broker acknowledged; waits for the daemon to drain
@@ -67,18 +62,19 @@ class IngestOutage : public ::testing::Test {
     }
     EXPECT_EQ(next_new, *acknowledged);
     *records = seqs.size();
-    ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
+    ASSERT_OK_AND_ASSIGN(int code, pipeline_.daemon->Stop());
     EXPECT_EQ(code, 0);
     // The query layer counts each message once, redeliveries or not.
-    ASSERT_OK_AND_ASSIGN(
-        std::string answer,
-        daemon_->Query("SELECT count(*) AS n, count(DISTINCT seq) AS d FROM readings WHERE device = 'pi-kill'"));
+    ASSERT_OK_AND_ASSIGN(std::string answer,
+                         pipeline_.daemon->Query(
+                             "SELECT count(*) AS n, count(DISTINCT seq) AS d FROM readings WHERE device = 'pi-kill'"));
     EXPECT_EQ(answer, "n,d\n" + std::to_string(*acknowledged) + "," + std::to_string(*acknowledged) + "\n");
   }
 
   // The device's counts in the order the log holds them.
   std::vector<int64_t> LogSeqs() {
-    auto out = RunCommand({BinDir() + "/sensorpipe", "log", "tail", "--config", daemon_->config_path()}, kDeadline);
+    auto out =
+        RunCommand({BinDir() + "/sensorpipe", "log", "tail", "--config", pipeline_.daemon->config_path()}, kDeadline);
     std::vector<int64_t> seqs;
     if (!out.ok()) return seqs;
     std::istringstream lines(out->out);
@@ -92,8 +88,7 @@ class IngestOutage : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<Mosquitto> broker_;
-  std::unique_ptr<Daemon> daemon_;
+  Pipeline pipeline_;
   std::unique_ptr<Process> agent_;
 };
 
@@ -103,9 +98,9 @@ TEST_F(IngestOutage, TheLogHoldsEveryAcceptedMessageThroughKill9) {
   std::mt19937 rng(4);
   for (int k = 0; k < kills; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 700)(rng)));
-    ASSERT_OK(daemon_->process().Signal(SIGKILL));
-    ASSERT_OK(daemon_->process().Wait(kDeadline).status());
-    Status restarted = daemon_->Restart();
+    ASSERT_OK(pipeline_.daemon->process().Signal(SIGKILL));
+    ASSERT_OK(pipeline_.daemon->process().Wait(kDeadline).status());
+    Status restarted = pipeline_.daemon->Restart();
     ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   }
   int64_t acknowledged = 0;
@@ -123,10 +118,10 @@ TEST_F(IngestOutage, TheLogHoldsEveryAcceptedMessageThroughKill9) {
 // persistent session's messages, and the daemon takes them all when it is back.
 TEST_F(IngestOutage, StoppedForTenSecondsWhilePublishingContinues) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
+  ASSERT_OK_AND_ASSIGN(int code, pipeline_.daemon->Stop());
   ASSERT_EQ(code, 0);
   std::this_thread::sleep_for(std::chrono::seconds(10));
-  ASSERT_OK(daemon_->Restart());
+  ASSERT_OK(pipeline_.daemon->Restart());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   int64_t acknowledged = 0;
   size_t records = 0;

@@ -24,7 +24,6 @@
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(60);
 constexpr int kBatches = 30;
 constexpr int kPerBatch = 20;
 constexpr const char* kToken = "crash-test-token";
@@ -133,7 +132,7 @@ TEST_P(LakeCrash, ReadingsHoldWhatTheLogHoldsExactlyOnce) {
     // Which hit of the point kills the daemon: the first few, so it dies early or mid-way.
     const std::string armed = "SP_CRASH_POINT=" + point + ":" + std::to_string(1 + rng() % 4);
     // No broker: readings come over HTTP ingest, which answers after the durable append.
-    const std::string no_broker = "mqtt://127.0.0.1:" + std::to_string(FreePort());
+    const std::string no_broker = NoBrokerUrl();
     auto started = Daemon::Start(dir.Sub("sp"), no_broker, config, {armed});
     std::unique_ptr<Daemon> daemon;
     if (started.ok()) daemon = std::move(*started);

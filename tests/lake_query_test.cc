@@ -25,7 +25,6 @@
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 constexpr int kHours = 4;
 constexpr int kBatches = 20;
 constexpr int kPerBatch = 30;
@@ -132,8 +131,7 @@ TEST_P(QueriesDuringCompaction, EveryAnswerHoldsEachRowOnce) {
   std::mt19937 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
   TempDir dir;
-  const std::string no_broker = "mqtt://127.0.0.1:" + std::to_string(FreePort());  // HTTP ingest only
-  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), no_broker, config));
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), NoBrokerUrl(), config));  // HTTP ingest only
   const std::string bin = BinDir() + "/sensorpipe";
   auto post = [&](int b) {
     ASSERT_OK_AND_ASSIGN(HttpResponse r, HttpPost(daemon->http_port(), "/v1/ingest", Batch(b), kToken));

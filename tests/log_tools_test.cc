@@ -18,7 +18,6 @@
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(60);
 constexpr int64_t kT0 = 1'657'771'200'000'000;  // 2022-07-14 04:00:00 UTC, in µs
 
 CommandOutput Sensorpipe(std::vector<std::string> args) {
@@ -122,9 +121,9 @@ TEST_F(LogTail, FollowsAfterTheLastRecords) {
 // the dashboard's rollup, which keeps its state in memory but saves its position for this.
 TEST(LogStat, ListsEveryConsumerWithTheRollup) {
   TempDir dir;
-  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());  // readings come over HTTP
-  ASSERT_OK_AND_ASSIGN(auto daemon,
-                       Daemon::Start(dir.Sub("sp"), closed, "[http]\ntoken = \"t\"\n[delivery]\ninterval_s = 1\n"));
+  // Readings come over HTTP.
+  ASSERT_OK_AND_ASSIGN(
+      auto daemon, Daemon::Start(dir.Sub("sp"), NoBrokerUrl(), "[http]\ntoken = \"t\"\n[delivery]\ninterval_s = 1\n"));
   std::string body;
   for (int i = 0; i < 3; ++i) {
     body += R"({"client_id":"pi","timestamp":"2022-07-14T04:00:0)" + std::to_string(i) +

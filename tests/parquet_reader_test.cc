@@ -26,7 +26,6 @@
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(120);
 constexpr int64_t k0600 = 1657778400LL * 1'000'000;  // 2022-07-14 06:00:00 UTC
 constexpr int64_t kSecond = 1'000'000;
 
@@ -389,10 +388,10 @@ TEST(ParquetReader, HyparquetReadsEveryRowAndColumnOfACompactedFileAsSensorpipeD
   const int64_t begin_us = Clock::Default()->NowMicros() - kSecond;
   // No broker: HTTP ingest only. The daemon's own compactor waits (the hours are old, so only a
   // long grace keeps it from compacting them): the files come from `sensorpipe compact --now`.
-  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());
-  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed,
-                                                  "[http]\ntoken = \"t\"\n"
-                                                  "[compaction]\nobjects = 100000\ngrace_s = 2592000\nrow_group_rows = 50000\n"));
+  ASSERT_OK_AND_ASSIGN(auto daemon,
+                       Daemon::Start(dir.Sub("sp"), NoBrokerUrl(),
+                                     "[http]\ntoken = \"t\"\n"
+                                     "[compaction]\nobjects = 100000\ngrace_s = 2592000\nrow_group_rows = 50000\n"));
   EXPECT_EQ(Post(*daemon, busy), busy.size());
   EXPECT_EQ(Post(*daemon, odd, "?topic=site%2Fpi%2Fdata"), odd.size());
   // The same message again, in a request of its own: readings (and so compaction) keep one.

@@ -13,12 +13,10 @@
 #include "common/testing.h"
 #include "support/daemon.h"
 #include "support/http.h"
-#include "support/mosquitto.h"
+#include "support/pipeline.h"
 
 namespace sp::testing {
 namespace {
-
-constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 
 std::vector<std::string> Cells(const std::string& row) {
   std::vector<std::string> out;
@@ -80,31 +78,20 @@ double R(const std::string& text) {
 class ReportEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(broker_, Mosquitto::Start(dir_.Sub("broker")));
-    ASSERT_OK_AND_ASSIGN(daemon_, Daemon::Start(dir_.Sub("sp"), broker_->url(),
-                                                "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
-                                                "[delivery]\ninterval_s = 1\n"));
-    ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
-        << daemon_->process().Log();
-    ASSERT_OK(broker_->Publish({"-l"}, ReadFile(FixturesDir() + "/seed_day.ndjson")));
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          auto out = daemon_->Query("SELECT count(*) FROM readings");
-          return out.ok() && Lines(*out).size() == 2 && Lines(*out)[1] == "5400";
-        },
-        kDeadline))
-        << daemon_->process().Log();
+    ASSERT_OK_AND_ASSIGN(pipeline_, Pipeline::Start(dir_.path(),
+                                                    "[ingest]\ndevice_time_zone = \"Asia/Seoul\"\n"
+                                                    "[delivery]\ninterval_s = 1\n"));
+    ASSERT_OK(pipeline_.PublishSeedDay());
   }
 
   Result<CommandOutput> Report(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinDir() + "/sensorpipe", "report", "--config", daemon_->config_path()};
+    std::vector<std::string> argv = {BinDir() + "/sensorpipe", "report", "--config", pipeline_.daemon->config_path()};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv, kDeadline);
   }
 
   TempDir dir_;
-  std::unique_ptr<Mosquitto> broker_;
-  std::unique_ptr<Daemon> daemon_;
+  Pipeline pipeline_;
 };
 
 TEST_F(ReportEndToEnd, FindsTheSeedsPhasesAndCorrelation) {
@@ -203,10 +190,7 @@ SeriesPoints Points(const std::string& body) {
 // once the rollup's windows moved past the hour) and the report give the same numbers.
 TEST(AnglesEndToEnd, RollupLakeAndReportAgreeAcrossZero) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto broker, Mosquitto::Start(dir.Sub("broker")));
-  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), broker->url(), "[delivery]\ninterval_s = 1\n"));
-  ASSERT_TRUE(WaitUntil([&] { return daemon->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
-      << daemon->process().Log();
+  ASSERT_OK_AND_ASSIGN(Pipeline p, Pipeline::Start(dir.path(), "[delivery]\ninterval_s = 1\n"));
   constexpr int64_t kHour = 1657756800;  // 2022-07-14 00:00 UTC
   // Pitch 359.0, 359.5, 0.5, 1.0 in the first minute, 358.5 and 1.5 at half past: mean 0, arc
   // 358.5 to 1.5 (a linear mean says 180, min 0.5, max 359.5). Roll 359 and 0 by turns: mean
@@ -223,19 +207,19 @@ TEST(AnglesEndToEnd, RollupLakeAndReportAgreeAcrossZero) {
                   static_cast<long long>(kHour + offset), pitch, roll, count++);
     lines += line;
   }
-  ASSERT_OK(broker->Publish({"-l"}, lines));
+  ASSERT_OK(p.broker->Publish({"-l"}, lines));
   ASSERT_TRUE(WaitUntil(
       [&] {
-        auto out = daemon->Query("SELECT count(*) FROM readings");
+        auto out = p.daemon->Query("SELECT count(*) FROM readings");
         return out.ok() && Lines(*out).size() == 2 && Lines(*out)[1] == "6";
       },
       kDeadline))
-      << daemon->process().Log();
+      << p.daemon->process().Log();
 
   const std::string range = "&device=board&from=" + std::to_string(kHour) + "&to=" + std::to_string(kHour + 3600);
   auto series = [&](const std::string& metric, const std::string& agg, const std::string& bucket) {
     auto res =
-        HttpGet(daemon->http_port(), "/api/series?metric=" + metric + "&agg=" + agg + "&bucket=" + bucket + range);
+        HttpGet(p.daemon->http_port(), "/api/series?metric=" + metric + "&agg=" + agg + "&bucket=" + bucket + range);
     EXPECT_TRUE(res.ok() && res->status == 200) << (res.ok() ? res->body : res.status().ToString());
     return res.ok() ? Points(res->body) : SeriesPoints{};
   };
@@ -267,7 +251,7 @@ TEST(AnglesEndToEnd, RollupLakeAndReportAgreeAcrossZero) {
 
   // The report of the hour: the same circular means and arcs.
   ASSERT_OK_AND_ASSIGN(CommandOutput md,
-                       RunCommand({BinDir() + "/sensorpipe", "report", "--config", daemon->config_path(), "--from",
+                       RunCommand({BinDir() + "/sensorpipe", "report", "--config", p.daemon->config_path(), "--from",
                                    std::to_string(kHour), "--to", std::to_string(kHour + 3600), "--device", "board"},
                                   kDeadline));
   ASSERT_EQ(md.exit_code, 0) << md.err;
@@ -283,9 +267,9 @@ TEST(AnglesEndToEnd, RollupLakeAndReportAgreeAcrossZero) {
 
   // A reading more than the hour tier's 400 days later moves the rollup's windows past the hour:
   // the lake answers the same questions, with the same numbers.
-  ASSERT_OK(broker->Publish({"-m", "{\"client_id\":\"later\",\"timestamp\":1693526400,\"pitch\":1,\"count\":0}"}));
+  ASSERT_OK(p.broker->Publish({"-m", "{\"client_id\":\"later\",\"timestamp\":1693526400,\"pitch\":1,\"count\":0}"}));
   ASSERT_TRUE(WaitUntil([&] { return series("pitch", "avg", "1h").source == "lake"; }, kDeadline))
-      << daemon->process().Log();
+      << p.daemon->process().Log();
   check("lake");
 }
 

@@ -19,7 +19,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr auto kDeadline = std::chrono::seconds(120);  // generous: a loaded 2-core machine
 constexpr char kBucket[] = "lake";
 constexpr char kPrefix[] = "e2e";
 
@@ -41,8 +40,8 @@ int64_t QueryNumber(const Daemon& d, const std::string& sql) {
 TEST(S3Lake, IngestCompactAndQueryWithTheObjectsInTheBucket) {
   TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto server, S3Server::Start(dir.Sub("s3"), {.buckets = {kBucket}}));
-  const std::string closed = "mqtt://127.0.0.1:" + std::to_string(FreePort());  // HTTP ingest only
-  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), closed,
+  // HTTP ingest only.
+  ASSERT_OK_AND_ASSIGN(auto daemon, Daemon::Start(dir.Sub("sp"), NoBrokerUrl(),
                                                   "[delivery]\ninterval_s = 1\n[compaction]\ndelete_after_s = 0\n"
                                                   "[http]\ntoken = \"s3cret\"\n" +
                                                       S3Toml(*server)));
@@ -117,7 +116,7 @@ TEST(S3Lake, AWrongKeyOrConfigStopsStartUp) {
   TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto server, S3Server::Start(dir.Sub("s3"), {.buckets = {kBucket}}));
   const std::string bin = BinDir() + "/sensorpipe";
-  const std::string mqtt = "[mqtt]\nurl = \"mqtt://127.0.0.1:" + std::to_string(FreePort()) + "\"\n";
+  const std::string mqtt = "[mqtt]\nurl = \"" + NoBrokerUrl() + "\"\n";
   const std::string http = "[http]\nlisten = \"127.0.0.1:" + std::to_string(FreePort()) + "\"\n";
   auto run = [&](const std::string& name, const std::string& toml) {
     std::ofstream(dir.Sub(name)) << "data_dir = \"data\"\n" << mqtt << http << toml;

@@ -18,8 +18,6 @@
 namespace sp::testing {
 namespace {
 
-constexpr auto kDeadline = std::chrono::seconds(60);
-
 std::string Payload(const std::string& client_id, int count) {
   return R"({"client_id":")" + client_id + R"(","timestamp":"2022-07-14 00:00:00","count":)" + std::to_string(count) +
          R"(,"temperature":21.5})";
@@ -73,13 +71,13 @@ class TrustTest : public ::testing::Test {
 
   // The daemon with sensorpipe's own certificate, subscribed to topic; up once it is connected.
   void StartDaemon(const std::string& topic = "sensor/#") {
-    ASSERT_OK_AND_ASSIGN(
-        daemon_, Daemon::Start(dir_.Sub("sp"), Url(),
-                               "[mqtt]\nurl = \"" + Url() + "\"\ntopics = [\"" + topic + "\"]\nca_file = \"" +
-                                   Cert("ca.crt") + "\"\ncert_file = \"" + Cert("sensorpipe.crt") +
-                                   "\"\nkey_file = \"" + Cert("sensorpipe.key") + "\"\n[delivery]\ninterval_s = 1\n"));
-    ASSERT_TRUE(WaitUntil([&] { return daemon_->Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline))
-        << daemon_->process().Log() << BrokerLog();
+    ASSERT_OK_AND_ASSIGN(daemon_,
+                         Daemon::Start(dir_.Sub("sp"), Url(),
+                                       "[mqtt]\ntopics = [\"" + topic + "\"]\nca_file = \"" + Cert("ca.crt") +
+                                           "\"\ncert_file = \"" + Cert("sensorpipe.crt") + "\"\nkey_file = \"" +
+                                           Cert("sensorpipe.key") + "\"\n[delivery]\ninterval_s = 1\n"));
+    const Status connected = daemon_->WaitConnected();
+    ASSERT_TRUE(connected.ok()) << connected.ToString() << BrokerLog();
     // Its certificate's CN is its client id, whatever it asked for; and the broker listens only where
     // it was told to (a misplaced listener option would open a plain listener on 1883 too).
     EXPECT_NE(BrokerLog().find(" as sensorpipe ("), std::string::npos) << BrokerLog();

@@ -76,13 +76,8 @@ class IngestTest : public ::testing::Test {
     return s;
   }
   void Publish(int count) {
-    ASSERT_OK_AND_ASSIGN(testing::CommandOutput out,
-                         testing::RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
-                                              "-t", "sensor/data", "-q", "1", "-m",
-                                              R"({"client_id":"pi","timestamp":"2022-07-14 00:00:00","count":)" +
-                                                  std::to_string(count) + "}"},
-                                             kDeadline));
-    ASSERT_EQ(out.exit_code, 0) << out.err;
+    ASSERT_OK(broker_->Publish(
+        {"-m", R"({"client_id":"pi","timestamp":"2022-07-14 00:00:00","count":)" + std::to_string(count) + "}"}));
   }
   size_t LogRecords() {
     auto c = readings_->OpenConsumer("check-" + std::to_string(checks_++), StartFrom::kOldest);
@@ -152,11 +147,7 @@ TEST_F(IngestTest, NothingIsAcknowledgedBeforeItIsDurable) {
 TEST_F(IngestTest, RejectionsGoToTheErrorStreamAndAreCounted) {
   auto sub = Subscriber(/*fresh=*/true);
   Ingest ingest(sub.get(), rules_, {readings_.get()}, errors_, Clock::Default(), &metrics_, {});
-  ASSERT_OK_AND_ASSIGN(testing::CommandOutput out,
-                       testing::RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
-                                            "-t", "sensor/data", "-q", "1", "-m", "not json"},
-                                           kDeadline));
-  ASSERT_EQ(out.exit_code, 0);
+  ASSERT_OK(broker_->Publish({"-m", "not json"}));
   ASSERT_TRUE(testing::WaitUntil(
       [&] {
         EXPECT_OK(ingest.RunOnce(milliseconds(100)));

@@ -65,21 +65,13 @@ class MqttClientTest : public ::testing::Test {
     return got;
   }
   void Publish(const std::string& topic, const std::string& payload, int qos) {
-    ASSERT_OK_AND_ASSIGN(testing::CommandOutput out,
-                         testing::RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
-                                              "-t", topic, "-q", std::to_string(qos), "-s"},
-                                             kDeadline, payload));
-    ASSERT_EQ(out.exit_code, 0) << out.err;
+    ASSERT_OK(broker_->Publish({"-s"}, payload, topic, qos));
   }
   // One message per line, one publisher connection.
   void PublishLines(const std::string& topic, const std::vector<std::string>& lines, int qos) {
     std::string in;
     for (const auto& l : lines) in += l + "\n";
-    ASSERT_OK_AND_ASSIGN(testing::CommandOutput out,
-                         testing::RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()),
-                                              "-t", topic, "-q", std::to_string(qos), "-l"},
-                                             kDeadline, in));
-    ASSERT_EQ(out.exit_code, 0) << out.err;
+    ASSERT_OK(broker_->Publish({"-l"}, in, topic, qos));
   }
   // Receives until a message with payload `marker` arrives; returns all before and including it.
   std::vector<MqttMessage> ReceiveUntil(MqttSubscriber& s, const std::string& marker, std::vector<MqttMessage> got) {

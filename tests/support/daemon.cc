@@ -20,15 +20,20 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir, const std:
   d->http_port_ = FreePort();
   // extra_toml may open tables, so the skeleton's top-level key comes first and each table the
   // test does not set gets its own header here only when absent.
-  // The listener is always the free port found here, also when extra_toml has an [http] table.
-  const std::string listen = "listen = \"127.0.0.1:" + std::to_string(d->http_port_) + "\"\n";
-  std::string extra = extra_toml;
-  if (size_t at = extra.find("[http]\n"); at != std::string::npos) extra.insert(at + 7, listen);
-  std::ostringstream conf;
-  conf << "data_dir = \"data\"\n" << extra << "\n";
-  if (extra.find("[mqtt]") == std::string::npos) conf << "[mqtt]\nurl = \"" << mqtt_url << "\"\n";
-  if (extra.find("[http]") == std::string::npos) conf << "[http]\n" << listen;
-  std::ofstream(d->config_path_) << conf.str();
+  // The broker is always mqtt_url and the listener the free port found here, also when extra_toml
+  // has an [mqtt] or [http] table.
+  std::string conf = "data_dir = \"data\"\n" + extra_toml;
+  const std::pair<std::string, std::string> keys[] = {
+      {"[mqtt]\n", "url = \"" + mqtt_url + "\"\n"},
+      {"[http]\n", "listen = \"127.0.0.1:" + std::to_string(d->http_port_) + "\"\n"}};
+  for (const auto& [table, key] : keys) {
+    if (size_t at = conf.find(table); at != std::string::npos) {
+      conf.insert(at + table.size(), key);
+    } else {
+      conf += "\n" + table + key;
+    }
+  }
+  std::ofstream(d->config_path_) << conf;
   SP_RETURN_IF_ERROR(d->Launch());
   return d;
 }
@@ -50,13 +55,18 @@ Status Daemon::Launch() {
 Result<std::string> Daemon::Query(const std::string& sql, const std::string& format) const {
   SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand({BinDir() + "/sensorpipe", "query", "--config", config_path_,
                                                      "--format", format, sql},
-                                                    std::chrono::seconds(120)));
+                                                    kDeadline));
   if (out.exit_code != 0) return Status::InvalidArgument("query failed (" + std::to_string(out.exit_code) + "): " + out.err);
   // CSV lines end with CRLF (RFC 4180, checked in cli_test); tests compare and split on "\n".
   if (format == "csv") {
     for (size_t p; (p = out.out.find("\r\n")) != std::string::npos;) out.out.erase(p, 1);
   }
   return out.out;
+}
+
+Status Daemon::WaitConnected() const {
+  if (WaitUntil([&] { return Metric("sensorpipe_mqtt_connected") == 1; }, kDeadline)) return Status::OK();
+  return Status::Unavailable("sensorpipe did not connect to its broker:\n" + process_->Log());
 }
 
 double Daemon::Metric(const std::string& sample) const {
@@ -74,7 +84,7 @@ double Daemon::Metric(const std::string& sample) const {
 
 Result<int> Daemon::Stop() {
   SP_RETURN_IF_ERROR(process_->Signal(SIGTERM));
-  return process_->Wait(std::chrono::seconds(120));
+  return process_->Wait(kDeadline);
 }
 
 Status Daemon::Restart(std::vector<std::string> env) {
@@ -85,5 +95,7 @@ Status Daemon::Restart(std::vector<std::string> env) {
   }
   return Launch();
 }
+
+std::string NoBrokerUrl() { return "mqtt://127.0.0.1:" + std::to_string(FreePort()); }
 
 }  // namespace sp::testing

@@ -44,12 +44,12 @@ Mosquitto::~Mosquitto() {
   if (process_ && process_->Running()) (void)Stop();
 }
 
-Status Mosquitto::Publish(const std::vector<std::string>& args, const std::string& input,
-                          const std::string& topic) const {
+Status Mosquitto::Publish(const std::vector<std::string>& args, const std::string& input, const std::string& topic,
+                          int qos) const {
   std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port_), "-t", topic,
-                                   "-q", "1"};
+                                   "-q", std::to_string(qos)};
   argv.insert(argv.end(), args.begin(), args.end());
-  SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand(argv, std::chrono::seconds(120), input));
+  SP_ASSIGN_OR_RETURN(CommandOutput out, RunCommand(argv, kDeadline, input));
   if (out.exit_code != 0) return Status::Unavailable("mosquitto_pub failed: " + out.err);
   return Status::OK();
 }

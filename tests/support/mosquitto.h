@@ -24,10 +24,11 @@ class Mosquitto {
   //! Starts it again on the same port with the same persistence.
   Status Restart();
   std::string Log() const;
-  //! `mosquitto_pub -q 1 -t topic` to this broker with more arguments ({"-l"} sends each line of
-  //! input as a message, {"-m", text} one message); an error unless it exits 0.
+  //! `mosquitto_pub -q qos -t topic` to this broker with more arguments ({"-l"} sends each line of
+  //! input as a message, {"-s"} all of it as one, {"-m", text} one message); an error unless it
+  //! exits 0.
   Status Publish(const std::vector<std::string>& args, const std::string& input = "",
-                 const std::string& topic = "sensor/data") const;
+                 const std::string& topic = "sensor/data", int qos = 1) const;
 
  private:
   Mosquitto(std::string dir, int port) : dir_(std::move(dir)), port_(port) {}

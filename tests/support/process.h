@@ -21,6 +21,9 @@ int FreePort();
 sockaddr_in Loopback(int port);
 //! $SP_BIN_DIR: where the build puts sensorpipe and sensorpipe-agent.
 std::string BinDir();
+//! How long a test waits for real processes to do what it expects (start, connect, deliver, answer):
+//! generous, for ASan on a loaded 2-core machine; a passing test waits only as long as the work takes.
+inline constexpr std::chrono::seconds kDeadline{120};
 //! Polls pred every 10 ms until it is true (returns true) or timeout passes (returns false).
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 //! True once something accepts TCP connections on 127.0.0.1:port.
