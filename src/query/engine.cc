@@ -7,20 +7,33 @@
 #include <condition_variable>
 #include <thread>
 
+#include "common/reading_columns.h"
+
 namespace sp {
 
 namespace {
 
 // The columns of the views, fixed so types never depend on what DuckDB would infer from the
-// files (and an empty lake has the same columns). See docs/format/record.md.
-constexpr const char* kReadingColumns =
-    "{device: 'VARCHAR', ts: 'TIMESTAMP', temperature: 'DOUBLE', humidity: 'DOUBLE', pressure: 'DOUBLE', "
-    "pitch: 'DOUBLE', roll: 'DOUBLE', yaw: 'DOUBLE', seq: 'BIGINT', topic: 'VARCHAR', received_at: 'TIMESTAMP', "
-    "extra: 'JSON'}";
-constexpr const char* kReadingEmpty =
-    "SELECT NULL::VARCHAR AS device, NULL::TIMESTAMP AS ts, NULL::DOUBLE AS temperature, NULL::DOUBLE AS humidity, "
-    "NULL::DOUBLE AS pressure, NULL::DOUBLE AS pitch, NULL::DOUBLE AS roll, NULL::DOUBLE AS yaw, NULL::BIGINT AS seq, "
-    "NULL::VARCHAR AS topic, NULL::TIMESTAMP AS received_at, NULL::JSON AS extra WHERE false";
+// files (and an empty lake has the same columns). The readings' are common/reading_columns.h's, as
+// read_json's column map and as an empty SELECT, made once.
+struct ReadingSql {
+  std::string columns = "{";
+  std::string empty = "SELECT ";
+  ReadingSql() {
+    for (size_t i = 0; i < kReadingViewColumns.size(); ++i) {
+      const std::string name(kReadingViewColumns[i].name), type(SqlType(kReadingViewColumns[i].kind));
+      const std::string separator = i == 0 ? "" : ", ";
+      columns += separator + name + ": '" + type + "'";
+      empty += separator + "NULL::" + type + " AS " + name;
+    }
+    columns += "}";
+    empty += " WHERE false";
+  }
+};
+const ReadingSql& Readings() {
+  static const ReadingSql sql;
+  return sql;
+}
 constexpr const char* kErrorColumns =
     "{received_at: 'TIMESTAMP', topic: 'VARCHAR', rule: 'VARCHAR', reason: 'VARCHAR', detail: 'VARCHAR', "
     "raw: 'VARCHAR', raw_base64: 'VARCHAR', raw_truncated: 'BOOLEAN', payload_size: 'BIGINT'}";
@@ -47,7 +60,7 @@ std::string FileList(const std::vector<std::string>& files) {
 // compression 'auto_detect' picks zstd or gzip from the file name. The lake's folders look like
 // Hive partitions (dt=.../hour=...), from which DuckDB would add columns dt and hour of its own
 // inference; the views' columns are the fixed ones only.
-std::string ReadJson(const std::vector<std::string>& files, const char* columns) {
+std::string ReadJson(const std::vector<std::string>& files, const std::string& columns) {
   return "SELECT * FROM read_json(" + FileList(files) +
          ", format = 'newline_delimited', compression = 'auto_detect', hive_partitioning = false, columns = " +
          columns + ")";
@@ -168,12 +181,12 @@ std::string ReadingsSelect(const std::vector<std::string>& json_files, const std
   std::string deduplicated;
   if (!json_files.empty() || !parquet_files.empty()) {
     deduplicated = "SELECT * FROM (";
-    if (!json_files.empty()) deduplicated += ReadJson(json_files, kReadingColumns);
+    if (!json_files.empty()) deduplicated += ReadJson(json_files, Readings().columns);
     if (!json_files.empty() && !parquet_files.empty()) deduplicated += " UNION ALL BY NAME ";
     if (!parquet_files.empty()) deduplicated += read_parquet(parquet_files);
     deduplicated += std::string(")") + kReadingDedup;
   }
-  if (unique_files.empty()) return deduplicated.empty() ? kReadingEmpty : deduplicated;
+  if (unique_files.empty()) return deduplicated.empty() ? Readings().empty : deduplicated;
   if (deduplicated.empty()) return read_parquet(unique_files);
   return read_parquet(unique_files) + " UNION ALL BY NAME (" + deduplicated + ")";
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/reading_columns.h"
 #include "common/testing.h"
 #include "query/engine.h"
 #include "query/format.h"
@@ -42,6 +43,31 @@ TEST(QueryEngine, EmptyLakeHasTypedViews) {
             "c\ndevice VARCHAR; ts TIMESTAMP; temperature DOUBLE; humidity DOUBLE; pressure DOUBLE; pitch DOUBLE; "
             "roll DOUBLE; yaw DOUBLE; seq BIGINT; topic VARCHAR; received_at TIMESTAMP; extra JSON\n");
   EXPECT_EQ(Csv(*e, "SELECT count(*) AS n FROM errors"), "n\n0\n");
+}
+
+// The readings view and the Parquet files compaction writes with ReadingsSelect have the columns
+// of common/reading_columns.h, in its view order, whether the lake is empty or not.
+TEST(QueryEngine, ReadingColumnsAreTheColumnsTable) {
+  std::string want = "c\n";
+  for (const ReadingColumn& c : kReadingViewColumns) {
+    want += std::string(want.size() > 2 ? "; " : "") + std::string(c.name) + " " + std::string(SqlType(c.kind));
+  }
+  want += "\n";
+  auto columns = [](QueryEngine& e, const std::string& relation) {
+    return Csv(e, "SELECT string_agg(column_name || ' ' || column_type, '; ') AS c FROM (DESCRIBE " + relation + ")");
+  };
+  testing::TempDir lake;
+  ASSERT_OK_AND_ASSIGN(auto e, QueryEngine::Open(Env::Default(), lake.path(), {}));
+  EXPECT_EQ(columns(*e, "readings"), want);
+  const std::string json =
+      lake.Sub("raw/dt=2022-07-13/hour=15/readings-0000-00000000000000000000-00000000000000000000.ndjson.zst");
+  WriteObject(json, R"({"device":"pi","ts":"2022-07-13 15:00:00","received_at":"2026-11-25 00:00:00","topic":"t"})"
+                    "\n");
+  EXPECT_EQ(columns(*e, "readings"), want);
+  const std::string parquet = lake.Sub("compacted.parquet");
+  ASSERT_OK(
+      e->Run("COPY (" + ReadingsSelect({json}, {}) + ") TO " + SqlString(parquet) + " (FORMAT parquet)").status());
+  EXPECT_EQ(columns(*e, "SELECT * FROM read_parquet(" + SqlString(parquet) + ")"), want);
 }
 
 TEST(QueryEngine, ReadsObjectsAndSeesNewOnes) {

@@ -12,40 +12,6 @@
 
 namespace sp {
 
-std::string_view MetricName(Metric m) {
-  switch (m) {
-    case Metric::kTemperature:
-      return "temperature";
-    case Metric::kHumidity:
-      return "humidity";
-    case Metric::kPressure:
-      return "pressure";
-    case Metric::kPitch:
-      return "pitch";
-    case Metric::kRoll:
-      return "roll";
-    case Metric::kYaw:
-      return "yaw";
-  }
-  return "";
-}
-
-std::string_view MetricUnit(Metric m) {
-  switch (m) {
-    case Metric::kTemperature:
-      return "°C";
-    case Metric::kHumidity:
-      return "%";
-    case Metric::kPressure:
-      return "hPa";
-    case Metric::kPitch:
-    case Metric::kRoll:
-    case Metric::kYaw:
-      return "°";
-  }
-  return "";
-}
-
 Result<LocalZone> LocalZone::Create(const std::string& zone) {
   try {
     return LocalZone(date::locate_zone(zone), zone);
@@ -147,7 +113,7 @@ DeviceReport AnalyzeDevice(std::string device, std::vector<ReadingRow>& rows, co
     const int64_t into_hour = ((local % kMicrosPerHour) + kMicrosPerHour) % kMicrosPerHour;
     Acc& acc = hours[row.ts_us - into_hour];
     ++acc.readings;
-    for (int i = 0; i < kMetricCount; ++i) {
+    for (size_t i = 0; i < kMetricCount; ++i) {
       const double v = row.values[i];
       if (!std::isfinite(v)) continue;
       series[i].push_back({row.ts_us, v});
@@ -173,7 +139,7 @@ DeviceReport AnalyzeDevice(std::string device, std::vector<ReadingRow>& rows, co
     row.start_us = start;
     row.readings = acc.readings;
     row.metrics = acc.m;
-    for (int i = 0; i < kMetricCount; ++i) {
+    for (size_t i = 0; i < kMetricCount; ++i) {
       HourStats& h = row.metrics[i];
       if (IsAngle(kMetrics[i]) && acc.angle[i].count > 0) {
         h.n = acc.angle[i].count;

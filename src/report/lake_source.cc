@@ -16,8 +16,9 @@ std::string InRange(int64_t from_us, int64_t to_us) {
 }  // namespace
 
 std::string ReportReadingsSql(int64_t from_us, int64_t to_us, const std::string& device) {
-  std::string sql = "SELECT device, ts, temperature, humidity, pressure, pitch, roll, yaw FROM readings WHERE " +
-                    InRange(from_us, to_us);
+  std::string sql = "SELECT device, ts";
+  for (std::string_view m : kMetricNames) (sql += ", ") += m;
+  sql += " FROM readings WHERE " + InRange(from_us, to_us);
   if (!device.empty()) sql += " AND device = " + SqlString(device);
   return sql + " ORDER BY device, ts";
 }
@@ -48,7 +49,7 @@ Result<std::vector<ReadingRow>> FetchReadings(QueryEngine* engine, int64_t from_
     ReadingRow row;
     row.device = cells[0].s;
     row.ts_us = cells[1].i;
-    for (int i = 0; i < kMetricCount; ++i) {
+    for (size_t i = 0; i < kMetricCount; ++i) {
       const Cell& c = cells[2 + i];
       if (c.type == Cell::Type::kDouble) row.values[i] = c.d;
       if (c.type == Cell::Type::kInt) row.values[i] = static_cast<double>(c.i);

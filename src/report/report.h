@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/reading_columns.h"
 #include "common/status.h"
 
 namespace date {
@@ -112,26 +113,19 @@ class LocalZone {
   std::string name_;
 };
 
-//! The metrics the report covers, in its order.
-enum class Metric { kTemperature = 0, kHumidity = 1, kPressure = 2, kPitch = 3, kRoll = 4, kYaw = 5 };
-constexpr int kMetricCount = 6;
-constexpr std::array<Metric, kMetricCount> kMetrics = {Metric::kTemperature, Metric::kHumidity, Metric::kPressure,
-                                                       Metric::kPitch,       Metric::kRoll,     Metric::kYaw};
-//! "temperature", ..., "yaw": the readings view's column.
-std::string_view MetricName(Metric m);
-//! "°C", "%", "hPa", "°": the SenseHAT's units.
-std::string_view MetricUnit(Metric m);
-//! Pitch, roll and yaw are angles in degrees: their averages are circular means and their minima
-//! and maxima the ends of the smallest arc holding the values (common/angle.h).
-constexpr bool IsAngle(Metric m) {
-  return m >= Metric::kPitch;
-}
+// The report covers every metric (common/reading_columns.h), in their order. An angle's average is
+// its circular mean, its minimum and maximum the ends of the smallest arc holding the values
+// (common/angle.h).
 
 //! One row of the readings view; a metric the device did not send is NaN.
 struct ReadingRow {
   std::string device;
   int64_t ts_us = 0;
-  std::array<double, kMetricCount> values = {NAN, NAN, NAN, NAN, NAN, NAN};
+  std::array<double, kMetricCount> values = [] {
+    std::array<double, kMetricCount> none{};
+    none.fill(NAN);
+    return none;
+  }();
 };
 
 struct Extreme {

@@ -19,14 +19,6 @@ constexpr size_t kLingerBelow = 1024;  // records per poll under which the feede
 // How often the position is saved for `sensorpipe log stat`.
 constexpr auto kSaveEvery = std::chrono::seconds(5);
 
-constexpr bool SameMetrics() {
-  for (size_t i = 0; i < kMetricCount; ++i) {
-    if (std::string_view(kMetricNames[i]) != kReadingNumbers[i]) return false;
-  }
-  return kMetricCount == kReadingNumbers.size();
-}
-static_assert(SameMetrics(), "the rollup's metrics are the reading line's numbers, in its order");
-
 // A readings record (docs/format/record.md) as the rollup needs it; false when the line is not
 // one (never expected: ingest wrote it).
 bool ParseReading(simdjson::ondemand::parser& parser, const TimestampParser& utc, const StoredRecord& record,
@@ -56,12 +48,12 @@ bool ParseReading(simdjson::ondemand::parser& parser, const TimestampParser& utc
   for (auto field : object) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
-    if (key == "received_at") {
+    if (key == kReadingColumns[kReceivedAtColumn].name) {
       std::string_view text;
       if (field.value().get_string().get(text) != simdjson::SUCCESS || !utc.ParseText(text, &out->received_us)) {
         return false;
       }
-    } else if (key == "seq") {
+    } else if (key == kReadingColumns[kSeqColumn].name) {
       int64_t seq;
       if (field.value().get_int64().get(seq) == simdjson::SUCCESS) out->seq = seq;
     } else {

@@ -30,22 +30,15 @@
 #include <vector>
 
 #include "common/angle.h"
+#include "common/reading_columns.h"
 #include "rollup/recent_keys.h"
 
 namespace sp {
 
-//! The numeric fields of a reading (docs/format/record.md), in record order.
-enum class Metric { kTemperature, kHumidity, kPressure, kPitch, kRoll, kYaw };
-inline constexpr size_t kMetricCount = 6;
-inline constexpr std::array<const char*, kMetricCount> kMetricNames = {"temperature", "humidity", "pressure",
-                                                                        "pitch",       "roll",     "yaw"};
-
-//! Pitch, roll and yaw are angles in degrees: circular mean and arc (common/angle.h), not sums.
-constexpr bool IsAngle(Metric m) {
-  return m >= Metric::kPitch;
-}
-inline constexpr size_t kLinearCount = static_cast<size_t>(Metric::kPitch);  // the metrics before the angles
+// A bucket keeps the metrics (common/reading_columns.h) that are not angles, then the angles.
+inline constexpr size_t kLinearCount = static_cast<size_t>(std::ranges::find_if(kMetrics, IsAngle) - kMetrics.begin());
 inline constexpr size_t kAngleCount = kMetricCount - kLinearCount;
+static_assert(std::all_of(kMetrics.begin() + kLinearCount, kMetrics.end(), IsAngle), "the angles come last");
 
 //! Aggregates of one metric over a bucket. Mergeable: buckets add up to coarser ones.
 struct MetricAgg {

@@ -37,7 +37,7 @@ std::string Line(const RollupReading& r) {
     if (!r.values[i]) continue;
     char v[32];
     snprintf(v, sizeof v, "%.17g", *r.values[i]);
-    line += std::string(",\"") + kMetricNames[i] + "\":" + v;
+    line += ",\"" + std::string(kMetricNames[i]) + "\":" + v;
   }
   return line + "}\n";
 }
@@ -220,7 +220,7 @@ TEST(SeriesReader, RollupAndLakeAgree) {
           q.from_s = kT0 + 1000;
           q.to_s = kT0 + 86400 + 5000;
           SCOPED_TRACE(std::string(zone) + " " + std::to_string(bucket) + " " + std::to_string(int(agg)) + " " +
-                       kMetricNames[static_cast<size_t>(metric)]);
+                       std::string(MetricName(metric)));
           const size_t devices = metric == Metric::kTemperature ? 2 : 1;  // b sends no angles
           ASSERT_OK_AND_ASSIGN(SeriesAnswer a, from_rollup.Read(q));
           ASSERT_OK_AND_ASSIGN(SeriesAnswer b, from_lake.Read(q));

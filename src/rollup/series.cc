@@ -26,11 +26,11 @@ std::string DeviceList(const std::vector<std::string>& devices) {
 std::string AggColumns() {
   std::string sql;
   for (size_t i = 0; i < kLinearCount; ++i) {
-    const std::string m = kMetricNames[i];
+    const std::string m(kMetricNames[i]);
     sql += ", count(" + m + "), sum(" + m + "), min(" + m + "), max(" + m + ")";
   }
   for (size_t i = kLinearCount; i < kMetricCount; ++i) {
-    const std::string m = kMetricNames[i], half = std::string(kMetricNames[i]) + "_half";
+    const std::string m(kMetricNames[i]), half = m + "_half";
     // The literal is the double nearest pi / 180, as AngleAgg::Add multiplies by it.
     sql += ", count(" + m + "), sum(sin(" + m + " * 0.017453292519943295)), sum(cos(" + m +
            " * 0.017453292519943295)), min(" + m + "), max(" + m + "), min(" + half + "), max(" + half + ")";
@@ -42,11 +42,10 @@ std::string AggColumns() {
 // cut at 180 degrees (<angle>_half), to the bit as AngleAgg::Add computes them.
 std::string ReadingsSql(int64_t from_s, int64_t to_s, const std::vector<std::string>& devices) {
   std::string sql = "SELECT device, ts";
-  for (size_t i = 0; i < kLinearCount; ++i) sql += std::string(", ") + kMetricNames[i];
+  for (size_t i = 0; i < kLinearCount; ++i) sql += ", " + std::string(kMetricNames[i]);
   for (size_t i = kLinearCount; i < kMetricCount; ++i) {
-    const std::string normalized = NormalizeDegreesSql(kMetricNames[i]);
-    sql += ", " + normalized + " AS " + kMetricNames[i] + ", " + HalfTurnFrameSql(normalized) + " AS " +
-           kMetricNames[i] + "_half";
+    const std::string m(kMetricNames[i]), normalized = NormalizeDegreesSql(m);
+    sql += ", " + normalized + " AS " + m + ", " + HalfTurnFrameSql(normalized) + " AS " + m + "_half";
   }
   sql += " FROM readings WHERE ts >= make_timestamp(" + std::to_string(from_s) + "000000) AND ts < make_timestamp(" +
          std::to_string(to_s) + "000000)";
@@ -190,7 +189,7 @@ Result<Rollup::Snapshot> LakeAggregates::Snapshot(const Rollup::Options& options
   Rollup::Snapshot s;
   std::string sql = "SELECT device, epoch_us(min(ts)), epoch_us(max(ts)), epoch_us(max(received_at)), count(*), "
                     "max(epoch_us(ts), " + std::to_string(Rollup::kIntervalGaps + 1) + ")::VARCHAR";
-  for (const char* m : kMetricNames) sql += std::string(", arg_max(") + m + ", ts)";
+  for (std::string_view m : kMetricNames) sql += ", arg_max(" + std::string(m) + ", ts)";
   sql += " FROM readings GROUP BY device";
   {
     std::lock_guard lock(mu_);

@@ -183,12 +183,12 @@ TEST(ReadingLine, ReadsBackWhatTheMapperWrote) {
     if (fast.seq) {
       EXPECT_EQ(*fast.seq, seq);
     }
-    for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
+    for (size_t i = 0; i < kMetricCount; ++i) {
       double v;
-      const bool present = doc[kReadingNumbers[i]].get(v) == simdjson::SUCCESS;
-      ASSERT_EQ(fast.numbers[i].has_value(), present) << kReadingNumbers[i] << " in " << o.record.value;
+      const bool present = doc[kMetricNames[i]].get(v) == simdjson::SUCCESS;
+      ASSERT_EQ(fast.numbers[i].has_value(), present) << kMetricNames[i] << " in " << o.record.value;
       if (present) {
-        EXPECT_EQ(*fast.numbers[i], v) << kReadingNumbers[i] << " in " << o.record.value;
+        EXPECT_EQ(*fast.numbers[i], v) << kMetricNames[i] << " in " << o.record.value;
       }
     }
   }
@@ -205,6 +205,45 @@ TEST(ReadingLine, ReadsBackWhatTheMapperWrote) {
        }) {
     EXPECT_FALSE(ParseReadingLine(line, &f)) << line;
   }
+}
+
+// A reading line holds the keys of common/reading_columns.h in the table's order, each column
+// filled from the message field the table names (sent here in the reverse order), and nothing else.
+TEST(ReadingLine, KeysAreTheColumnsTable) {
+  std::string payload;
+  for (auto c = kReadingColumns.rbegin(); c != kReadingColumns.rend(); ++c) {
+    if (c->field.empty() && c->kind != ColumnKind::kObject) continue;  // ingest fills these in
+    payload += payload.empty() ? "{" : ",";
+    if (c->kind == ColumnKind::kObject) {
+      payload += R"("note":"x")";
+      continue;
+    }
+    payload += "\"" + std::string(c->field) + "\":";
+    switch (c->kind) {
+      case ColumnKind::kText:
+        payload += R"("pi")";
+        break;
+      case ColumnKind::kTimestamp:
+        payload += R"("2022-07-14 00:00:00")";
+        break;
+      case ColumnKind::kInteger:
+        payload += "7";
+        break;
+      default:
+        payload += "1.5";
+    }
+  }
+  payload += "}";
+  auto rule = Make();
+  Outcome o = Apply(*rule, payload);
+  ASSERT_TRUE(o.ok) << payload << ": " << o.rejection.detail;
+  simdjson::dom::parser parser;
+  simdjson::dom::object line = parser.parse(o.record.value).get_object();
+  std::vector<std::string> keys, columns;
+  for (auto [key, value] : line) keys.emplace_back(key);
+  for (const ReadingColumn& c : kReadingColumns) columns.emplace_back(c.name);
+  EXPECT_EQ(keys, columns) << o.record.value;
+  EXPECT_EQ(std::string_view(line["extra"]["note"].get_string().value()), "x") << o.record.value;
 }
 
 bool Soak() {

@@ -1,5 +1,6 @@
 #include "rules/reading.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -10,56 +11,85 @@
 
 namespace sp {
 
-using namespace std::string_view_literals;
-
 namespace {
 
-// The keys of a reading line with their punctuation, as Map writes them and ParseReadingLine
-// matches them: one comparison of a known length each (key by key, these comparisons were a
-// quarter of the parse).
-constexpr std::string_view kDeviceKey = "{\"device\":";
-constexpr std::string_view kTsKey = ",\"ts\":";
-constexpr std::string_view kReceivedAtKey = ",\"received_at\":";
-constexpr std::string_view kTopicKey = ",\"topic\":";
-constexpr std::string_view kSeqKey = ",\"seq\":";
-constexpr std::array<std::string_view, kReadingNumbers.size()> kNumberKeys = {
-    ",\"temperature\":", ",\"humidity\":", ",\"pressure\":", ",\"pitch\":", ",\"roll\":", ",\"yaw\":"};
+// A column's key with its punctuation, {"device": or ,"ts":, as Map writes it and ParseReadingLine
+// matches it: one comparison of a known length each (key by key, these comparisons were a quarter
+// of the parse). 4 to 16 bytes, see Key.
+struct LineKey {
+  std::array<char, 16> text{};
+  size_t size = 0;
+};
+constexpr std::array<LineKey, kReadingColumns.size()> kLineKeyText = [] {
+  std::array<LineKey, kReadingColumns.size()> keys{};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    LineKey& k = keys[i];
+    auto put = [&k](std::string_view s) {
+      for (char c : s) k.text.at(k.size++) = c;  // past 16 bytes: not a constant, so no build
+    };
+    put(i == 0 ? "{\"" : ",\"");
+    put(kReadingColumns[i].name);
+    put("\":");
+  }
+  return keys;
+}();
+constexpr std::array<std::string_view, kReadingColumns.size()> kLineKeys = [] {
+  std::array<std::string_view, kReadingColumns.size()> keys{};
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = {kLineKeyText[i].text.data(), kLineKeyText[i].size};
+  return keys;
+}();
+static_assert(std::ranges::all_of(kLineKeys, [](std::string_view k) { return k.size() >= 4; }), "see Key");
 
-constexpr bool NumberKeysMatch() {
-  for (size_t i = 0; i < kNumberKeys.size(); ++i) {
-    const std::string_view k = kNumberKeys[i];
-    if (!k.starts_with(",\"") || !k.ends_with("\":") || k.substr(2, k.size() - 4) != kReadingNumbers[i]) return false;
-    if (k.size() < 4 || k.size() > 16) return false;  // see Key
-  }
-  for (std::string_view k : {kDeviceKey, kTsKey, kReceivedAtKey, kTopicKey, kSeqKey}) {
-    if (k.size() < 4 || k.size() > 16) return false;
-  }
-  return true;
+template <typename T>
+T Load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);  // one unaligned load
+  return v;
 }
-static_assert(NumberKeysMatch(), "kNumberKeys are kReadingNumbers as the line writes them; keys are 4-16 bytes");
 
-// The keys a reading takes from a rule's output; every other one goes to `extra`.
-enum Known : int { kClientId, kTimestamp, kCount, kFirstNumber, kKnownCount = kFirstNumber + kReadingNumbers.size() };
+// Whether the n bytes (2 to 16) at a and b are the same, by two overlapping loads: a call to
+// memcmp for each key cost as much as the rest of the key's handling.
+bool SameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) return Load<uint64_t>(a) == Load<uint64_t>(b) && Load<uint64_t>(a + n - 8) == Load<uint64_t>(b + n - 8);
+  if (n >= 4) return Load<uint32_t>(a) == Load<uint32_t>(b) && Load<uint32_t>(a + n - 4) == Load<uint32_t>(b + n - 4);
+  return Load<uint16_t>(a) == Load<uint16_t>(b) && Load<uint16_t>(a + n - 2) == Load<uint16_t>(b + n - 2);
+}
 
-// Which known key `key` is, or -1. By length first, so each case compares a constant number of
-// bytes: this runs for every field of every message.
-int KnownIndex(std::string_view key) {
-  switch (key.size()) {
-    case 3: return key == "yaw"sv ? kFirstNumber + 5 : -1;
-    case 4: return key == "roll"sv ? kFirstNumber + 4 : -1;
-    case 5: return key == "count"sv ? kCount : key == "pitch"sv ? kFirstNumber + 3 : -1;
-    case 8: return key == "humidity"sv ? kFirstNumber + 1 : key == "pressure"sv ? kFirstNumber + 2 : -1;
-    case 9: return key == "client_id"sv ? kClientId : key == "timestamp"sv ? kTimestamp : -1;
-    case 11: return key == "temperature"sv ? kFirstNumber : -1;
-    default: return -1;
+// The message fields a reading takes (ReadingColumn::field) by their length, as the columns they
+// fill (-1: none); every other field goes to `extra`.
+constexpr size_t kMaxFieldSize = 16;
+constexpr size_t kMaxSameSize = 2;  // fields of one length
+constexpr auto kFieldsBySize = [] {
+  std::array<std::array<int, kMaxSameSize>, kMaxFieldSize + 1> by_size{};
+  for (auto& columns : by_size) columns.fill(-1);
+  for (size_t i = 0; i < kReadingColumns.size(); ++i) {
+    const std::string_view field = kReadingColumns[i].field;
+    if (field.empty()) continue;
+    // Past the sizes above: not a constant, so no build.
+    auto& columns = by_size.at(field.size());
+    columns.at(static_cast<size_t>(std::ranges::find(columns, -1) - columns.begin())) = static_cast<int>(i);
   }
+  return by_size;
+}();
+static_assert(std::ranges::all_of(kReadingColumns, [](const ReadingColumn& c) { return c.field.size() != 1; }),
+              "see SameBytes");
+
+// Which column the message field `key` fills, or -1. By length first, so each candidate costs one
+// comparison of a few loads: this runs for every field of every message.
+int KnownIndex(std::string_view key) {
+  if (key.size() > kMaxFieldSize) return -1;
+  for (const int column : kFieldsBySize[key.size()]) {
+    if (column < 0) break;
+    if (SameBytes(key.data(), kReadingColumns[column].field.data(), key.size())) return column;
+  }
+  return -1;
 }
 
 }  // namespace
 
 bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Record* out, Rejection* rejection) const {
   // The known keys in one pass; the first of a repeated key counts, as a JSON reader's lookup would.
-  std::array<const Value*, kKnownCount> known{};
+  std::array<const Value*, kReadingColumns.size()> known{};
   bool extra = false;
   for (const Field& f : fields) {
     if (const int k = KnownIndex(f.name); k < 0) {
@@ -70,7 +100,7 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   }
 
   // Device id.
-  const Value* v = known[kClientId];
+  const Value* v = known[kDeviceColumn];
   if (v == nullptr || v->kind == Value::Kind::kUndefined)
     return Reject(rejection, Reason::kMissingField, "client_id is missing");
   if (v->kind != Value::Kind::kString) return Reject(rejection, Reason::kWrongType, "client_id is not a string");
@@ -89,7 +119,7 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
 
   // Event time.
   int64_t ts;
-  v = known[kTimestamp];
+  v = known[kTsColumn];
   if (v == nullptr || v->kind == Value::Kind::kUndefined)
     return Reject(rejection, Reason::kMissingField, "timestamp is missing");
   if (v->kind == Value::Kind::kString) {
@@ -114,45 +144,46 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
   // into room made once: appending it piece by piece cost a fifth more of ingest's CPU. The room
   // is an upper bound; what is left over goes at the end.
   std::string& line = out->value;
-  constexpr size_t kFixed = 128 + 2 * kMaxTimestampChars + kReadingNumbers.size() * (16 + kMaxDoubleChars);
+  constexpr size_t kFixed = 128 + 2 * kMaxTimestampChars + kMetricCount * (16 + kMaxDoubleChars);
   line.resize(kFixed + JsonStringRoom(device) + JsonStringRoom(msg.topic));
   char* p = line.data();
   auto put = [&p](std::string_view text) {
     std::memcpy(p, text.data(), text.size());
     p += text.size();
   };
-  put(kDeviceKey);
+  put(kLineKeys[kDeviceColumn]);
   p = WriteJsonString(p, device);
-  put(kTsKey);
+  put(kLineKeys[kTsColumn]);
   *p++ = '"';
   p = WriteTimestamp(p, ts);
   *p++ = '"';
-  put(kReceivedAtKey);
+  put(kLineKeys[kReceivedAtColumn]);
   *p++ = '"';
   p = WriteTimestamp(p, msg.received_at_us);
   *p++ = '"';
-  put(kTopicKey);
+  put(kLineKeys[kTopicColumn]);
   p = WriteJsonString(p, msg.topic);
-  if (v = known[kCount]; v != nullptr && !v->is_missing()) {
+  if (v = known[kSeqColumn]; v != nullptr && !v->is_missing()) {
     if (v->kind != Value::Kind::kInt) return Reject(rejection, Reason::kWrongType, "count is not an integer");
-    put(kSeqKey);
+    put(kLineKeys[kSeqColumn]);
     p = std::to_chars(p, p + 24, v->i).ptr;
   }
-  for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
-    const std::string_view name = kReadingNumbers[i];
-    v = known[kFirstNumber + i];
+  for (size_t i = 0; i < kMetricCount; ++i) {
+    const std::string_view name = kReadingColumns[kFirstMetricColumn + i].field;
+    v = known[kFirstMetricColumn + i];
     if (v == nullptr || v->is_missing()) continue;  // a sensor may be off
     if (!v->is_number()) return Reject(rejection, Reason::kWrongType, std::string(name) + " is not a number");
     if (!std::isfinite(v->number()))
       return Reject(rejection, Reason::kNonFinite, std::string(name) + " is not a finite number");
-    put(kNumberKeys[i]);
+    put(kLineKeys[kFirstMetricColumn + i]);
     p = WriteDouble(p, v->number());
   }
   line.resize(static_cast<size_t>(p - line.data()));
   bool first_extra = true;
   for (const Field& f : extra ? fields : std::span<const Field>()) {
     if (KnownIndex(f.name) >= 0 || f.value.kind == Value::Kind::kUndefined) continue;
-    line += first_extra ? ",\"extra\":{"sv : ","sv;
+    if (first_extra) line += kLineKeys[kExtraColumn];
+    line += first_extra ? '{' : ',';
     first_extra = false;
     AppendJsonString(line, f.name);
     line += ':';
@@ -167,26 +198,10 @@ bool ReadingMapper::Map(const Message& msg, std::span<const Field> fields, Recor
 
 namespace {
 
-
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);  // one unaligned load
-  return v;
-}
-
-// Consumes key (as above, 4 to 16 bytes) from *in. Two overlapping 8- or 4-byte comparisons cover
-// the key: a call to memcmp for each cost as much as the rest of the key's handling.
+// Consumes key (a column's, as the line writes it) from *in.
 bool Key(std::string_view* in, std::string_view key) {
-  const size_t n = key.size();
-  if (in->size() < n) return false;
-  const char* a = in->data();
-  const char* b = key.data();
-  const bool same =
-      n >= 8 ? Load<uint64_t>(a) == Load<uint64_t>(b) && Load<uint64_t>(a + n - 8) == Load<uint64_t>(b + n - 8)
-             : Load<uint32_t>(a) == Load<uint32_t>(b) && Load<uint32_t>(a + n - 4) == Load<uint32_t>(b + n - 4);
-  if (!same) return false;
-  in->remove_prefix(n);
+  if (in->size() < key.size() || !SameBytes(in->data(), key.data(), key.size())) return false;
+  in->remove_prefix(key.size());
   return true;
 }
 
@@ -263,24 +278,25 @@ bool Number(std::string_view* in, double* out) {
 
 bool ParseReadingLine(std::string_view in, ReadingLineFields* out) {
   std::string_view text;
-  if (!Key(&in, kDeviceKey) || !RawString(&in, &text) || !Key(&in, kTsKey) || !RawString(&in, &text) ||
-      !Key(&in, kReceivedAtKey) || !Timestamp(&in, &out->received_at_us) || !Key(&in, kTopicKey) ||
-      !RawString(&in, &text)) {
+  if (!Key(&in, kLineKeys[kDeviceColumn]) || !RawString(&in, &text) || !Key(&in, kLineKeys[kTsColumn]) ||
+      !RawString(&in, &text) || !Key(&in, kLineKeys[kReceivedAtColumn]) || !Timestamp(&in, &out->received_at_us) ||
+      !Key(&in, kLineKeys[kTopicColumn]) || !RawString(&in, &text)) {
     return false;
   }
   out->seq.reset();
-  if (int64_t seq; Key(&in, kSeqKey)) {
+  if (int64_t seq; Key(&in, kLineKeys[kSeqColumn])) {
     if (!FromChars(&in, &seq)) return false;
     out->seq = seq;
   }
-  for (size_t i = 0; i < kReadingNumbers.size(); ++i) {
+  for (size_t i = 0; i < kMetricCount; ++i) {
     out->numbers[i].reset();
-    if (double v; Key(&in, kNumberKeys[i])) {
+    if (double v; Key(&in, kLineKeys[kFirstMetricColumn + i])) {
       if (!Number(&in, &v)) return false;
       out->numbers[i] = v;
     }
   }
-  return in == "}" || in.starts_with(",\"extra\":{");
+  return in == "}" ||
+         (in.starts_with(kLineKeys[kExtraColumn]) && in.substr(kLineKeys[kExtraColumn].size()).starts_with('{'));
 }
 
 std::string_view TopicIdentity(std::string_view topic, std::string_view prefix) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/device_id.h"
+#include "common/reading_columns.h"
 #include "common/record.h"
 #include "common/timestamp.h"
 #include "rules/rule.h"
@@ -28,8 +29,8 @@ class ReadingMapper {
  public:
   ReadingMapper(ReadingOptions options, TimestampParser timestamps) : options_(options), timestamps_(timestamps) {}
 
-  //! Writes the reading for fields (client_id, timestamp, count, the six sensor fields, the rest
-  //! as extra) into *out, reusing its strings, or fills *rejection and returns false.
+  //! Writes the reading for fields (those kReadingColumns take from a message, the rest as extra)
+  //! into *out, reusing its strings, or fills *rejection and returns false.
   bool Map(const Message& msg, std::span<const Field> fields, Record* out, Rejection* rejection) const;
 
  private:
@@ -37,15 +38,11 @@ class ReadingMapper {
   const TimestampParser timestamps_;
 };
 
-//! The numbers of a reading line (docs/format/record.md) in the order it writes them.
-inline constexpr std::array<std::string_view, 6> kReadingNumbers = {"temperature", "humidity", "pressure",
-                                                                   "pitch",       "roll",     "yaw"};
-
 //! What a reader of the readings stream takes from a line besides its key (device) and timestamp.
 struct ReadingLineFields {
   int64_t received_at_us = 0;
   std::optional<int64_t> seq;
-  std::array<std::optional<double>, kReadingNumbers.size()> numbers;  // in kReadingNumbers' order
+  std::array<std::optional<double>, kMetricCount> numbers;  // in Metric's order
 };
 
 //! Reads a line ReadingMapper wrote, relying on its fixed key order and compact form (about 900

@@ -590,7 +590,9 @@ class Compiler {
   static bool IsMessageNumber(const std::vector<PathStep>& path) {
     if (path.size() != 1 || path[0].key.empty()) return false;
     const std::string_view key = path[0].key;
-    return key == "count" || std::find(kReadingNumbers.begin(), kReadingNumbers.end(), key) != kReadingNumbers.end();
+    return std::ranges::any_of(kReadingColumns, [key](const ReadingColumn& c) {
+      return c.field == key && (c.kind == ColumnKind::kInteger || IsMetricKind(c.kind));
+    });
   }
 
   Status Want(int32_t node, Type t, Type want, const std::string& context) const {

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "common/json_writer.h"
+#include "common/reading_columns.h"
 #include "common/timestamp.h"
 #include "query/format.h"
 #include "web/server.h"
@@ -79,7 +80,9 @@ Result<SeriesQuery> ParseSeries(const httplib::Request& req, int64_t now_s) {
   const std::string metric = req.get_param_value("metric");
   auto m = std::find(kMetricNames.begin(), kMetricNames.end(), metric);
   if (m == kMetricNames.end()) {
-    return Status::InvalidArgument("metric must be one of temperature, humidity, pressure, pitch, roll, yaw" +
+    std::string names;
+    for (std::string_view name : kMetricNames) (names += names.empty() ? "" : ", ") += name;
+    return Status::InvalidArgument("metric must be one of " + names +
                                    std::string(metric.empty() ? "" : ", not '" + metric + "'"));
   }
   q.metric = static_cast<Metric>(m - kMetricNames.begin());
