@@ -45,6 +45,17 @@ TEST(Cli, BadConfigStopsStartUpWithTheLine) {
   EXPECT_NE(out.err.find("zone.toml:2: [ingest] device_time_zone: unknown time zone"), std::string::npos) << out.err;
 }
 
+// docs/configuration.md is what `sensorpipe config reference` prints from the table of settings,
+// so a key added or changed there without the page fails here.
+TEST(Cli, ConfigurationReferenceIsCurrent) {
+  CommandOutput out = Sensorpipe({"config", "reference"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  std::ifstream in(SourceDir() + "/docs/configuration.md");
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(page == out.out) << "docs/configuration.md is not what the binary prints; write it again with\n"
+                               << "  build/bin/sensorpipe config reference > docs/configuration.md";
+}
+
 TEST(Cli, QueryFormatsOnAnEmptyLake) {
   TempDir dir;
   std::ofstream(dir.Sub("sp.toml")) << "data_dir = \"data\"\n";

@@ -1,61 +1,71 @@
 #include "agent/agent_config.h"
 
-#include "common/env.h"
-#include "common/toml_reader.h"
-
 namespace sp {
 
-Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& path) {
-  SP_ASSIGN_OR_RETURN(auto r, TomlReader::Parse(text, path));
-  AgentConfig c;
-  c.spool_dir = ResolveConfigPath(path, c.spool_dir);
-  SP_RETURN_IF_ERROR(r->Table("agent"));
-  SP_RETURN_IF_ERROR(r->String("device", &c.device));
-  SP_RETURN_IF_ERROR(r->Double("interval_s", &c.interval_s, 0.01, 86400));
-  SP_RETURN_IF_ERROR(r->String("topic", &c.topic));
-  if (c.topic.empty() || c.topic.find_first_of("#+") != std::string::npos) {
-    return r->ErrorAt("topic", "must be a topic name without wildcards");
-  }
-  SP_RETURN_IF_ERROR(r->String("spool_dir", &c.spool_dir));
-  c.spool_dir = ResolveConfigPath(path, c.spool_dir);
-  SP_RETURN_IF_ERROR(r->Int("spool_bytes", &c.spool_bytes, 64 << 10, int64_t{1} << 40));
-  if (r->LineOf("spool_sync") > 0) {  // absent: SpoolSync's default
-    std::string sync;
-    SP_RETURN_IF_ERROR(r->String("spool_sync", &sync));
-    auto policy = SpoolSync::Parse(sync);
-    if (!policy.ok()) return r->ErrorAt("spool_sync", std::string(policy.status().message()));
-    c.spool_sync = *policy;
-  }
-  SP_RETURN_IF_ERROR(r->Double("backlog_per_s", &c.backlog_per_s, 0.1, 100000));
-  SP_RETURN_IF_ERROR(r->String("metrics_listen", &c.metrics_listen));
-  if (auto hp = ParseHostPort(c.metrics_listen); !c.metrics_listen.empty() && !hp.ok()) {
-    return r->ErrorAt("metrics_listen", std::string(hp.status().message()));
-  }
+namespace {
 
-  SP_RETURN_IF_ERROR(r->Table("sensors"));
-  SP_RETURN_IF_ERROR(r->String("i2c_device", &c.sensors.i2c_device));
-  SP_RETURN_IF_ERROR(r->Bool("climate", &c.sensors.climate));
-  SP_RETURN_IF_ERROR(r->Bool("pressure", &c.sensors.pressure));
-  SP_RETURN_IF_ERROR(r->Bool("orientation", &c.sensors.orientation));
-  SP_RETURN_IF_ERROR(r->DoubleArray("mag_offset", &c.sensors.mag_offset));
-  SP_RETURN_IF_ERROR(r->DoubleArray("mag_scale", &c.sensors.mag_scale));
-  for (double s : c.sensors.mag_scale) {
-    if (!(s > 0)) return r->ErrorAt("mag_scale", "every scale must be above 0");
-  }
-
-  SP_RETURN_IF_ERROR(r->Table("mqtt"));
-  SP_RETURN_IF_ERROR(ReadMqttTable(*r, path, &c.mqtt));
-  SP_RETURN_IF_ERROR(r->Finish());
-  return c;
+Settings<AgentConfig> MakeAgentSettings() {
+  using C = AgentConfig;
+  Settings<C> s("The device agent's configuration", "");
+  s.Table("agent")
+      .String("device", "", "The device id; default: the host name. Also the MQTT client id.", Into(&C::device))
+      .Number("interval_s", 1, 0.01, 86400, "Seconds between readings.", Into(&C::interval_s))
+      .String("topic", "sensor/{device}/data",
+              "`{device}` is replaced by the device id; the seed's \"sensor/data\" works too (no identity in the "
+              "topic then).",
+              Checked(&C::topic,
+                      [](const std::string& topic) {
+                        if (!topic.empty() && topic.find_first_of("#+") == std::string::npos) return Status::OK();
+                        return Status::InvalidArgument("must be a topic name without wildcards");
+                      }))
+      .Path("spool_dir", "spool", "Where readings wait for the broker's PUBACK (docs/format/spool.md).",
+            Into(&C::spool_dir))
+      .Int("spool_bytes", 64 << 20, 64 << 10, int64_t{1} << 40,
+           "Bound of the spool: beyond, the oldest readings are dropped, logged and counted.", Into(&C::spool_bytes))
+      .String("spool_sync", "interval:10000",
+              "When readings reach the card: `interval:<ms>` (written at once, synced together this often), "
+              "`always` (each synced before it is published) or `none` (left to the kernel).",
+              Parsed(&C::spool_sync, [](const std::string& text) { return SpoolSync::Parse(text); }))
+      .Number("backlog_per_s", 50, 0.1, 100000, "Readings of a backlog sent per second, beside live ones.",
+              Into(&C::backlog_per_s))
+      .String("metrics_listen", "",
+              "host:port for /metrics, /healthz and /readyz, e.g. \"127.0.0.1:9102\"; empty: off.",
+              Checked(&C::metrics_listen, [](const std::string& listen) {
+                return listen.empty() ? Status::OK() : ParseHostPort(listen).status();
+              }));
+  using Sensors = C::Sensors;
+  s.Table("sensors", &C::sensors)
+      .String("i2c_device", "/dev/i2c-1", "The SenseHAT's i2c-dev bus.", Into(&Sensors::i2c_device))
+      .Bool("climate", true, "HTS221: humidity and temperature.", Into(&Sensors::climate))
+      .Bool("pressure", true, "LPS25H: pressure.", Into(&Sensors::pressure))
+      .Bool("orientation", true, "LSM9DS1: pitch, roll and yaw.", Into(&Sensors::orientation))
+      .NumberList("mag_offset", {0, 0, 0}, "Hard-iron offset per axis, µT (from --calibrate).",
+                  Into(&Sensors::mag_offset))
+      .NumberList("mag_scale", {1, 1, 1}, "Soft-iron scale per axis (from --calibrate).",
+                  Checked(&Sensors::mag_scale, [](const std::vector<double>& scale) {
+                    for (double x : scale) {
+                      if (!(x > 0)) return Status::InvalidArgument("every scale must be above 0");
+                    }
+                    return Status::OK();
+                  }));
+  s.Include("mqtt", &C::mqtt, MqttSettings(), "The broker, as in the daemon's [mqtt] (without topics).");
+  return s;
 }
 
-Result<AgentConfig> LoadAgentConfig(const std::string& path) {
-  Env* env = Env::Default();
-  if (!env->FileExists(path)) {
-    AgentConfig c;
-    c.spool_dir = ResolveConfigPath(path, c.spool_dir);
-    return c;
-  }
+}  // namespace
+
+const Settings<AgentConfig>& AgentSettings() {
+  static const Settings<AgentConfig> settings = MakeAgentSettings();
+  return settings;
+}
+
+Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& path) {
+  return AgentSettings().Parse(text, path);
+}
+
+Result<AgentConfig> LoadAgentConfig(Env* env, const std::string& path) {
+  // A missing file means the defaults, the spool beside where the file would be.
+  if (!env->FileExists(path)) return ParseAgentConfig("", path);
   SP_ASSIGN_OR_RETURN(std::string text, env->ReadFile(path));
   return ParseAgentConfig(text, path);
 }

@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(5.0, 600.0));
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
 
-  auto config = sp::LoadAgentConfig(config_path);
+  auto config = sp::LoadAgentConfig(sp::Env::Default(), config_path);
   if (!config.ok()) return Fail(std::string(config.status().message()));
   if (!url.empty()) config->mqtt.url = url;
   if (!device.empty()) config->device = device;

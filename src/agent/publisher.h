@@ -10,8 +10,8 @@
 #include <functional>
 #include <string>
 
-#include "common/config.h"
 #include "common/status.h"
+#include "mqtt/config.h"
 
 struct mosquitto;
 struct mqtt5__property;

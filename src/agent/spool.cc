@@ -8,8 +8,8 @@
 #include <cstdio>
 
 #include "common/coding.h"
-#include "common/config.h"
 #include "common/crc32c.h"
+#include "common/settings.h"
 
 namespace sp {
 

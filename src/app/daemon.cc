@@ -1,9 +1,8 @@
 #include "app/daemon.h"
 
 #include <signal.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "app/lake.h"
 #include "catalog/lake_files.h"
@@ -39,27 +38,39 @@ std::string DefaultClientId() {
   return std::string("sensorpipe-") + host;
 }
 
+// The subscriber's options from [mqtt], whose keys the agent's file shares (MqttConfig), and
+// [ingest] max_payload_bytes, beyond which a message is not read whole.
+Result<MqttClientOptions> SubscriberOptions(const DaemonConfig& config) {
+  const MqttConfig& mqtt = config.mqtt;
+  SP_ASSIGN_OR_RETURN(MqttUrl url, ParseMqttUrl(mqtt.url));
+  MqttClientOptions o;
+  o.host = url.host;
+  o.port = url.port;
+  o.tls = url.tls;
+  o.tls_options = {mqtt.ca_file, mqtt.cert_file, mqtt.key_file};
+  o.client_id = mqtt.client_id.empty() ? DefaultClientId() : mqtt.client_id;
+  o.username = mqtt.username;
+  o.password = mqtt.password;
+  o.keepalive_s = mqtt.keepalive_s;
+  o.topics = mqtt.topics;
+  o.protocol = mqtt.protocol == "5"       ? MqttProtocol::kV5
+               : mqtt.protocol == "3.1.1" ? MqttProtocol::kV311
+                                          : MqttProtocol::kAuto;
+  o.max_payload_bytes = config.ingest.max_payload_bytes;
+  return o;
+}
+
 }  // namespace
 
-Result<std::shared_ptr<const RuleSet>> CompileRules(const Config& config) {
-  RuleOptions options;
-  options.device_time_zone = config.ingest.device_time_zone;
-  options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
-  options.max_future_skew_s = config.ingest.max_future_skew_s;
-  options.max_depth = config.ingest.max_depth;
-  options.client_id_fallback = config.ingest.client_id_fallback;
-  options.identity_topic_prefix = config.ingest.identity_topic_prefix;
-  std::vector<RuleSpec> specs;
-  for (const RuleConfig& rule : config.rules) {
+Result<std::shared_ptr<const RuleSet>> CompileRules(const DaemonConfig& config) {
+  for (const RuleSpec& rule : config.rules) {
     // Each rule alone, so the error names the config line of the rule at fault.
-    RuleSpec spec{rule.name, rule.sql, rule.stream};
-    if (auto compiled = RuleSet::Compile({spec}, options); !compiled.ok()) {
+    if (auto compiled = RuleSet::Compile({rule}, config.ingest); !compiled.ok()) {
       return Status::InvalidArgument(config.path + ":" + std::to_string(rule.line) +
                                      ": [[rules]] sql: " + std::string(compiled.status().message()));
     }
-    specs.push_back(std::move(spec));
   }
-  return RuleSet::Compile(specs, options);
+  return RuleSet::Compile(config.rules, config.ingest);
 }
 
 void BlockStopSignals() {
@@ -72,7 +83,7 @@ void BlockStopSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-Status RunDaemon(const Config& config) {
+Status RunDaemon(const DaemonConfig& config) {
   Env* env = Env::Default();
   Clock* clock = Clock::Default();
   Metrics metrics;
@@ -85,16 +96,7 @@ Status RunDaemon(const Config& config) {
                config.http.listen);
 
   // Log: the source of truth. Opening it recovers torn tails before anything reads or writes.
-  FileLogOptions log_options;
-  log_options.dir = config.LogDir();
-  log_options.shards = static_cast<uint32_t>(config.log.shards);
-  log_options.fsync = config.log.fsync_policy;
-  log_options.stream_fsync = config.log.stream_fsync;
-  log_options.segment_bytes = static_cast<uint64_t>(config.log.segment_bytes);
-  log_options.segment_ms = config.log.segment_age_s * 1000;
-  log_options.retention_ms = config.log.retention_hours * 3'600'000;
-  log_options.retention_bytes = static_cast<uint64_t>(config.log.retention_bytes);
-  SP_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenFileLog(env, clock, &metrics, log_options));
+  SP_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenFileLog(env, clock, &metrics, config.log));
   // The streams the rules write to ("readings" unless the rules say otherwise), and the errors.
   std::vector<Stream*> streams;
   for (const std::string& name : rules->streams()) {
@@ -118,14 +120,9 @@ Status RunDaemon(const Config& config) {
   SP_ASSIGN_OR_RETURN(Lake lake, OpenLake(config, clock, &metrics));
   ObjectStore* store = lake.store.get();
   Catalog* catalog = lake.catalog.get();
-  DeliveryOptions raw_options;
-  raw_options.consumer_name = "lake-raw";
-  raw_options.prefix = "raw";
-  raw_options.partitioning = DeliveryOptions::kEventHour;
-  raw_options.size_hint_bytes = static_cast<size_t>(config.delivery.size_hint_bytes);
-  raw_options.interval_s = config.delivery.interval_s;
-  raw_options.compression = config.delivery.compression == "gzip" ? DeliveryOptions::kGzip : DeliveryOptions::kZstd;
+  const DeliveryOptions& raw_options = config.delivery;  // lake-raw into raw/ by event hour
   DeliveryOptions error_options = raw_options;
+  error_options.partition_by_device = false;
   error_options.consumer_name = "lake-errors";
   error_options.prefix = "errors";
   error_options.partitioning = DeliveryOptions::kDay;
@@ -137,8 +134,7 @@ Status RunDaemon(const Config& config) {
       options.consumer_name = "lake-" + streams[i]->name();
       options.prefix = streams[i]->name();
       options.partitioning = DeliveryOptions::kDay;
-    } else {
-      options.partition_by_device = config.delivery.partition_by_device;
+      options.partition_by_device = false;
     }
     SP_ASSIGN_OR_RETURN(auto delivery, Delivery::Open(streams[i], store, catalog, clock, &metrics, options));
     deliveries.push_back(std::move(delivery));
@@ -146,8 +142,7 @@ Status RunDaemon(const Config& config) {
   SP_ASSIGN_OR_RETURN(auto error_delivery, Delivery::Open(errors, store, catalog, clock, &metrics, error_options));
   deliveries.push_back(std::move(error_delivery));
   // Compaction: woken by each commit of new readings objects.
-  SP_ASSIGN_OR_RETURN(auto compactor,
-                      Compactor::Open(catalog, store, env, clock, &metrics, CompactorOptionsFrom(config)));
+  SP_ASSIGN_OR_RETURN(auto compactor, Compactor::Open(catalog, store, env, clock, &metrics, config.compaction));
   for (size_t i = 0; i < streams.size(); ++i) {
     if (streams[i]->name() == "readings") deliveries[i]->OnCommit([c = compactor.get()] { c->Notify(); });
   }
@@ -156,9 +151,7 @@ Status RunDaemon(const Config& config) {
   ExportLakeMetrics(catalog, &metrics);
 
   // Web: health, metrics and the first page, up before ingest so a slow broker is visible.
-  QueryOptions query_options;
-  query_options.row_limit = config.query.row_limit;
-  query_options.timeout_ms = config.query.timeout_ms;
+  QueryOptions query_options = config.query;
   query_options.read_only_sql = true;
   SP_ASSIGN_OR_RETURN(auto engine,
                       QueryEngine::Open(MakeCatalogLakeFiles(catalog, store), lake.local_dir, query_options));
@@ -166,9 +159,7 @@ Status RunDaemon(const Config& config) {
 
   // Rollup: the dashboard's aggregates, fed from the readings stream after the lake's offsets.
   // Its lake engine is its own (not locked down: it runs only our SQL).
-  Rollup::Options rollup_options{.minute_window_s = config.rollup.minute_hours * 3600,
-                                 .hour_window_s = config.rollup.hour_days * 86400};
-  Rollup rollup(rollup_options);
+  Rollup rollup(config.rollup);
   LakeAggregates lake_aggregates([&] {
     QueryOptions options;
     options.settings = {"SET memory_limit = '256MB'", "SET enable_external_file_cache = false"};
@@ -178,27 +169,14 @@ Status RunDaemon(const Config& config) {
   std::unique_ptr<RollupFeeder> feeder;
   for (size_t i = 0; i < streams.size(); ++i) {
     if (streams[i]->name() != "readings") continue;
-    feeder = std::make_unique<RollupFeeder>(&rollup, rollup_options, &lake_aggregates, streams[i],
-                                            [catalog, consumer = raw_options.consumer_name] { return catalog->DeliveryOffsets(consumer); }, &metrics);
+    feeder = std::make_unique<RollupFeeder>(
+        &rollup, config.rollup, &lake_aggregates, streams[i],
+        [catalog, consumer = raw_options.consumer_name] { return catalog->DeliveryOffsets(consumer); }, &metrics);
     SP_RETURN_IF_ERROR(feeder->Start());
   }
 
   // Ingest: the subscriber.
-  SP_ASSIGN_OR_RETURN(MqttUrl url, ParseMqttUrl(config.mqtt.url));
-  MqttClientOptions mqtt_options;
-  mqtt_options.host = url.host;
-  mqtt_options.port = url.port;
-  mqtt_options.client_id = config.mqtt.client_id.empty() ? DefaultClientId() : config.mqtt.client_id;
-  mqtt_options.username = config.mqtt.username;
-  mqtt_options.password = config.mqtt.password;
-  mqtt_options.keepalive_s = config.mqtt.keepalive_s;
-  mqtt_options.topics = config.mqtt.topics;
-  mqtt_options.max_payload_bytes = static_cast<size_t>(config.ingest.max_payload_bytes);
-  mqtt_options.tls = url.tls;
-  mqtt_options.tls_options = {config.mqtt.ca_file, config.mqtt.cert_file, config.mqtt.key_file};
-  mqtt_options.protocol = config.mqtt.protocol == "5"       ? MqttProtocol::kV5
-                          : config.mqtt.protocol == "3.1.1" ? MqttProtocol::kV311
-                                                            : MqttProtocol::kAuto;
+  SP_ASSIGN_OR_RETURN(MqttClientOptions mqtt_options, SubscriberOptions(config));
   MqttSubscriber subscriber(mqtt_options, clock, &metrics);
 
   WebServer web(
@@ -208,7 +186,7 @@ Status RunDaemon(const Config& config) {
         h.mqtt_connected = subscriber.connected();
         return h;
       },
-      {config.http.cert_file, config.http.key_file});
+      config.http.tls);
   web.EnableApi({&rollup, &series, clock});
   HttpIngest http_ingest(rules, streams, errors, clock, &metrics);
   web.EnableIngest(config.http.token, static_cast<size_t>(config.http.max_body_bytes),

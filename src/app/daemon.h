@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "common/config.h"
+#include "app/settings.h"
 #include "common/file_lock.h"
 #include "common/status.h"
 #include "rules/rule.h"
@@ -16,11 +16,11 @@ namespace sp {
 
 //! Runs until SIGINT or SIGTERM. Returns a Status explaining why it could not start, or OK after
 //! a clean stop. The caller must have blocked SIGINT and SIGTERM in every thread (BlockStopSignals).
-Status RunDaemon(const Config& config);
+Status RunDaemon(const DaemonConfig& config);
 
 //! Compiles the config's [[rules]] (none: the default rule). A bad rule is an InvalidArgument
 //! "file:line: [[rules]] sql: rule 'x': line L, column C: ..." with a caret under the mistake.
-Result<std::shared_ptr<const RuleSet>> CompileRules(const Config& config);
+Result<std::shared_ptr<const RuleSet>> CompileRules(const DaemonConfig& config);
 
 //! Keeps one process writing a data folder (the daemon, or a replay): a FileLock on
 //! data_dir/LOCK.

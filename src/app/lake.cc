@@ -34,7 +34,7 @@ std::string Bytes(uint64_t n) {
 
 }  // namespace
 
-Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics) {
+Result<Lake> OpenLake(const DaemonConfig& config, Clock* clock, Metrics* metrics) {
   Env* env = Env::Default();
   Lake lake;
   if (config.s3.bucket.empty()) {
@@ -43,14 +43,7 @@ Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics) {
     lake.local_dir = AbsolutePath(config.LakeDir());
     lake.store = std::make_unique<FsObjectStore>(env, lake.local_dir);
   } else {
-    S3Options o;
-    o.endpoint = config.s3.endpoint;
-    o.region = config.s3.region;
-    o.bucket = config.s3.bucket;
-    o.prefix = config.s3.prefix;
-    o.path_style = config.s3.path_style;
-    o.access_key_id = config.s3.access_key_id;
-    o.secret_access_key = config.s3.secret_access_key;
+    S3Options o = config.s3;
     ApplyAwsEnvironment(&o);
     // The store's messages name the [s3] key at fault; the file is added here.
     auto s3 = S3ObjectStore::Open(std::move(o), env, metrics);
@@ -58,26 +51,13 @@ Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics) {
     if (Status s = (*s3)->Check(); !s.ok()) {
       return s.WithContext(config.path + ": [s3] the lake's bucket cannot be listed");
     }
-    SP_RETURN_IF_ERROR(env->CreateDirs(config.CacheDir()));
-    lake.local_dir = AbsolutePath(config.CacheDir());
-    SP_ASSIGN_OR_RETURN(lake.store, ObjectCache::Open(std::move(s3).value(), env, metrics,
-                                                      {lake.local_dir, static_cast<uint64_t>(config.s3.cache_bytes)}));
+    SP_RETURN_IF_ERROR(env->CreateDirs(config.cache.dir));
+    ObjectCacheOptions cache = config.cache;
+    cache.dir = lake.local_dir = AbsolutePath(config.cache.dir);
+    SP_ASSIGN_OR_RETURN(lake.store, ObjectCache::Open(std::move(s3).value(), env, metrics, std::move(cache)));
   }
   SP_ASSIGN_OR_RETURN(lake.catalog, OpenSqliteCatalog(config.CatalogPath(), clock));
   return lake;
-}
-
-CompactorOptions CompactorOptionsFrom(const Config& config) {
-  CompactorOptions o;
-  o.objects = static_cast<size_t>(config.compaction.objects);
-  o.grace_s = static_cast<int>(config.compaction.grace_s);
-  o.delete_after_s = static_cast<int>(config.compaction.delete_after_s);
-  o.memory_limit = config.compaction.memory_limit;
-  o.row_group_rows = config.compaction.row_group_rows;
-  o.workers = static_cast<int>(config.compaction.workers);
-  o.tmp_dir = config.TmpDir();
-  o.lock_path = JoinPath(config.data_dir, "COMPACT.LOCK");
-  return o;
 }
 
 void ExportLakeMetrics(Catalog* catalog, Metrics* metrics) {
@@ -115,7 +95,7 @@ void RemoveLakeMetrics(Metrics* metrics) {
   }
 }
 
-int LakeList(const Config& config) {
+int LakeList(const DaemonConfig& config) {
   auto lake = OpenLake(config, Clock::Default());
   if (!lake.ok()) return Fail(lake.status());
   auto groups = lake->catalog->CurrentFileGroups("");
@@ -132,16 +112,15 @@ int LakeList(const Config& config) {
     r.bytes += g.bytes;
     r.groups.push_back(std::move(g));
   }
-  const CompactorOptions options = CompactorOptionsFrom(config);
   const int64_t now = Clock::Default()->NowMicros();
   std::printf("%-10s %-24s %5s %9s %12s %11s  %s\n", "VIEW", "PARTITION", "RAW", "COMPACTED", "ROWS", "BYTES", "STATE");
   Row total;
   for (const auto& [key, r] : by_partition) {
     // Rows of raw files may hold duplicates that compaction drops; compacted rows are exact.
-    const char* state = key.first != "readings"                                                  ? "raw (not compacted)"
-                        : CompactionDue(r.groups, now, options, false) != CompactionScope::kNone ? "due"
-                        : r.raw == 0                                                             ? "compacted"
-                        : r.compacted == 0                                                       ? "raw, waiting"
+    const char* state = key.first != "readings" ? "raw (not compacted)"
+                        : CompactionDue(r.groups, now, config.compaction, false) != CompactionScope::kNone ? "due"
+                        : r.raw == 0                                                                       ? "compacted"
+                        : r.compacted == 0 ? "raw, waiting"
                                            : "compacted + late raw, waiting";
     std::printf("%-10s %-24s %5" PRIu64 " %9" PRIu64 " %12" PRIu64 " %11s  %s\n", key.first.c_str(), key.second.c_str(),
                 r.raw, r.compacted, r.rows, Bytes(r.bytes).c_str(), state);
@@ -164,13 +143,13 @@ int LakeList(const Config& config) {
   return 0;
 }
 
-int CompactNow(const Config& config, const CompactSelection& selection) {
+int CompactNow(const DaemonConfig& config, const CompactSelection& selection) {
   Clock* clock = Clock::Default();
   auto lake = OpenLake(config, clock);
   if (!lake.ok()) return Fail(lake.status());
   Metrics metrics;
-  auto compactor = Compactor::Open(lake->catalog.get(), lake->store.get(), Env::Default(), clock, &metrics,
-                                   CompactorOptionsFrom(config));
+  auto compactor =
+      Compactor::Open(lake->catalog.get(), lake->store.get(), Env::Default(), clock, &metrics, config.compaction);
   if (!compactor.ok()) return Fail(compactor.status());
   std::fprintf(stderr, "compacting%s%s (waiting for a running compaction, if any)\n",
                selection.partition.empty() ? "" : " partitions ", selection.partition.c_str());

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "app/settings.h"
 #include "catalog/catalog.h"
-#include "common/config.h"
 #include "compact/compactor.h"
 #include "store/object_store.h"
 
@@ -24,10 +24,7 @@ struct Lake {
 //! Opens the lake of a config, creating its folders and catalog when absent. An S3 lake is
 //! checked with one listing, so a wrong endpoint, key or bucket stops start-up with S3's answer.
 //! metrics may be null (the tools); otherwise the S3 requests and the cache are counted.
-Result<Lake> OpenLake(const Config& config, Clock* clock, Metrics* metrics = nullptr);
-
-//! The compactor's options from [compaction].
-CompactorOptions CompactorOptionsFrom(const Config& config);
+Result<Lake> OpenLake(const DaemonConfig& config, Clock* clock, Metrics* metrics = nullptr);
 
 //! Gauges computed from the catalog at scrape time: files and bytes per view and format, and when
 //! the last compaction committed. Call RemoveLakeMetrics before the catalog goes.
@@ -35,9 +32,9 @@ void ExportLakeMetrics(Catalog* catalog, Metrics* metrics);
 void RemoveLakeMetrics(Metrics* metrics);
 
 //! `sensorpipe lake ls`: partitions, objects, rows, bytes and compaction state. Returns the exit code.
-int LakeList(const Config& config);
+int LakeList(const DaemonConfig& config);
 
 //! `sensorpipe compact`: compacts now, with progress on stderr. Returns the exit code.
-int CompactNow(const Config& config, const CompactSelection& selection);
+int CompactNow(const DaemonConfig& config, const CompactSelection& selection);
 
 }  // namespace sp

@@ -26,11 +26,13 @@ int Fail(const Status& s) {
   return 1;
 }
 
-Result<std::unique_ptr<Log>> OpenLog(const Config& config, bool read_only, Metrics* metrics) {
+// Where the log is and how it syncs, nothing more: a tool neither rolls segments by age nor applies
+// retention, which stay the daemon's.
+Result<std::unique_ptr<Log>> OpenLog(const DaemonConfig& config, bool read_only, Metrics* metrics) {
   FileLogOptions o;
-  o.dir = config.LogDir();
-  o.shards = static_cast<uint32_t>(config.log.shards);
-  o.fsync = config.log.fsync_policy;
+  o.dir = config.log.dir;
+  o.shards = config.log.shards;
+  o.fsync = config.log.fsync;
   o.read_only = read_only;
   return OpenFileLog(Env::Default(), Clock::Default(), metrics, o);
 }
@@ -180,7 +182,7 @@ Status MoveBackBy(Stream* stream, const std::vector<ShardStats>& stats, const st
 
 }  // namespace
 
-int LogStat(const Config& config) {
+int LogStat(const DaemonConfig& config) {
   Metrics metrics;
   auto log = OpenLog(config, /*read_only=*/true, &metrics);
   if (!log.ok()) return Fail(log.status());
@@ -220,7 +222,7 @@ int LogStat(const Config& config) {
   return 0;
 }
 
-int LogTail(const Config& config, const TailOptions& options) {
+int LogTail(const DaemonConfig& config, const TailOptions& options) {
   signal(SIGINT, [](int) { g_interrupted = true; });
   signal(SIGTERM, [](int) { g_interrupted = true; });
   // Without --from, as tail(1): the last -n records, or all of them. From latest: the last -n, or
@@ -261,7 +263,7 @@ int LogTail(const Config& config, const TailOptions& options) {
   }
 }
 
-int Replay(const Config& config, const std::string& stream_name, const std::string& consumer_name,
+int Replay(const DaemonConfig& config, const std::string& stream_name, const std::string& consumer_name,
            const std::string& from) {
   // The daemon must not run: it holds the consumer open and would overwrite the checkpoint.
   auto lock = LockDataDir(config.data_dir);
@@ -299,7 +301,7 @@ int Replay(const Config& config, const std::string& stream_name, const std::stri
   if (consumer_name.rfind("lake-", 0) == 0) {
     // A lake view: the catalog holds its offsets and files; rewinding ends the files that hold
     // records to be delivered again, which may move the start further back.
-    auto compacting = FileLock::Acquire(CompactorOptionsFrom(config).lock_path, /*wait=*/true);
+    auto compacting = FileLock::Acquire(config.compaction.lock_path, /*wait=*/true);
     if (!compacting.ok()) return Fail(compacting.status());
     auto lake = OpenLake(config, Clock::Default());
     if (!lake.ok()) return Fail(lake.status());

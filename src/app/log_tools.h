@@ -7,12 +7,12 @@
 #include <optional>
 #include <string>
 
-#include "common/config.h"
+#include "app/settings.h"
 
 namespace sp {
 
 //! Shards, segments, offsets and bytes of every stream, and each consumer's checkpoint and lag.
-int LogStat(const Config& config);
+int LogStat(const DaemonConfig& config);
 
 struct TailOptions {
   std::string stream = "readings";
@@ -24,10 +24,10 @@ struct TailOptions {
 //! Prints records as NDJSON: {"stream","shard","offset","timestamp","key","value"}. Each shard's
 //! records come in offset order; the shards' are merged by event time (the earliest first, a tie
 //! to the lower shard), and "the last N" are the last N of that order, counted back from the end.
-int LogTail(const Config& config, const TailOptions& options);
+int LogTail(const DaemonConfig& config, const TailOptions& options);
 
 //! Rewinds (or forwards) a consumer to oldest | latest | OFFSET | TIME on every shard, so the view it
 //! feeds is rebuilt from the log at the daemon's next start.
-int Replay(const Config& config, const std::string& stream, const std::string& consumer, const std::string& from);
+int Replay(const DaemonConfig& config, const std::string& stream, const std::string& consumer, const std::string& from);
 
 }  // namespace sp

@@ -1,5 +1,6 @@
 // sensorpipe: the daemon (`run`) and the tools around what it stores (`query`, `report`, `log stat`,
-// `log tail`, `replay`, `lake ls`, `compact`), and the trust tools (`certs`, `broker-config`).
+// `log tail`, `replay`, `lake ls`, `compact`), the trust tools (`certs`, `broker-config`), and
+// `config reference`, the Markdown of every config key (docs/configuration.md).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -11,10 +12,10 @@
 #include "app/lake.h"
 #include "app/log_tools.h"
 #include "app/report_tool.h"
+#include "app/settings.h"
 #include "app/trust_tool.h"
 #include "catalog/lake_files.h"
 #include "common/cli.h"
-#include "common/config.h"
 #include "common/env.h"
 #include "query/engine.h"
 #include "query/format.h"
@@ -28,7 +29,7 @@ constexpr const char* kDefaultConfig = "sensorpipe.toml";
 constexpr const char* kDemoConfig = "demo/sensorpipe.toml";
 bool config_named = false;  // --config was given
 
-sp::Result<sp::Config> Load(const std::string& path) {
+sp::Result<sp::DaemonConfig> Load(const std::string& path) {
   if (!sp::Env::Default()->FileExists(path)) {
     if (!config_named && sp::Env::Default()->FileExists(kDemoConfig)) {
       std::fprintf(stderr,
@@ -39,7 +40,7 @@ sp::Result<sp::Config> Load(const std::string& path) {
       spdlog::info("config file {} not found: using the defaults", path);
     }
   }
-  return sp::LoadConfig(path);
+  return sp::LoadDaemonConfig(sp::Env::Default(), path);
 }
 
 int Fail(const sp::Status& s) {
@@ -60,7 +61,7 @@ struct LakeQuery {
   std::unique_ptr<sp::QueryEngine> engine;
 };
 
-sp::Result<LakeQuery> OpenLakeQuery(const sp::Config& config, const sp::QueryOptions& options = {}) {
+sp::Result<LakeQuery> OpenLakeQuery(const sp::DaemonConfig& config, const sp::QueryOptions& options = {}) {
   // The CLI reads the catalog's current files, so it works whether or not the daemon runs: a
   // compaction swaps files in one catalog transaction. No row limit or timeout: the user asked.
   // A data folder without a catalog (nothing was ever delivered) is an empty lake.
@@ -189,8 +190,9 @@ int main(int argc, char** argv) {
       with_config(app.add_subcommand("replay", "Rewind a consumer so the view it feeds is rebuilt (daemon stopped)"));
   replay->add_option("--stream", replay_stream, "Stream: readings or errors")->capture_default_str();
   replay->add_option("--consumer", replay_consumer, "Consumer, e.g. lake-raw")->required();
-  replay->add_option("--from", replay_from,
-                     "oldest, latest, OFFSET, after:OFFSET, or a time (UTC unless it has an offset)")
+  replay
+      ->add_option("--from", replay_from,
+                   "oldest, latest, OFFSET, after:OFFSET, or a time (UTC unless it has an offset)")
       ->required();
 
   auto* lake = app.add_subcommand("lake", "Look into the lake: ls");
@@ -205,10 +207,19 @@ int main(int argc, char** argv) {
 
   sp::TrustCommands trust(app);
 
+  auto* config_cmd = app.add_subcommand("config", "About the config file: reference");
+  config_cmd->require_subcommand(1);
+  auto* reference = config_cmd->add_subcommand(
+      "reference", "Print every key with its type, default and meaning (docs/configuration.md)");
+
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
   config_named =
       std::any_of(config_options.begin(), config_options.end(), [](CLI::Option* o) { return o->count() > 0; });
   if (auto exit_code = trust.RunIfParsed()) return *exit_code;
+  if (reference->parsed()) {
+    std::fputs(sp::DaemonSettings().Reference().c_str(), stdout);
+    return 0;
+  }
   if (stat->parsed() || tail->parsed() || replay->parsed() || lake_ls->parsed() || compact->parsed()) {
     auto config = Load(config_path);
     if (!config.ok()) return Fail(config.status());

@@ -1,4 +1,4 @@
-#include "common/config.h"
+#include "app/settings.h"
 
 #include <gtest/gtest.h>
 
@@ -7,28 +7,70 @@
 namespace sp {
 namespace {
 
-Status ErrorOf(const std::string& toml) { return ParseConfig(toml, "/etc/sp/sensorpipe.toml").status(); }
+Status ErrorOf(const std::string& toml) {
+  return ParseDaemonConfig(toml, "/etc/sp/sensorpipe.toml").status();
+}
 
-TEST(Config, DefaultsWhenEmpty) {
-  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("", "/etc/sp/sensorpipe.toml"));
+TEST(DaemonSettings, DefaultsWhenEmpty) {
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ParseDaemonConfig("", "/etc/sp/sensorpipe.toml"));
   EXPECT_EQ(c.data_dir, "/etc/sp/./data");
   EXPECT_EQ(c.mqtt.url, "mqtt://127.0.0.1:1883");
   EXPECT_EQ(c.mqtt.topics, std::vector<std::string>{"sensor/#"});
   EXPECT_EQ(c.ingest.device_time_zone, "UTC");
-  EXPECT_EQ(c.ingest.max_payload_bytes, 131072);
-  EXPECT_EQ(c.log.shards, 1);
-  EXPECT_EQ(c.log.fsync_policy.kind, FsyncPolicy::Kind::kBatch);
+  EXPECT_EQ(c.ingest.max_payload_bytes, 131072u);
+  EXPECT_EQ(c.log.shards, 1u);
+  EXPECT_EQ(c.log.fsync.kind, FsyncPolicy::Kind::kBatch);
   EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
 }
 
-TEST(Config, MissingFileMeansDefaults) {
+TEST(DaemonSettings, FillTheStagesOptionsInTheirUnits) {
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ParseDaemonConfig("", "/etc/sp/sensorpipe.toml"));
+  EXPECT_EQ(c.log.dir, "/etc/sp/./data/log");
+  EXPECT_EQ(c.log.segment_bytes, uint64_t{64} << 20);
+  EXPECT_EQ(c.log.segment_ms, 86400 * 1000);
+  EXPECT_EQ(c.log.retention_ms, 168 * 3'600'000);
+  EXPECT_EQ(c.delivery.compression, DeliveryOptions::kZstd);
+  EXPECT_EQ(c.delivery.size_hint_bytes, size_t{5} << 20);
+  EXPECT_EQ(c.compaction.tmp_dir, "/etc/sp/./data/tmp");
+  EXPECT_EQ(c.compaction.lock_path, "/etc/sp/./data/COMPACT.LOCK");
+  EXPECT_EQ(c.compaction.objects, 20u);
+  EXPECT_EQ(c.query.row_limit, 10000);
+  EXPECT_EQ(c.rollup.minute_window_s, 26 * 3600);
+  EXPECT_EQ(c.rollup.hour_window_s, 400 * 86400);
+  EXPECT_EQ(c.mqtt.protocol, "auto");
+  EXPECT_EQ(c.mqtt.keepalive_s, 30);
+  EXPECT_EQ(c.http.max_body_bytes, 16 << 20);
+
+  ASSERT_OK_AND_ASSIGN(c, ParseDaemonConfig("[log]\nsegment_age_s = 60\n[delivery]\ncompression = \"gzip\"\n"
+                                            "[rollup]\nminute_hours = 2\nhour_days = 3\n",
+                                            "x.toml"));
+  EXPECT_EQ(c.log.segment_ms, 60'000);
+  EXPECT_EQ(c.delivery.compression, DeliveryOptions::kGzip);
+  EXPECT_EQ(c.rollup.minute_window_s, 2 * 3600);
+  EXPECT_EQ(c.rollup.hour_window_s, 3 * 86400);
+}
+
+TEST(DaemonSettings, ReferenceNamesEveryTableAndKey) {
+  const std::string md = DaemonSettings().Reference();
+  for (const char* heading :
+       {"## Top level", "## `[mqtt]`", "## `[ingest]`", "## `[[rules]]`", "## `[log]`", "## `[delivery]`",
+        "## `[compaction]`", "## `[http]`", "## `[query]`", "## `[rollup]`", "## `[s3]`"}) {
+    EXPECT_NE(md.find(heading), std::string::npos) << heading;
+  }
+  EXPECT_NE(md.find("| `max_payload_bytes` | integer, 64 to 268435456 | `131072` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `compression` | one of \"zstd\" or \"gzip\" | `\"zstd\"` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `topics` | array of strings | `[\"sensor/#\"]` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `cache_bytes` |"), std::string::npos) << md;
+}
+
+TEST(DaemonSettings, MissingFileMeansDefaults) {
   testing::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(dir.Sub("absent.toml")));
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, LoadDaemonConfig(Env::Default(), dir.Sub("absent.toml")));
   EXPECT_EQ(c.data_dir, "./data");
 }
 
-TEST(Config, ReadsTheSkeletonKeys) {
-  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(
+TEST(DaemonSettings, ReadsTheSkeletonKeys) {
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ParseDaemonConfig(R"(
 data_dir = "/var/lib/sensorpipe"
 [mqtt]
 url = "mqtt://10.0.0.5:1884"
@@ -43,22 +85,22 @@ retention_bytes = 1073741824
 [http]
 listen = "0.0.0.0:9090"
 )",
-                                             "x.toml"));
+                                                         "x.toml"));
   EXPECT_EQ(c.data_dir, "/var/lib/sensorpipe");
   EXPECT_EQ(c.mqtt.topics.size(), 2u);
   EXPECT_EQ(c.ingest.device_time_zone, "Asia/Seoul");
-  EXPECT_EQ(c.log.fsync_policy.kind, FsyncPolicy::Kind::kInterval);
-  EXPECT_EQ(c.log.fsync_policy.interval_ms, 20);
-  EXPECT_EQ(c.log.retention_hours, 24);
+  EXPECT_EQ(c.log.fsync.kind, FsyncPolicy::Kind::kInterval);
+  EXPECT_EQ(c.log.fsync.interval_ms, 20);
+  EXPECT_EQ(c.log.retention_ms, 24 * 3'600'000);
   ASSERT_EQ(c.log.stream_fsync.count("errors"), 1u);
   EXPECT_EQ(c.log.stream_fsync.at("errors").kind, FsyncPolicy::Kind::kNone);
-  EXPECT_EQ(c.log.retention_bytes, 1073741824);
+  EXPECT_EQ(c.log.retention_bytes, 1073741824u);
   ASSERT_OK_AND_ASSIGN(MqttUrl u, ParseMqttUrl(c.mqtt.url));
   EXPECT_EQ(u.host, "10.0.0.5");
   EXPECT_EQ(u.port, 1884);
 }
 
-TEST(Config, ErrorsNameFileLineAndReason) {
+TEST(DaemonSettings, ErrorsNameFileLineAndReason) {
   Status s = ErrorOf("data_dir = \"d\"\n[mqtt]\nurl = \"mqtt://h:1\"\nbogus = 1\n");
   EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:4: [mqtt] bogus: unknown key");
   s = ErrorOf("\n[nope]\nx = 1\n");
@@ -93,11 +135,11 @@ TEST(Config, ErrorsNameFileLineAndReason) {
   EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:1: unknown_top: unknown key");
 }
 
-TEST(Config, RulesAreTablesWithTheirLines) {
-  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("[[rules]]\nname = \"a\"\nsql = \"SELECT * FROM '#'\"\n\n"
-                                             "[[rules]]\nname = \"b-2\"\nstream = \"alerts\"\n"
-                                             "sql = \"SELECT x FROM 'sensor/#'\"\n",
-                                             "/etc/sp/sensorpipe.toml"));
+TEST(DaemonSettings, RulesAreTablesWithTheirLines) {
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ParseDaemonConfig("[[rules]]\nname = \"a\"\nsql = \"SELECT * FROM '#'\"\n\n"
+                                                         "[[rules]]\nname = \"b-2\"\nstream = \"alerts\"\n"
+                                                         "sql = \"SELECT x FROM 'sensor/#'\"\n",
+                                                         "/etc/sp/sensorpipe.toml"));
   ASSERT_EQ(c.rules.size(), 2u);
   EXPECT_EQ(c.rules[0].name, "a");
   EXPECT_EQ(c.rules[0].stream, "readings");
@@ -123,22 +165,22 @@ TEST(Config, RulesAreTablesWithTheirLines) {
   EXPECT_NE(ErrorOf("[[rules]]\nname = \"a\"\n").message().find(":1: [[rules]] sql: is missing"),
             std::string_view::npos);
   EXPECT_NE(ErrorOf("rules = 1\n").message().find(":1: rules: expected tables [[rules]]"), std::string_view::npos);
-  ASSERT_OK_AND_ASSIGN(c, ParseConfig("[mqtt]\nprotocol = \"5\"\n", "x.toml"));
+  ASSERT_OK_AND_ASSIGN(c, ParseDaemonConfig("[mqtt]\nprotocol = \"5\"\n", "x.toml"));
   EXPECT_EQ(c.mqtt.protocol, "5");
 }
 
-TEST(Config, SyntaxErrorHasLine) {
+TEST(DaemonSettings, SyntaxErrorHasLine) {
   Status s = ErrorOf("data_dir = \"ok\"\n[mqtt\n");
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(s.message().rfind("/etc/sp/sensorpipe.toml:2:", 0), 0u) << s.ToString();
 }
 
-TEST(Config, S3TableMovesTheLakeOnlyWithABucket) {
-  ASSERT_OK_AND_ASSIGN(Config local, ParseConfig("", "/etc/sp/sensorpipe.toml"));
+TEST(DaemonSettings, S3TableMovesTheLakeOnlyWithABucket) {
+  ASSERT_OK_AND_ASSIGN(DaemonConfig local, ParseDaemonConfig("", "/etc/sp/sensorpipe.toml"));
   EXPECT_EQ(local.s3.bucket, "");
-  EXPECT_EQ(local.s3.cache_bytes, int64_t{1} << 30);
-  EXPECT_EQ(local.CacheDir(), "/etc/sp/./data/cache");
-  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"([s3]
+  EXPECT_EQ(local.cache.max_bytes, uint64_t{1} << 30);
+  EXPECT_EQ(local.cache.dir, "/etc/sp/./data/cache");
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ParseDaemonConfig(R"([s3]
 endpoint = "http://127.0.0.1:9000"
 region = "us-east-1"
 bucket = "sensor-lake"
@@ -148,7 +190,7 @@ access_key_id = "AKID"
 secret_access_key = "secret"
 cache_bytes = 2097152
 )",
-                                             "/etc/sp/sensorpipe.toml"));
+                                                         "/etc/sp/sensorpipe.toml"));
   EXPECT_EQ(c.s3.endpoint, "http://127.0.0.1:9000");
   EXPECT_EQ(c.s3.region, "us-east-1");
   EXPECT_EQ(c.s3.bucket, "sensor-lake");
@@ -156,7 +198,7 @@ cache_bytes = 2097152
   EXPECT_TRUE(c.s3.path_style);
   EXPECT_EQ(c.s3.access_key_id, "AKID");
   EXPECT_EQ(c.s3.secret_access_key, "secret");
-  EXPECT_EQ(c.s3.cache_bytes, 2097152);
+  EXPECT_EQ(c.cache.max_bytes, 2097152u);
 
   Status s = ErrorOf("[s3]\nbucket = \"b\"\nbukcet = \"b\"\n");
   EXPECT_EQ(s.message(), "/etc/sp/sensorpipe.toml:3: [s3] bukcet: unknown key");
@@ -170,7 +212,7 @@ cache_bytes = 2097152
   EXPECT_NE(s.message().find(":3: [s3] cache_bytes: 1000 is out of range"), std::string_view::npos) << s.ToString();
 }
 
-TEST(Config, HostPortAndFsync) {
+TEST(DaemonSettings, HostPortAndFsync) {
   ASSERT_OK_AND_ASSIGN(auto hp, ParseHostPort("127.0.0.1:8080"));
   EXPECT_EQ(hp.first, "127.0.0.1");
   EXPECT_EQ(hp.second, 8080);

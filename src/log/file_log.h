@@ -5,12 +5,28 @@
 #include <memory>
 #include <string>
 
-#include "common/config.h"
 #include "common/env.h"
 #include "common/metrics.h"
+#include "common/settings.h"
 #include "log/log.h"
 
 namespace sp {
+
+//! When an append counts as durable (see docs/format/log.md).
+struct FsyncPolicy {
+  enum class Kind { kBatch, kInterval, kNone } kind = Kind::kBatch;
+  int interval_ms = 0;  // for kInterval
+};
+
+//! "batch", "interval:<ms>" (1 to 60000) or "none", the form of [log] fsync and stream_fsync.
+inline Result<FsyncPolicy> ParseFsyncPolicy(const std::string& text) {
+  if (text == "batch") return FsyncPolicy{};
+  if (text == "none") return FsyncPolicy{FsyncPolicy::Kind::kNone, 0};
+  if (auto ms = ParseIntervalMs(text); ms && *ms <= 60000) {
+    return FsyncPolicy{FsyncPolicy::Kind::kInterval, static_cast<int>(*ms)};
+  }
+  return Status::InvalidArgument("expected \"batch\", \"interval:<ms>\" (1 to 60000) or \"none\", got '" + text + "'");
+}
 
 struct FileLogOptions {
   std::string dir;  // data_dir/log

@@ -66,6 +66,7 @@ struct RuleSpec {
   std::string name;
   std::string sql;
   std::string stream = "readings";
+  uint32_t line = 0;  // of `sql` in the config file, so a compile error can point there; 0: not from a file
 };
 
 struct RuleOptions {
