@@ -1,5 +1,6 @@
 #include "compact/compactor.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <iostream>
 
 #include "catalog/lake_files.h"
+#include "common/fault_env.h"
 #include "common/testing.h"
 #include "common/time.h"
 #include "delivery/delivery.h"
@@ -35,7 +37,7 @@ enum class Store { kFolder, kS3 };
 class CompactorTest : public ::testing::TestWithParam<Store> {
  public:
   //! A store for the bucket of the suite's server, under this test's own prefix.
-  static std::unique_ptr<S3ObjectStore> OpenS3(Metrics* metrics) {
+  static std::unique_ptr<S3ObjectStore> OpenS3(Metrics* metrics, Env* env = Env::Default()) {
     S3Options o;
     o.endpoint = SharedS3Server::Get()->endpoint();
     o.region = "us-east-1";
@@ -46,7 +48,7 @@ class CompactorTest : public ::testing::TestWithParam<Store> {
     o.secret_access_key = S3Server::kSecretAccessKey;
     o.retry_base_delay = milliseconds(1);
     o.retry_max_delay = milliseconds(5);
-    return std::move(S3ObjectStore::Open(o, Env::Default(), metrics)).value();
+    return std::move(S3ObjectStore::Open(o, env, metrics)).value();
   }
 
  protected:
@@ -65,18 +67,19 @@ class CompactorTest : public ::testing::TestWithParam<Store> {
 };
 
 // The log, delivery into the lake (a folder, or a bucket behind the cache) with its catalog, and a
-// compactor over them.
+// compactor over them. The store and the compactor touch files through env.
 struct Fixture {
-  explicit Fixture(Store kind, int delete_after_s = 0, uint64_t cache_bytes = uint64_t{1} << 30) {
+  explicit Fixture(Store kind, int delete_after_s = 0, uint64_t cache_bytes = uint64_t{1} << 30,
+                   Env* env = Env::Default()) {
     if (kind == Store::kFolder) {
       local_dir = dir.Sub("lake");
-      store = std::make_unique<FsObjectStore>(Env::Default(), local_dir);
+      store = std::make_unique<FsObjectStore>(env, local_dir);
     } else {
       local_dir = dir.Sub("cache");
       bucket = CompactorTest::OpenS3(&metrics);
-      store = std::move(ObjectCache::Open(CompactorTest::OpenS3(&metrics), Env::Default(), &metrics,
-                                          {local_dir, cache_bytes}))
-                  .value();
+      store =
+          std::move(ObjectCache::Open(CompactorTest::OpenS3(&metrics, env), env, &metrics, {local_dir, cache_bytes}))
+              .value();
     }
     FileLogOptions o;
     o.dir = dir.Sub("log");
@@ -90,7 +93,7 @@ struct Fixture {
     c.delete_after_s = delete_after_s;
     c.tmp_dir = dir.Sub("tmp");
     c.lock_path = dir.Sub("COMPACT.LOCK");
-    compactor = std::move(Compactor::Open(catalog.get(), store.get(), Env::Default(), &clock, &metrics, c)).value();
+    compactor = std::move(Compactor::Open(catalog.get(), store.get(), env, &clock, &metrics, c)).value();
     engine = std::move(QueryEngine::Open(MakeCatalogLakeFiles(catalog.get(), store.get()), local_dir, {})).value();
   }
   void OpenDelivery(DeliveryOptions d = {}) {
@@ -377,6 +380,41 @@ TEST_P(CompactorTest, QueriesAndCompactionsWorkWithACacheSmallerThanTheLake) {
     uint64_t current = 0;
     for (const DataFile& file : f.catalog->CurrentFiles("readings").value()) current += file.bytes;
     EXPECT_EQ(f.CachedBytes(), current);
+  }
+}
+
+// A disk that fails: in a round started afresh each time, every file operation that changes
+// something fails from the n-th on, for n = 0, 1, ... until the round gets through, so the failure
+// lands on each step in turn: the output's folders, its sync, rename and folder sync into the lake,
+// the deletion of the inputs (the rollback of a failed compaction fails too, and is left to the
+// next round's recovery). The failed round says why and leaves every reading readable exactly
+// once; with the disk well again, the next round finishes the job.
+TEST(CompactorFaults, ADiskFailingAtAnyStepLosesNothing) {
+  const auto all = std::make_pair(int64_t{20}, SumOf(0, 20));
+  for (int64_t failing = 0;; ++failing) {
+    ASSERT_LT(failing, 100) << "no round got through";
+    SCOPED_TRACE("the disk fails from step " + std::to_string(failing));
+    FaultInjectionEnv env(Env::Default());
+    Fixture f(Store::kFolder, /*delete_after_s=*/0, /*cache_bytes=*/0, &env);
+    f.Deliver(20, 0);  // one raw object per shard
+    env.SetCrashAfter(failing);
+    auto done = f.compactor->RunOnce({.now = true, .partition = ""}, /*wait=*/true);
+    env.SetCrashAfter(-1);
+    if (!done.ok()) {
+      EXPECT_EQ(done.status().code(), Status::Code::kIOError) << done.status().ToString();
+      EXPECT_THAT(std::string(done.status().message()), ::testing::HasSubstr("simulated crash"));
+      ASSERT_EQ(f.CountAndSum(), all);
+      ASSERT_OK(f.compactor->RunOnce({.now = true, .partition = ""}, /*wait=*/true).status());
+    }
+    EXPECT_EQ(f.metrics.CounterValue("sensorpipe_compactions_total"), 1u);
+    ASSERT_OK_AND_ASSIGN(auto files, f.catalog->CurrentFiles("readings"));
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files[0].format, "parquet");
+    EXPECT_EQ(files[0].records, 20u);
+    EXPECT_EQ(f.Objects("raw/"), 0u);
+    EXPECT_EQ(f.Objects("compacted/"), 1u);  // a failed round's output was rolled back
+    EXPECT_EQ(f.CountAndSum(), all);
+    if (done.ok()) break;
   }
 }
 
