@@ -229,7 +229,7 @@ Status TomlReader::Finish() const {
           }
         }
       }
-    } else if (value.is_table()) {
+    } else if (value.is_table() && !impl_->used.count("." + name)) {  // not a top-level inline table read
       if (!impl_->used.count(name)) {
         unknown.push_back({value.location().line(), "[" + name + "]: unknown table"});
         continue;
