@@ -4,10 +4,33 @@ namespace sp {
 
 namespace {
 
+constexpr const char* kIntro =
+    R"(The device agent (`sensorpipe-agent`, [agent.md](agent.md)) reads one TOML file,
+`sensorpipe-agent.toml` in the current folder or the one `--config` names. Every key is optional,
+a missing file means all defaults, relative paths resolve against the file's folder, and an unknown
+key or a bad value stops start-up with `file:line: reason`. The options `--url`, `--device`,
+`--topic`, `--interval`, `--spool` and `--metrics-listen` override their keys:
+
+```toml
+[agent]
+device = "pi-kitchen"
+interval_s = 10
+
+[mqtt]
+url = "mqtt://broker.lan:1883"
+```
+
+The `[mqtt]` table is the one the daemon's file has ([configuration.md](configuration.md#mqtt)),
+without `topics`: the agent publishes to its `[agent]` `topic` instead.
+
+This page is generated from the agent's table of settings in `src/agent/agent_config.cc`
+(`agent_publish_test` fails when it is not current); after changing a key, write it again with
+`build/bin/sensorpipe-agent --config-reference > docs/agent-configuration.md`.)";
+
 Settings<AgentConfig> MakeAgentSettings() {
   using C = AgentConfig;
-  Settings<C> s("The device agent's configuration", "");
-  s.Table("agent")
+  Settings<C> s("The device agent's configuration", kIntro);
+  s.Table("agent", "The device, its readings and its spool ([agent.md](agent.md#the-spool)).")
       .String("device", "", "The device id; default: the host name. Also the MQTT client id.", Into(&C::device))
       .Number("interval_s", 1, 0.01, 86400, "Seconds between readings.", Into(&C::interval_s))
       .String("topic", "sensor/{device}/data",
@@ -18,7 +41,7 @@ Settings<AgentConfig> MakeAgentSettings() {
                         if (!topic.empty() && topic.find_first_of("#+") == std::string::npos) return Status::OK();
                         return Status::InvalidArgument("must be a topic name without wildcards");
                       }))
-      .Path("spool_dir", "spool", "Where readings wait for the broker's PUBACK (docs/format/spool.md).",
+      .Path("spool_dir", "spool", "Where readings wait for the broker's PUBACK ([format/spool.md](format/spool.md)).",
             Into(&C::spool_dir))
       .Int("spool_bytes", 64 << 20, 64 << 10, int64_t{1} << 40,
            "Bound of the spool: beyond, the oldest readings are dropped, logged and counted.", Into(&C::spool_bytes))
@@ -34,21 +57,21 @@ Settings<AgentConfig> MakeAgentSettings() {
                 return listen.empty() ? Status::OK() : ParseHostPort(listen).status();
               }));
   using Sensors = C::Sensors;
-  s.Table("sensors", &C::sensors)
+  s.Table("sensors", &C::sensors, "The SenseHAT's chips ([sensehat.md](sensehat.md)); `--simulate` ignores them.")
       .String("i2c_device", "/dev/i2c-1", "The SenseHAT's i2c-dev bus.", Into(&Sensors::i2c_device))
       .Bool("climate", true, "HTS221: humidity and temperature.", Into(&Sensors::climate))
       .Bool("pressure", true, "LPS25H: pressure.", Into(&Sensors::pressure))
       .Bool("orientation", true, "LSM9DS1: pitch, roll and yaw.", Into(&Sensors::orientation))
-      .NumberList("mag_offset", {0, 0, 0}, "Hard-iron offset per axis, µT (from --calibrate).",
+      .NumberList("mag_offset", {0, 0, 0}, "Hard-iron offset per axis, µT (from `--calibrate`).",
                   Into(&Sensors::mag_offset))
-      .NumberList("mag_scale", {1, 1, 1}, "Soft-iron scale per axis (from --calibrate).",
+      .NumberList("mag_scale", {1, 1, 1}, "Soft-iron scale per axis (from `--calibrate`).",
                   Checked(&Sensors::mag_scale, [](const std::vector<double>& scale) {
                     for (double x : scale) {
                       if (!(x > 0)) return Status::InvalidArgument("every scale must be above 0");
                     }
                     return Status::OK();
                   }));
-  s.Include("mqtt", &C::mqtt, MqttSettings(), "The broker, as in the daemon's [mqtt] (without topics).");
+  s.Include("mqtt", &C::mqtt, MqttSettings(), "The broker the agent publishes to at QoS 1, with a persistent session.");
   return s;
 }
 

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "sensorpipe-agent: reads a SenseHAT (or simulates one), spools every reading on disk and publishes it\n"
       "over MQTT at QoS 1, keeping it until the broker has acknowledged it."};
-  bool simulate = false, once = false;
+  bool simulate = false, once = false, config_reference = false;
   std::string config_path = "sensorpipe-agent.toml", url, device, topic, spool_dir, metrics_listen;
   double interval = 0, calibrate = 0;
   int64_t count = 0;
@@ -127,7 +127,13 @@ int main(int argc, char** argv) {
                  "Calibrate the magnetometer for this many seconds while the board is turned around, and print "
                  "the [sensors] lines for the config")
       ->check(CLI::Range(5.0, 600.0));
+  app.add_flag("--config-reference", config_reference,
+               "Print every config key with its type, default and meaning (docs/agent-configuration.md) and exit");
   if (auto exit_code = sp::ParseCommandLine(app, argc, argv)) return *exit_code;
+  if (config_reference) {
+    std::fputs(sp::AgentSettings().Reference().c_str(), stdout);
+    return 0;
+  }
 
   auto config = sp::LoadAgentConfig(sp::Env::Default(), config_path);
   if (!config.ok()) return Fail(std::string(config.status().message()));

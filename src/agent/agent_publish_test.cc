@@ -1,4 +1,5 @@
-// The agent binary against a real mosquitto: readings arrive at QoS 1 with a growing count.
+// The agent binary against a real mosquitto: readings arrive at QoS 1 with a growing count. And
+// its --config-reference, which docs/agent-configuration.md must be.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -38,6 +39,18 @@ TEST(AgentPublish, SimulatedReadingsReachTheBroker) {
     EXPECT_NE(out.find("\"count\":" + std::to_string(i) + "}"), std::string::npos) << out;
   }
   EXPECT_NE(out.find("sensor/pi-test/data {\"client_id\":\"pi-test\",\"timestamp\":\""), std::string::npos) << out;
+}
+
+// docs/agent-configuration.md is what `sensorpipe-agent --config-reference` prints from the agent's
+// table of settings, so a key added or changed there without the page fails here.
+TEST(AgentPublish, ConfigurationReferenceIsCurrent) {
+  ASSERT_OK_AND_ASSIGN(CommandOutput out,
+                       RunCommand({BinDir() + "/sensorpipe-agent", "--config-reference"}, kDeadline));
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  std::ifstream in(SourceDir() + "/docs/agent-configuration.md");
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(page == out.out) << "docs/agent-configuration.md is not what the binary prints; write it again with\n"
+                               << "  build/bin/sensorpipe-agent --config-reference > docs/agent-configuration.md";
 }
 
 // /metrics, /healthz and /readyz of a running agent, as a Prometheus scrape would see them.
