@@ -30,7 +30,7 @@ retention_hours = 72
 ```
 
 The device agent's file (`sensorpipe-agent.toml`) has the same `[mqtt]` table, without `topics`;
-its other keys are in [agent.md](agent.md).
+its keys are all in [agent-configuration.md](agent-configuration.md).
 
 This page is generated from the table of settings in `src/app/settings.cc` (`cli_test` fails when
 it is not current); after changing a key, write it again with
