@@ -1,8 +1,9 @@
 #include "app/daemon.h"
 
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <spdlog/spdlog.h>
 
 #include "app/lake.h"
 #include "catalog/lake_files.h"
