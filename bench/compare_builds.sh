@@ -31,7 +31,10 @@ for p in $(seq 1 "$PAIRS"); do
   done
 done
 
-json="{\"name\": \"compare_builds\", \"old\": \"$OLD/sensorpipe\", \"new\": \"${BIN#"$ROOT"/}/sensorpipe\", \"pairs\": $PAIRS,"
+# The commits the two binaries were built from, when their folders are in git checkouts.
+commit() { git -C "$1" rev-parse --short HEAD 2>/dev/null || echo unknown; }
+json="{\"name\": \"compare_builds\", \"old\": \"$OLD/sensorpipe\", \"old_commit\": \"$(commit "$OLD")\","
+json+=" \"new\": \"${BIN#"$ROOT"/}/sensorpipe\", \"new_commit\": \"$(commit "$ROOT")\", \"pairs\": $PAIRS,"
 json+=" \"messages_per_round\": $MESSAGES, \"rows_per_round\": $ROWS, \"rounds\": $ROUNDS, \"figures\": {"
 sep=""
 for f in p1:msg/s p3:µs/msg p13:rows/s; do
@@ -40,7 +43,8 @@ for f in p1:msg/s p3:µs/msg p13:rows/s; do
   ratio=$(calc "$new / $old")
   printf '%s: old %s, new %s %s; new/old %.3f (runs: old %s; new %s)\n' "${name^^}" "$old" "$new" "$unit" "$ratio" \
     "$(paste -sd' ' "$WORK/${name}_old")" "$(paste -sd' ' "$WORK/${name}_new")"
-  json+="$sep \"${name^^}\": {\"unit\": \"$unit\", \"old\": $old, \"new\": $new, \"new_over_old\": $ratio}"
+  json+="$sep \"${name^^}\": {\"unit\": \"$unit\", \"old\": $old, \"new\": $new, \"new_over_old\": $ratio,"
+  json+=" \"old_runs\": [$(paste -sd, "$WORK/${name}_old")], \"new_runs\": [$(paste -sd, "$WORK/${name}_new")]}"
   sep=","
 done
 echo "$json}, \"machine\": \"$(machine_line)\"}" > "$RESULTS/compare_builds.json"
