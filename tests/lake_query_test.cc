@@ -1,5 +1,5 @@
-// Queries while compactions run (ARCHITECTURE.md: "a query sees every record exactly once while
-// compaction runs"). A known set of N readings, each (device, seq, ts) unique, over four hours,
+// Queries while compactions run (docs/architecture.md, "Guarantees": a query sees each record
+// exactly once while compaction runs). A known set of N readings, each (device, seq, ts) unique, over four hours,
 // goes in over HTTP ingest; then batches of it come again and again as redeliveries, so delivery
 // keeps putting raw objects of rows the lake already holds, the daemon's compactor keeps merging
 // every two objects of an hour with the hour's Parquet file (replaced files deleted after a short

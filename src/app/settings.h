@@ -2,7 +2,7 @@
 // settings (settings.cc) into the stages' own option structs, which RunDaemon hands to the stages
 // as they are. Relative paths resolve against the file's folder; unknown keys and bad values stop
 // start-up with "file:line: reason"; a missing file means all defaults. Key names are a contract
-// (ARCHITECTURE.md, "Contract details"): add keys, never rename them. `sensorpipe config
+// (docs/architecture.md, "Contracts"): add keys, never rename them. `sensorpipe config
 // reference` prints the table as docs/configuration.md.
 #pragma once
 

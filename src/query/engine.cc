@@ -44,7 +44,8 @@ constexpr const char* kErrorEmpty =
 
 // A QoS 1 message whose acknowledgement a crash or reconnect cut off is delivered again and may
 // be in the log, and so in the lake, twice; readings shows it once, as first received. The key is
-// ARCHITECTURE.md's dedup key (a device's count restarts at 0 when it reboots, hence the time).
+// the dedup key of docs/architecture.md's "Contracts" (a device's count restarts at 0 when it
+// reboots, hence the time).
 constexpr const char* kReadingDedup =
     " QUALIFY row_number() OVER (PARTITION BY device, seq, ts ORDER BY received_at) = 1";
 

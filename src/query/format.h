@@ -1,6 +1,6 @@
 // Rendering of query results for people and programs: an aligned table, RFC 4180 CSV with a
 // header (CRLF line ends), and a JSON array of objects. Timestamps are "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC and
-// doubles in their shortest round-trip form in all three (ARCHITECTURE.md, "Contract details").
+// doubles in their shortest round-trip form in all three (docs/architecture.md, "Contracts").
 #pragma once
 
 #include <string>

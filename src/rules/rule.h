@@ -18,7 +18,7 @@
 
 namespace sp {
 
-//! Why a message was rejected. The names are a contract (ARCHITECTURE.md, metric label `reason`).
+//! Why a message was rejected. The names are a contract (docs/architecture.md, "Contracts"; metric label `reason`).
 enum class Reason {
   kMalformedJson,
   kNotObject,
