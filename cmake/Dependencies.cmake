@@ -23,6 +23,8 @@ pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(EXPAT REQUIRED IMPORTED_TARGET expat)
+# librdkafka: its mock cluster hosts the tests' Kafka (tests/support/kafka_cluster.h).
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 if(SP_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
