@@ -132,6 +132,24 @@ stop_pid() {
 # tee log` and Ctrl-C: tee dies first), where a write would kill the script with SIGPIPE before
 # it stopped anything. So SIGPIPE is ignored from here on and a failed write is not an error.
 say() { printf '%s\n' "$@" 2> /dev/null || true; }
+# The broker acknowledges a reading to the device before it has passed it on to the daemon, so the
+# device's last readings may still be on their way when the device has stopped. Stopping the daemon
+# then would lose nothing (the broker keeps them in the daemon's session), but they would reach the
+# lake only at its next start: so wait until the daemon has received nothing new for a second
+# (at most 10 s) before stopping it.
+received() {
+  curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" 2> /dev/null | awk '$1 == "sensorpipe_messages_received_total" {print $2}'
+}
+settle_daemon() {
+  local last now
+  last=$(received)
+  for _ in $(seq 1 10); do
+    sleep 1
+    now=$(received)
+    [[ $now == "$last" ]] && return
+    last=$now
+  done
+}
 STOPPING=
 stop_all() {
   trap '' PIPE
@@ -139,7 +157,10 @@ stop_all() {
   [[ -n $STOPPING ]] && return
   STOPPING=1
   say "" "demo: stopping the device, the pipeline and the broker..."
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    [[ ${PIDS[$i]} == "${sensorpipe_PID:-}" ]] && settle_daemon
+    stop_pid "${PIDS[$i]}"
+  done
   wait 2> /dev/null
   say "demo: stopped. Data stays in $DEMO/data; query it with:" \
     "  $BIN/sensorpipe query --config $DEMO/sensorpipe.toml \"SELECT count(*) FROM readings\""
