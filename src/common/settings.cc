@@ -59,18 +59,6 @@ std::string TomlText(double d) {
   return out.str();
 }
 
-std::string TomlText(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + TomlText(v[i]);
-  return out + "]";
-}
-
-std::string TomlText(const std::vector<double>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + TomlText(v[i]);
-  return out + "]";
-}
-
 std::string TomlText(const std::map<std::string, std::string>& m) {
   std::string out = "{";
   for (const auto& [k, v] : m) out += (out.size() > 1 ? ", " : " ") + k + " = " + TomlText(v);

@@ -47,8 +47,12 @@ std::string TomlText(const std::string& s);
 std::string TomlText(bool b);
 std::string TomlText(int64_t i);
 std::string TomlText(double d);
-std::string TomlText(const std::vector<std::string>& v);
-std::string TomlText(const std::vector<double>& v);
+template <typename T>
+std::string TomlText(const std::vector<T>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + TomlText(v[i]);
+  return out + "]";
+}
 std::string TomlText(const std::map<std::string, std::string>& m);
 
 //! Parsers and checks of values several files share.
